@@ -1,0 +1,125 @@
+# Makefile: builds the virtual router's daemons and tools, runs the tests,
+# benchmarks and fuzzers, and installs.  `make help` lists the targets.
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+SBINDIR   ?= $(PREFIX)/sbin
+BINDIR    ?= $(PREFIX)/bin
+CC        ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS      := libmicrohttpd jansson libnl-3.0 libnl-route-3.0
+
+BUILD     ?= build
+ifeq ($(SANITIZE),1)
+BUILD     := build-san
+SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ifeq ($(WERROR),1)
+WARN      += -Werror
+endif
+CFLAGS    ?= -O2 -g
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DVR_VERSION=\"$(VERSION)\" $(WARN) $(CFLAGS) $(SANFLAGS) \
+	     -Ilib -Ivrd -Idhcp $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+LIBS       = $(PKG_LIBS) -lpthread
+
+LIB_SRC   := lib/log.c lib/conf.c lib/fileio.c lib/buf.c lib/addr.c lib/token.c lib/http.c \
+	     lib/base64.c lib/httpc.c
+CORE_SRC  := vrd/model.c vrd/cmd.c vrd/txn.c vrd/doc.c vrd/store.c vrd/metrics.c \
+	     dhcp/render.c dhcp/reload.c vrd/links.c
+VRD_SRC   := vrd/main.c vrd/api.c
+VRCTL_SRC := vrd/vrctl.c
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+BINS := $(BUILD)/vrd $(BUILD)/vrctl
+
+# Debian packages the build, tests, demo and benchmarks need.
+DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
+	    libnl-route-3-dev libcmocka-dev dnsmasq-base udhcpc iproute2 python3 procps
+DEB_PKGS_BENCH := wrk
+DEB_PKGS_FUZZ := clang libclang-rt-14-dev
+
+.PHONY: all check demo bench fuzz install clean deps deps-bench deps-fuzz help unit
+
+all: $(BINS)
+
+help:
+	@echo "make            build $(BINS)"
+	@echo "make check      install missing packages, build, run every test (SANITIZE=1: ASan+UBSan)"
+	@echo "make demo       install missing packages, build, run the VR flow in namespaces"
+	@echo "make bench      benchmarks; figures go to docs/performance.md"
+	@echo "make fuzz       libFuzzer targets for FUZZ_SECONDS each (default 60)"
+	@echo "make install    DESTDIR= PREFIX= (default /usr/local)"
+	@echo "make deps       apt-get install what is missing"
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libvr.a: $(call obj,$(LIB_SRC) $(CORE_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/vrd: $(call obj,$(VRD_SRC)) $(BUILD)/libvr.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/vrctl: $(call obj,$(VRCTL_SRC)) $(BUILD)/libvr.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libvr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libvr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lm
+
+unit: $(UNIT_BIN)
+
+deps:
+	@missing=""; for p in $(DEB_PKGS) $(EXTRA_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
+	    || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "deps: run as root (or install:$$missing)"; exit 1; fi; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+deps-bench:
+	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(DEB_PKGS_BENCH)"
+
+deps-fuzz:
+	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(DEB_PKGS_FUZZ)"
+
+check: deps
+	@$(MAKE) --no-print-directory all unit
+	@BUILD=$(BUILD) tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tests/demo.sh
+
+bench: deps-bench
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@BUILD=$(BUILD) bench/run.sh
+
+fuzz: deps-fuzz
+	@BUILD=$(BUILD) fuzz/run.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BUILD)/vrd $(DESTDIR)$(SBINDIR)/vrd
+	install -m 0755 $(BUILD)/vrctl $(DESTDIR)$(BINDIR)/vrctl
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

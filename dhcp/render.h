@@ -1,0 +1,28 @@
+/* render.h: the dnsmasq files vrd generates, rendered from the state (pure). */
+#ifndef DHCP_RENDER_H
+#define DHCP_RENDER_H
+
+#include "buf.h"
+#include "model.h"
+
+struct dnsmasq_paths {
+	const char *hostsfile;  /* --dhcp-hostsfile */
+	const char *optsfile;   /* --dhcp-optsfile */
+	const char *addnhosts;  /* --addn-hosts */
+	const char *leasefile;  /* --dhcp-leasefile */
+};
+
+/* The dnsmasq tag of a non-default NIC: its IPv4 with '_' for '.'. */
+void dhcp_tag(uint32_t ip, char out[16]);
+/* One dhcp-hostsfile line for a VM with a DHCP entry:
+ * "MAC,IP,HOST,LEASE" or "MAC,set:TAG,IP,HOST,LEASE" (HOST omitted if none). */
+void dhcp_host_line(const struct vm *v, struct buf *b);
+void dhcp_hosts_render(const struct state *st, struct buf *b);
+/* "TAG,3", "TAG,6", "TAG,15", "TAG,121" for each non-default NIC: no router,
+ * DNS, domain or classless routes from that network. */
+void dhcp_opts_render(const struct state *st, struct buf *b);
+/* "IP HOST" per named VM and "ROUTER data-server" per network. */
+void hosts_render(const struct state *st, struct buf *b);
+void dnsmasq_conf_render(const struct state *st, const struct dnsmasq_paths *p, struct buf *b);
+
+#endif

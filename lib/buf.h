@@ -1,0 +1,23 @@
+/* buf.h: a growable byte buffer for rendering files and responses. */
+#ifndef VR_BUF_H
+#define VR_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool oom; /* an append failed; the content is incomplete */
+};
+
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b);
+void buf_add(struct buf *b, const void *p, size_t n);
+void buf_adds(struct buf *b, const char *s);
+void buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Takes the content (NUL-terminated, NULL if oom) and leaves b empty. */
+char *buf_steal(struct buf *b, size_t *len);
+
+#endif

@@ -1,0 +1,64 @@
+/* token.c: loads the bearer token (hex, owner-only file) and compares it in constant time. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "token.h"
+
+int
+token_load(const char *path, char **out, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (stat(path, &st) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "token-file %s: %s", path, strerror(errno));
+		return r;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen, "token-file %s: mode %03o lets others read it; want 0600",
+		    path, (unsigned)(st.st_mode & 0777));
+		return -EPERM;
+	}
+	if ((r = file_read_all(path, TOKEN_MAX_HEX + 64, &buf, &len)) < 0) {
+		snprintf(err, errlen, "token-file %s: %s", path, strerror(-r));
+		return r;
+	}
+	while (len > 0 && isspace((unsigned char)buf[len - 1]))
+		buf[--len] = '\0';
+	for (size_t i = 0; i < len; i++) {
+		if (!isxdigit((unsigned char)buf[i])) {
+			snprintf(err, errlen, "token-file %s: not hex at byte %zu", path, i);
+			free(buf);
+			return -EINVAL;
+		}
+	}
+	if (len < 2 * TOKEN_MIN_BYTES || len % 2 || len > TOKEN_MAX_HEX) {
+		snprintf(err, errlen, "token-file %s: want %d to %d hex digits (an even count), got %zu",
+		    path, 2 * TOKEN_MIN_BYTES, TOKEN_MAX_HEX, len);
+		free(buf);
+		return -EINVAL;
+	}
+	*out = buf;
+	return 0;
+}
+
+bool
+token_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+	unsigned char diff = alen != blen;
+	size_t n = alen < blen ? alen : blen;
+
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
+}

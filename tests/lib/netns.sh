@@ -1,0 +1,281 @@
+# tests/lib/netns.sh - network-namespace harness for vrd integration tests
+# (one VR namespace with a guest-facing bridge "eth1", guest namespaces with
+# "eth0", busybox udhcpc helpers, background-process and cleanup tracking).
+# Source it from bash; needs root, iproute2 and busybox udhcpc.
+#
+# Topology built by nt_vr_create + nt_guest_create:
+#
+#   netns $NT_VR:   lo, eth1 (linux bridge, no address: the daemon/test adds it)
+#                     |-- v-g1  <veth>  eth0 in netns "$(nt_ns g1)"
+#                     |-- v-g2  <veth>  eth0 in netns "$(nt_ns g2)"
+#
+# nt_ns NAME maps a short name ("vr", "g1", ...) to the real namespace name.
+# Everything created is recorded and torn down by nt_cleanup (EXIT/INT/TERM).
+# Works under `set -euo pipefail`. Do not call nt_* functions that create
+# resources inside $(...) subshells: the bookkeeping would be lost.
+
+NT_PREFIX=""          # e.g. vrt12345; namespaces are $NT_PREFIX-vr, $NT_PREFIX-g1 ...
+NT_DIR=""             # per-run temp dir (0755), removed by nt_cleanup unless NT_KEEP=1
+NT_VR=""              # VR namespace name
+NT_LAST_PID=""        # PID of the last nt_run_bg / nt_dhcp_bg process
+NT_NETNS=()           # namespaces we created (deleted by nt_cleanup)
+NT_PIDS=()            # background PIDs we started (killed by nt_cleanup)
+declare -A NT_DHCP_PID=()   # guest name -> PID of its long-running udhcpc (nt_dhcp_bg)
+NT_POLL_STEP=0.1      # poll interval of nt_wait_for (seconds)
+
+nt_log() { printf '[nt] %s\n' "$*" >&2; }
+nt_die() { printf '[nt] FATAL: %s\n' "$*" >&2; exit 1; }
+
+# nt_init: unique prefix, temp dir, udhcpc hook script, cleanup traps.
+nt_init() {
+    [[ $EUID -eq 0 ]] || nt_die "must run as root"
+    local bin
+    for bin in ip udhcpc mktemp timeout; do
+        command -v "$bin" >/dev/null || nt_die "missing command: $bin"
+    done
+    # "vrt" + pid (<= 7 digits) keeps names short; interface names inside the
+    # namespaces are fixed (eth0/eth1/v-NAME) so they never exceed 15 chars.
+    NT_PREFIX="vrt$$"
+    NT_NETNS=()
+    NT_PIDS=()
+    NT_DHCP_PID=()
+    NT_DIR=$(mktemp -d "/tmp/${NT_PREFIX}.XXXXXX")
+    chmod 0755 "$NT_DIR"     # unprivileged dnsmasq must be able to traverse it
+    trap 'nt__on_exit' EXIT
+    trap 'nt_cleanup; trap - INT; kill -INT $$' INT
+    trap 'nt_cleanup; trap - TERM; kill -TERM $$' TERM
+    nt__write_hook
+}
+
+nt__on_exit() {
+    local rc=$?
+    nt_cleanup
+    exit "$rc"
+}
+
+# nt_ns NAME: print the namespace name for a short name ("vr" is the VR).
+nt_ns() {
+    [[ -n $NT_PREFIX ]] || nt_die "nt_init not called"
+    printf '%s-%s\n' "$NT_PREFIX" "$1"
+}
+
+# nt_exec NAME cmd...: run a command (foreground) inside a namespace.
+nt_exec() {
+    local ns
+    ns=$(nt_ns "$1"); shift
+    ip netns exec "$ns" "$@"
+}
+
+nt__netns_add() {
+    ip netns add "$1"
+    NT_NETNS+=("$1")
+    ip -n "$1" link set lo up
+}
+
+# nt_vr_create [BRIDGE_MAC]: VR namespace with lo up and bridge eth1 (up, no
+# address). The bridge MAC is pinned so it does not change when ports are added.
+nt_vr_create() {
+    local mac=${1:-02:00:00:00:01:01}
+    NT_VR=$(nt_ns vr)
+    nt__netns_add "$NT_VR"
+    ip -n "$NT_VR" link add eth1 address "$mac" type bridge stp_state 0 forward_delay 0
+    ip -n "$NT_VR" link set eth1 up
+}
+
+# nt_guest_create NAME MAC: guest namespace with lo up and eth0 (given MAC),
+# whose veth peer "v-NAME" is a port of the VR's eth1 bridge.
+nt_guest_create() {
+    local name=$1 mac=$2 ns
+    [[ -n $NT_VR ]] || nt_die "nt_vr_create first"
+    [[ $name =~ ^[A-Za-z0-9_]{1,13}$ && $name != vr ]] || nt_die "bad guest name: $name"
+    ns=$(nt_ns "$name")
+    nt__netns_add "$ns"
+    ip -n "$NT_VR" link add "v-$name" type veth peer name eth0 address "$mac" netns "$ns"
+    ip -n "$NT_VR" link set "v-$name" master eth1 up
+    ip -n "$ns" link set eth0 up
+}
+
+# nt_run_bg NAME cmd...: start cmd in namespace NAME in the background; its PID
+# is recorded (killed by nt_cleanup) and left in NT_LAST_PID.
+nt_run_bg() {
+    local ns
+    ns=$(nt_ns "$1"); shift
+    ip netns exec "$ns" "$@" &    # ip netns exec execs cmd: $! is cmd's PID
+    NT_LAST_PID=$!
+    NT_PIDS+=("$NT_LAST_PID")
+}
+
+# nt_stop PID [timeout_s]: SIGTERM a recorded process, SIGKILL it if it has
+# not exited within the timeout, reap it.
+nt_stop() {
+    local pid=$1 t=${2:-5}
+    kill -TERM "$pid" 2>/dev/null || true
+    nt_wait_for "$t" nt__dead "$pid" || kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+nt__dead() { ! kill -0 "$1" 2>/dev/null; }
+
+# nt_wait_for TIMEOUT_S cmd...: poll cmd every NT_POLL_STEP s until it succeeds
+# (return 0) or TIMEOUT_S elapses (return 1). Bounded polling, no blind sleeps.
+nt_wait_for() {
+    local t=$1; shift
+    local deadline=$((SECONDS + t))
+    while true; do
+        "$@" && return 0
+        (( SECONDS < deadline )) || return 1
+        sleep "$NT_POLL_STEP"
+    done
+}
+
+# nt_wait_file FILE [timeout_s]: wait until FILE exists and is non-empty.
+nt_wait_file() { nt_wait_for "${2:-10}" test -s "$1"; }
+
+# nt_wait_grep FILE REGEX [timeout_s]: wait until FILE has a line matching REGEX.
+nt_wait_grep() { nt_wait_for "${3:-10}" grep -qE -- "$2" "$1" 2>/dev/null; }
+
+# nt_wait_pid_file FILE [timeout_s]: wait until FILE holds the PID of a live
+# process and print that PID.
+nt_wait_pid_file() {
+    local f=$1 t=${2:-10}
+    nt_wait_for "$t" nt__pidfile_live "$f" || return 1
+    read -r pid <"$f"
+    printf '%s\n' "$pid"
+}
+nt__pidfile_live() {
+    local pid
+    [[ -s $1 ]] || return 1
+    read -r pid <"$1" || return 1
+    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
+}
+
+# udhcpc hook: on bound/renew it writes the udhcpc environment as sorted
+# key=value lines to $NT_DIR/NAME.lease (atomically) and sets the offered
+# address on the interface (address only: no routes, no resolv.conf), so that
+# unicast renewals work. Every event (deconfig, bound, renew, nak, leasefail)
+# is appended to $NT_DIR/NAME.events as "event [ip]".
+nt__write_hook() {
+    cat >"$NT_DIR/udhcpc-hook.sh" <<'EOF'
+#!/bin/sh
+# udhcpc event hook generated by tests/lib/netns.sh
+out=$NT_HOOK_OUT
+echo "$1 ${ip:-}" >>"$out.events"
+case "$1" in
+    deconfig)
+        ip -4 addr flush dev "$interface"
+        ;;
+    bound|renew)
+        {
+            echo "event=$1"
+            env | grep -E '^(interface|ip|siaddr|subnet|mask|broadcast|router|dns|domain|search|hostname|staticroutes|msstaticroutes|serverid|lease|mtu|ntpsrv|wins|opt[0-9]+)=' | sort
+        } >"$out.lease.tmp"
+        mv "$out.lease.tmp" "$out.lease"
+        ip -4 addr flush dev "$interface"
+        ip -4 addr add "$ip/${subnet:-255.255.255.0}" dev "$interface"
+        ;;
+esac
+exit 0
+EOF
+    chmod 0755 "$NT_DIR/udhcpc-hook.sh"
+}
+
+# nt_dhcp NAME [tries] [extra udhcpc args...]: one-shot DHCP in guest NAME:
+# up to `tries` DISCOVERs 1 s apart (default 5), exit once bound (-q) or give
+# up (-n). Requests option 121 in addition to udhcpc's defaults (which already
+# include 1,3,6,12,15,28,42). Returns 0 and leaves $NT_DIR/NAME.lease on
+# success, non-zero if no lease.
+nt_dhcp() {
+    local name=$1 tries=${2:-5} ns
+    shift $(( $# >= 2 ? 2 : 1 ))
+    ns=$(nt_ns "$name")
+    rm -f "$NT_DIR/$name.lease"
+    # outer timeout is only a safety net; udhcpc's -t/-T/-n bound the run
+    timeout $((tries + 10)) ip netns exec "$ns" \
+        env NT_HOOK_OUT="$NT_DIR/$name" \
+        udhcpc -f -q -n -i eth0 -t "$tries" -T 1 -O staticroutes \
+        -s "$NT_DIR/udhcpc-hook.sh" "$@" >>"$NT_DIR/$name.udhcpc.log" 2>&1 || return 1
+    [[ -s $NT_DIR/$name.lease ]]
+}
+
+# nt_dhcp_bg NAME [extra udhcpc args...]: long-running udhcpc in guest NAME
+# (stays bound, renews; SIGUSR1 forces a renew). Waits up to 10 s for the
+# first bound. PID in NT_DHCP_PID[NAME] and NT_LAST_PID.
+nt_dhcp_bg() {
+    local name=$1; shift
+    rm -f "$NT_DIR/$name.lease"
+    nt_run_bg "$name" env NT_HOOK_OUT="$NT_DIR/$name" \
+        udhcpc -f -i eth0 -t 5 -T 1 -A 1 -O staticroutes \
+        -s "$NT_DIR/udhcpc-hook.sh" "$@" >>"$NT_DIR/$name.udhcpc.log" 2>&1
+    NT_DHCP_PID[$name]=$NT_LAST_PID
+    nt_wait_file "$NT_DIR/$name.lease" 10
+}
+
+# nt_dhcp_renew NAME [timeout_s]: SIGUSR1 the nt_dhcp_bg udhcpc of NAME and
+# wait for its next hook event; prints that event (renew, bound, nak, ...).
+# Returns 0 only if the event is "renew" or "bound".
+nt_dhcp_renew() {
+    local name=$1 t=${2:-10} ev="$NT_DIR/$1.events" n last
+    n=$(wc -l <"$ev")
+    kill -USR1 "${NT_DHCP_PID[$name]}"
+    nt_wait_for "$t" nt__lines_gt "$ev" "$n" || { echo timeout; return 1; }
+    last=$(sed -n "$((n + 1))p" "$ev")
+    echo "$last"
+    [[ $last == renew* || $last == bound* ]]
+}
+nt__lines_gt() { (( $(wc -l <"$1") > $2 )); }
+
+# nt_lease_get NAME KEY: value of KEY in guest NAME's last lease (empty if unset).
+nt_lease_get() {
+    sed -n "s/^$2=//p" "$NT_DIR/$1.lease" 2>/dev/null || true
+}
+
+# nt_cleanup: kill recorded processes (TERM, then KILL), kill anything still
+# living in our namespaces, delete the namespaces, remove NT_DIR unless
+# NT_KEEP=1. Idempotent; safe after partial setup or failures.
+nt_cleanup() {
+    local - pid ns
+    set +e
+    for pid in "${NT_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null
+    done
+    for pid in "${NT_PIDS[@]}"; do
+        nt_wait_for 5 nt__dead "$pid" || kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    NT_PIDS=()
+    NT_DHCP_PID=()
+    for ns in "${NT_NETNS[@]}"; do
+        # stray processes (e.g. an interrupted foreground udhcpc) block nothing
+        # but must not outlive the test; only our own namespaces are touched
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do
+            kill -KILL "$pid" 2>/dev/null
+        done
+        ip netns del "$ns" 2>/dev/null
+    done
+    NT_NETNS=()
+    NT_VR=""
+    if [[ -n $NT_DIR && -d $NT_DIR ]]; then
+        if [[ ${NT_KEEP:-0} == 1 ]]; then
+            nt_log "kept $NT_DIR"
+        else
+            rm -rf -- "$NT_DIR"
+        fi
+    fi
+    return 0
+}
+
+# nt_reap_stale: delete leftover namespaces named vrt<pid>-* whose creating
+# shell <pid> is gone (e.g. a run killed with SIGKILL). Not called implicitly.
+nt_reap_stale() {
+    local ns owner pid
+    while read -r ns _; do
+        [[ $ns =~ ^vrt([0-9]+)- ]] || continue
+        owner=${BASH_REMATCH[1]}
+        kill -0 "$owner" 2>/dev/null && continue
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do
+            kill -KILL "$pid" 2>/dev/null || true
+        done
+        ip netns del "$ns" 2>/dev/null && nt_log "reaped stale netns $ns"
+    done < <(ip netns list)
+    return 0
+}

@@ -1,0 +1,389 @@
+/* api.c: the control channel's HTTP routes: bearer-token auth, bounded JSON
+ * bodies, POST /v1/commands and the read-only views. */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "doc.h"
+#include "links.h"
+#include "log.h"
+#include "reload.h"
+#include "token.h"
+#include "txn.h"
+#include "vrd.h"
+
+struct req {
+	struct http_body body;
+	bool replied;
+	struct timespec start;
+};
+
+static double
+elapsed(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static enum MHD_Result
+reply_error(struct MHD_Connection *c, int status, long index, const char *field, const char *msg)
+{
+	json_t *e = json_object();
+
+	json_object_set_new(e, "error", json_string(msg));
+	json_object_set_new(e, "index", index >= 0 ? json_integer(index) : json_null());
+	json_object_set_new(e, "field", field && *field ? json_string(field) : json_null());
+	return http_reply_json(c, (unsigned)status, e);
+}
+
+static bool
+authorized(struct vrd *v, struct MHD_Connection *c)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+
+	if (!h || strncmp(h, "Bearer ", 7) != 0)
+		return false;
+	h += 7;
+	return token_equal(h, strlen(h), v->token, v->token_len);
+}
+
+/* --- POST /v1/commands ------------------------------------------------------- */
+
+static void
+count_batch(struct vrd *v, const struct cmd_batch *b, int status, bool ok)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->v[i].type >= CMD_NTYPES)
+			continue;
+		if (ok)
+			v->m.cmds_ok[b->v[i].type]++;
+		else
+			v->m.cmds_rejected[b->v[i].type]++;
+	}
+	v->m.batches[batch_result_of(status)]++;
+}
+
+/* Every device a batch adds a network on must exist. */
+static int
+check_devices(struct vrd *v, const struct txn *t, struct cmd_error *err)
+{
+	for (size_t i = 0; v->manage_links && i < v->st.nnet; i++) {
+		const struct net *n = &v->st.nets[i];
+		bool known = false;
+		int r;
+
+		for (size_t j = 0; j < t->nnet_before; j++)
+			known |= !memcmp(&t->nets_before[j], n, sizeof(*n));
+		if (known)
+			continue;
+		if ((r = links_check(n->dev)) < 0) {
+			cmd_error_set(err, r == -ENODEV ? 409 : 500, -1, "device", "device %s: %s",
+			    n->dev, r == -ENODEV ? "no such interface on the router" : strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int
+commands_apply(struct vrd *v, const struct cmd_batch *b, uint64_t *gen, struct cmd_error *err)
+{
+	struct commit_info ci;
+	struct txn t;
+	char why[256];
+	int r = 0;
+
+	txn_begin(&t, &v->st);
+	for (size_t i = 0; i < b->n && r == 0; i++)
+		r = txn_apply(&t, &b->v[i], (long)i, err);
+	if (r == 0)
+		r = check_devices(v, &t, err);
+	if (r == 0 && (r = store_commit(&v->store, &t, &ci, why, sizeof(why))) < 0) {
+		bool full = r == -ENOSPC || r == -EDQUOT;
+
+		cmd_error_set(err, full ? 507 : 500, -1, "", "%s%s",
+		    full ? "disk full, nothing changed: " : "", why);
+		log_warnx("commands: batch of %zu not stored: %s", b->n, why);
+		if (ci.fatal) {
+			log_warnx("commands: the state directory is half-way; exiting so that "
+			    "the restart replays the journal");
+			v->fatal = 1;
+			kill(getpid(), SIGTERM);
+		}
+	}
+	if (r < 0) {
+		txn_rollback(&t);
+		txn_end(&t);
+		return r;
+	}
+	if (txn_nets_changed(&t)) {
+		if (v->manage_links && (r = vrd_links_sync(v, t.nets_before, t.nnet_before)) < 0)
+			log_err(r, "commands: guest interfaces not fully set; retried at next start");
+	}
+	txn_end(&t);
+	if (ci.conf_changed) {
+		v->conf_written = time(NULL);
+		log_warnx("commands: dnsmasq.conf changed (guest networks): dnsmasq must be "
+		    "restarted to serve the new ranges");
+	}
+	if (ci.hosts_changed)
+		vrd_dnsmasq_reload(v);
+	if (ci.files)
+		log_info("commands: applied %zu, generation %" PRIu64 ", %zu files", b->n,
+		    ci.generation, ci.files);
+	*gen = ci.generation;
+	return 0;
+}
+
+static enum MHD_Result
+route_commands(struct vrd *v, struct MHD_Connection *c, struct req *rq)
+{
+	struct cmd_batch b;
+	struct cmd_error err = { 0 };
+	uint64_t gen = 0;
+	json_t *ok;
+	int r;
+
+	r = cmd_batch_parse(rq->body.b.p ? rq->body.b.p : "", rq->body.b.len, &b, &err);
+	pthread_mutex_lock(&v->lock);
+	if (r < 0) {
+		v->m.batches[batch_result_of(err.status)]++;
+		pthread_mutex_unlock(&v->lock);
+		return reply_error(c, err.status, err.index, err.field, err.msg);
+	}
+	r = commands_apply(v, &b, &gen, &err);
+	count_batch(v, &b, r < 0 ? err.status : 200, r == 0);
+	metrics_observe(&v->m, elapsed(&rq->start));
+	pthread_mutex_unlock(&v->lock);
+	if (r < 0) {
+		cmd_batch_free(&b);
+		return reply_error(c, err.status, err.index, err.field, err.msg);
+	}
+	ok = json_object();
+	json_object_set_new(ok, "applied", json_integer((json_int_t)b.n));
+	json_object_set_new(ok, "generation", json_integer((json_int_t)gen));
+	cmd_batch_free(&b);
+	return http_reply_json(c, 200, ok);
+}
+
+/* --- views ------------------------------------------------------------------- */
+
+static json_t *
+vm_view(struct vrd *v, const struct vm *vm)
+{
+	json_t *o = vm_doc(vm, false);
+
+	if (o)
+		json_object_set_new(o, "has_password", json_boolean(store_has_password(&v->store, vm->ip)));
+	return o;
+}
+
+static enum MHD_Result
+route_vms(struct vrd *v, struct MHD_Connection *c, const char *rest)
+{
+	json_t *out;
+	uint32_t ip;
+
+	if (*rest == '\0') {
+		pthread_mutex_lock(&v->lock);
+		out = json_array();
+		for (size_t i = 0; out && i < v->st.nvm; i++)
+			json_array_append_new(out, vm_view(v, v->st.by_ip[i]));
+		pthread_mutex_unlock(&v->lock);
+		return http_reply_json(c, out ? 200 : 500, out);
+	}
+	if (ip4_parse(rest, &ip) < 0)
+		return reply_error(c, 400, -1, "ip", "not an IPv4 address");
+	pthread_mutex_lock(&v->lock);
+	out = state_vm(&v->st, ip) ? vm_view(v, state_vm(&v->st, ip)) : NULL;
+	pthread_mutex_unlock(&v->lock);
+	if (!out)
+		return reply_error(c, 404, -1, "ip", "no such VM");
+	return http_reply_json(c, 200, out);
+}
+
+static int
+count_passwords(struct vrd *v)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < v->st.nvm; i++)
+		n += store_has_password(&v->store, v->st.by_ip[i]->ip);
+	return n;
+}
+
+static enum MHD_Result
+route_state(struct vrd *v, struct MHD_Connection *c, const char *rest)
+{
+	json_t *o = json_object(), *paths = json_object(), *dm = json_object(), *nets = json_array();
+	pid_t pid = dnsmasq_pid(v->dnsmasq_pid_file);
+
+	(void)rest;
+	pthread_mutex_lock(&v->lock);
+	json_object_set_new(o, "generation", json_integer((json_int_t)v->st.generation));
+	json_object_set_new(o, "vms", json_integer((json_int_t)v->st.nvm));
+	json_object_set_new(o, "dhcp_entries", json_integer((json_int_t)v->st.nmac));
+	json_object_set_new(o, "pending_passwords", json_integer(count_passwords(v)));
+	for (size_t i = 0; i < v->st.nnet; i++)
+		json_array_append_new(nets, net_doc(&v->st.nets[i]));
+	json_object_set_new(o, "networks", nets);
+	json_object_set_new(paths, "state_dir", json_string(v->store.dir));
+	json_object_set_new(paths, "dhcphosts", json_string(v->store.paths.hostsfile));
+	json_object_set_new(paths, "dhcpopts", json_string(v->store.paths.optsfile));
+	json_object_set_new(paths, "hosts", json_string(v->store.paths.addnhosts));
+	json_object_set_new(paths, "dnsmasq_lease_file", json_string(v->store.paths.leasefile));
+	json_object_set_new(paths, "dnsmasq_pid_file", json_string(v->dnsmasq_pid_file));
+	json_object_set_new(o, "paths", paths);
+	json_object_set_new(dm, "pid", pid > 0 ? json_integer(pid) : json_null());
+	json_object_set_new(dm, "running", json_boolean(pid > 0));
+	json_object_set_new(dm, "reloads", json_integer((json_int_t)v->m.reloads));
+	json_object_set_new(dm, "last_reload", v->last_reload.tv_sec ?
+	    json_real((double)v->last_reload.tv_sec + v->last_reload.tv_nsec / 1e9) : json_null());
+	json_object_set_new(dm, "conf_changed_at", v->conf_written ?
+	    json_integer((json_int_t)v->conf_written) : json_null());
+	json_object_set_new(o, "dnsmasq", dm);
+	pthread_mutex_unlock(&v->lock);
+	return http_reply_json(c, 200, o);
+}
+
+static enum MHD_Result
+route_healthz(struct vrd *v, struct MHD_Connection *c, const char *rest)
+{
+	int r;
+
+	(void)rest;
+	pthread_mutex_lock(&v->lock);
+	r = store_writable(&v->store);
+	pthread_mutex_unlock(&v->lock);
+	if (r < 0)
+		return reply_error(c, 503, -1, "", "state directory not writable");
+	return http_reply(c, 200, "text/plain", "ok\n", 3);
+}
+
+static enum MHD_Result
+route_metrics(struct vrd *v, struct MHD_Connection *c, const char *rest)
+{
+	struct buf b;
+	enum MHD_Result ret;
+
+	(void)rest;
+	buf_init(&b);
+	pthread_mutex_lock(&v->lock);
+	metrics_render(&v->m, v->st.generation, v->st.nvm, v->st.nnet, &b);
+	pthread_mutex_unlock(&v->lock);
+	ret = b.oom ? reply_error(c, 500, -1, "", "out of memory")
+		    : http_reply(c, 200, "text/plain; version=0.0.4", b.p, b.len);
+	buf_free(&b);
+	return ret;
+}
+
+typedef enum MHD_Result (*route_fn)(struct vrd *v, struct MHD_Connection *c, const char *rest);
+
+static const struct route {
+	const char *method;
+	const char *path;
+	bool prefix;      /* path is a prefix; the rest goes to the handler */
+	route_fn fn;
+} routes[] = {
+	{ "GET", "/v1/vms", false, route_vms },
+	{ "GET", "/v1/vms/", true, route_vms },
+	{ "GET", "/v1/state", false, route_state },
+	{ "GET", "/healthz", false, route_healthz },
+	{ "GET", "/metrics", false, route_metrics },
+};
+
+static enum MHD_Result
+dispatch(struct vrd *v, struct MHD_Connection *c, const char *url, const char *method,
+    struct req *rq)
+{
+	bool path_known = false;
+
+	if (!strcmp(url, "/v1/commands")) {
+		if (!strcmp(method, "POST"))
+			return route_commands(v, c, rq);
+		return reply_error(c, 405, -1, "", "use POST");
+	}
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const struct route *rt = &routes[i];
+		size_t n = strlen(rt->path);
+
+		if (rt->prefix ? strncmp(url, rt->path, n) != 0 : strcmp(url, rt->path) != 0)
+			continue;
+		path_known = true;
+		if (!strcmp(method, rt->method) || (!strcmp(method, "HEAD") && !strcmp(rt->method, "GET")))
+			return rt->fn(v, c, rt->prefix ? url + n : "");
+	}
+	if (path_known)
+		return reply_error(c, 405, -1, "", "method not allowed");
+	return reply_error(c, 404, -1, "", "no such path");
+}
+
+enum MHD_Result
+api_handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+    const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct vrd *v = cls;
+	struct req *rq = *con_cls;
+	const char *cl;
+
+	(void)version;
+	if (!rq) {
+		if (!(rq = calloc(1, sizeof(*rq))))
+			return MHD_NO;
+		clock_gettime(CLOCK_MONOTONIC, &rq->start);
+		rq->body.max = v->max_body;
+		buf_init(&rq->body.b);
+		*con_cls = rq;
+		if (!authorized(v, c)) {
+			pthread_mutex_lock(&v->lock);
+			v->m.batches[BR_UNAUTHORIZED] += !strcmp(url, "/v1/commands");
+			pthread_mutex_unlock(&v->lock);
+			rq->replied = true;
+			return reply_error(c, 401, -1, "Authorization", "missing or wrong bearer token");
+		}
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > v->max_body) {
+			rq->replied = true;
+			return reply_error(c, 413, -1, "", "body is over max-body");
+		}
+		return MHD_YES;
+	}
+	if (rq->replied) {
+		*upload_size = 0; /* drain what the client still sends */
+		return MHD_YES;
+	}
+	if (!http_body_step(&rq->body, upload, upload_size))
+		return MHD_YES;
+	rq->replied = true;
+	if (rq->body.too_big) {
+		pthread_mutex_lock(&v->lock);
+		v->m.batches[BR_TOO_LARGE]++;
+		pthread_mutex_unlock(&v->lock);
+		return reply_error(c, 413, -1, "", "body is over max-body");
+	}
+	if (rq->body.b.oom)
+		return reply_error(c, 500, -1, "", "out of memory");
+	return dispatch(v, c, url, method, rq);
+}
+
+void
+api_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode why)
+{
+	struct req *rq = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)why;
+	if (rq) {
+		buf_free(&rq->body.b);
+		free(rq);
+		*con_cls = NULL;
+	}
+}

@@ -1,0 +1,246 @@
+/* main.c: vrd's start-up: configuration, the state directory, the guest
+ * interfaces, dnsmasq and the control listeners; then it waits for signals. */
+#include <errno.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "links.h"
+#include "log.h"
+#include "reload.h"
+#include "token.h"
+#include "vrd.h"
+
+static const struct conf_key vrd_keys[] = {
+	{ "listen", "169.254.0.10:3923", CONF_MULTI, "control address host:port" },
+	{ "state-dir", "/var/lib/vrd", 0, "state directory (absolute path)" },
+	{ "token-file", "/etc/vrd/token", 0, "bearer token file: hex, >= 32 bytes, mode 0600" },
+	{ "dnsmasq-pid-file", "/run/vrd/dnsmasq.pid", 0, "pid file of the dnsmasq to SIGHUP" },
+	{ "dnsmasq-lease-file", "/var/lib/misc/dnsmasq.leases", 0,
+	  "lease file named in the generated dnsmasq.conf" },
+	{ "metadata-user", "vr-metadata", 0, "user that owns passwords/ (vr-metadata's user)" },
+	{ "max-body", "16777216", 0, "largest request body in bytes" },
+	{ "max-connections", "64", 0, "concurrent control connections per listener" },
+	{ "timeout", "30", 0, "seconds before an idle control connection is closed" },
+	{ "manage-links", "yes", 0, "set guest interface addresses and links through netlink" },
+};
+
+static const struct cli_spec vrd_cli = {
+	.prog = "vrd",
+	.summary = "The virtual router's control daemon: takes the manager's commands over\n"
+		   "HTTP, writes them durably for dnsmasq and vr-metadata, signals dnsmasq.",
+	.usage = "[OPTION]...",
+	.default_config = "/etc/vrd/vrd.conf",
+	.keys = vrd_keys,
+	.nkeys = sizeof(vrd_keys) / sizeof(vrd_keys[0]),
+	.extra_help = "Signals: SIGTERM/SIGINT stop; SIGHUP re-reads the token file.\n"
+		      "Docs: docs/vrd.md, docs/state-dir.md.\n",
+};
+
+void
+vrd_dnsmasq_reload(struct vrd *v)
+{
+	pid_t pid = dnsmasq_reload(v->dnsmasq_pid_file);
+
+	if (pid > 0) {
+		v->m.reloads++;
+		clock_gettime(CLOCK_REALTIME, &v->last_reload);
+		log_debug("dnsmasq: SIGHUP sent to pid %d", (int)pid);
+		return;
+	}
+	v->m.reload_failures++;
+	log_warnx("dnsmasq: not signalled (pid file %s: %s); the state is written and dnsmasq "
+	    "reads it when it starts", v->dnsmasq_pid_file,
+	    pid == -ESRCH ? "no dnsmasq with that pid" : strerror((int)-pid));
+}
+
+static bool
+net_in(const struct net *n, const struct net *set, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (!memcmp(n, &set[i], sizeof(*n)))
+			return true;
+	return false;
+}
+
+int
+vrd_links_sync(struct vrd *v, const struct net *before, size_t nbefore)
+{
+	int r, first = 0;
+
+	for (size_t i = 0; i < nbefore; i++) {
+		if (net_in(&before[i], v->st.nets, v->st.nnet))
+			continue;
+		if ((r = links_net_down(&before[i])) < 0) {
+			log_err(r, "links: %s: removing addresses", before[i].dev);
+			first = first ? first : r;
+		}
+	}
+	for (size_t i = 0; i < v->st.nnet; i++) {
+		if (before && net_in(&v->st.nets[i], before, nbefore))
+			continue;
+		if ((r = links_net_up(&v->st.nets[i])) < 0) {
+			log_err(r, "links: %s: adding addresses", v->st.nets[i].dev);
+			first = first ? first : r;
+		} else {
+			log_info("links: %s up with its router address and 169.254.169.254/32",
+			    v->st.nets[i].dev);
+		}
+	}
+	return first;
+}
+
+static struct http_server http_srv;
+
+static void
+config_check(const struct cli_spec *spec, struct cli_result *cr, struct vrd *v, uid_t *uid,
+    gid_t *gid)
+{
+	const struct conf *c = &cr->conf;
+	const char *dir = conf_get(c, "state-dir"), *user = conf_get(c, "metadata-user");
+	char err[512], *tok = NULL;
+	uint64_t n;
+	struct passwd *pw;
+	int r;
+
+	if (!dir || dir[0] != '/' || strpbrk(dir, "\n\r ,#"))
+		cli_config_error(spec, "state-dir: \"%s\" must be an absolute path without spaces, "
+		    "commas or '#'", dir ? dir : "");
+	if (strpbrk(conf_get(c, "dnsmasq-lease-file"), "\n\r"))
+		cli_config_error(spec, "dnsmasq-lease-file: has a newline");
+	if (conf_get_u64(c, "max-body", 1024, 1ULL << 30, &n, err, sizeof(err)) < 0)
+		cli_config_error(spec, "%s", err);
+	v->max_body = (size_t)n;
+	if (conf_get_u64(c, "max-connections", 1, 4096, &n, err, sizeof(err)) < 0 ||
+	    conf_get_u64(c, "timeout", 1, 3600, &n, err, sizeof(err)) < 0 ||
+	    conf_get_bool(c, "manage-links", &v->manage_links, err, sizeof(err)) < 0)
+		cli_config_error(spec, "%s", err);
+	if (!(pw = getpwnam(user)))
+		cli_config_error(spec, "metadata-user: no such user \"%s\"", user);
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if ((r = token_load(conf_get(c, "token-file"), &tok, err, sizeof(err))) < 0)
+		cli_config_error(spec, "%s", err);
+	v->token = tok;
+	v->token_len = strlen(tok);
+	if (!(v->dnsmasq_pid_file = strdup(conf_get(c, "dnsmasq-pid-file"))))
+		cli_config_error(spec, "out of memory");
+}
+
+static void
+check_report(struct cli_result *cr)
+{
+	char *const *vals;
+	size_t n;
+
+	printf("vrd: configuration ok (%s%s)\n", cr->config_loaded ? "file " : "defaults, no file ",
+	    cr->config_path);
+	for (size_t i = 0; i < vrd_cli.nkeys; i++) {
+		n = conf_get_all(&cr->conf, vrd_keys[i].name, &vals);
+		for (size_t j = 0; j < n; j++)
+			printf("  %s = %s\n", vrd_keys[i].name, vals[j]);
+	}
+}
+
+static int
+run(struct cli_result *cr, struct vrd *v, uid_t uid, gid_t gid)
+{
+	struct commit_info ci;
+	struct http_limits lim = { .mem_limit = 64 * 1024 };
+	char *const *listen;
+	char err[512];
+	sigset_t set;
+	uint64_t n;
+	size_t nlisten;
+	int sig, r;
+
+	conf_get_u64(&cr->conf, "max-connections", 1, 4096, &n, err, sizeof(err));
+	lim.conn_limit = (unsigned)n;
+	conf_get_u64(&cr->conf, "timeout", 1, 3600, &n, err, sizeof(err));
+	lim.timeout_s = (unsigned)n;
+	if ((r = store_open(&v->store, conf_get(&cr->conf, "state-dir"),
+	    conf_get(&cr->conf, "dnsmasq-lease-file"), uid, gid, err, sizeof(err))) < 0 ||
+	    (r = store_load(&v->store, &v->st, &ci, err, sizeof(err))) < 0) {
+		log_warnx("state: %s", err);
+		return 1;
+	}
+	log_info("state: %s loaded: generation %" PRIu64 ", %zu VMs, %zu guest networks",
+	    v->store.dir, v->st.generation, v->st.nvm, v->st.nnet);
+	if (v->manage_links && v->st.nnet && vrd_links_sync(v, NULL, 0) < 0)
+		log_warnx("links: not every guest interface could be set; see above");
+	if (ci.hosts_changed || ci.conf_changed)
+		vrd_dnsmasq_reload(v);
+
+	/* Signals are taken by this thread alone: block them before any other starts. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	nlisten = conf_get_all(&cr->conf, "listen", &listen);
+	if (http_server_start(&http_srv, listen, nlisten, &lim, api_handle, v, api_done, err,
+	    sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	log_info("ready: listening on %s%s", listen[0], nlisten > 1 ? " and more" : "");
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			break;
+		{
+			char *tok = NULL;
+
+			if (token_load(conf_get(&cr->conf, "token-file"), &tok, err, sizeof(err)) < 0) {
+				log_warnx("SIGHUP: keeping the old token: %s", err);
+				continue;
+			}
+			pthread_mutex_lock(&v->lock);
+			free(v->token);
+			v->token = tok;
+			v->token_len = strlen(tok);
+			pthread_mutex_unlock(&v->lock);
+			log_info("SIGHUP: token re-read");
+		}
+	}
+	http_server_stop(&http_srv);
+	log_info("stopping on signal %d", sig);
+	return v->fatal ? 1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli_result cr;
+	struct vrd v;
+	uid_t uid;
+	gid_t gid;
+	int rc;
+
+	memset(&v, 0, sizeof(v));
+	pthread_mutex_init(&v.lock, NULL);
+	state_init(&v.st);
+	cli_parse(&vrd_cli, argc, argv, &cr);
+	log_init("vrd", cr.verbose);
+	config_check(&vrd_cli, &cr, &v, &uid, &gid);
+	if (cr.check_only) {
+		check_report(&cr);
+		rc = 0;
+	} else {
+		rc = run(&cr, &v, uid, gid);
+	}
+	store_close(&v.store);
+	state_free(&v.st);
+	free(v.token);
+	free(v.dnsmasq_pid_file);
+	cli_result_free(&cr);
+	return rc;
+}

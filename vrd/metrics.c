@@ -1,0 +1,82 @@
+/* metrics.c: command, batch, latency and reload counters in Prometheus text format. */
+#include "metrics.h"
+
+static const double lat_bounds[LAT_BUCKETS] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+	0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+static const char *const br_names[BR_NRESULTS] = { "ok", "bad_request", "unauthorized",
+	"conflict", "too_large", "disk_full", "error" };
+
+enum batch_result
+batch_result_of(int status)
+{
+	switch (status) {
+	case 200:
+		return BR_OK;
+	case 400:
+		return BR_BAD_REQUEST;
+	case 401:
+		return BR_UNAUTHORIZED;
+	case 409:
+		return BR_CONFLICT;
+	case 413:
+		return BR_TOO_LARGE;
+	case 507:
+		return BR_DISK_FULL;
+	default:
+		return BR_ERROR;
+	}
+}
+
+void
+metrics_observe(struct metrics *m, double seconds)
+{
+	for (int i = 0; i < LAT_BUCKETS; i++)
+		if (seconds <= lat_bounds[i]) {
+			m->lat_bucket[i]++;
+			break;
+		}
+	m->lat_count++;
+	m->lat_sum += seconds;
+}
+
+void
+metrics_render(const struct metrics *m, uint64_t generation, size_t vms, size_t nets,
+    struct buf *b)
+{
+	uint64_t cum = 0;
+
+	buf_adds(b, "# HELP vrd_commands_total Commands by type and result.\n"
+	    "# TYPE vrd_commands_total counter\n");
+	for (int t = 0; t < CMD_NTYPES; t++) {
+		buf_addf(b, "vrd_commands_total{type=\"%s\",result=\"ok\"} %llu\n",
+		    cmd_type_name((enum cmd_type)t), (unsigned long long)m->cmds_ok[t]);
+		buf_addf(b, "vrd_commands_total{type=\"%s\",result=\"rejected\"} %llu\n",
+		    cmd_type_name((enum cmd_type)t), (unsigned long long)m->cmds_rejected[t]);
+	}
+	buf_adds(b, "# HELP vrd_batches_total POST /v1/commands requests by result.\n"
+	    "# TYPE vrd_batches_total counter\n");
+	for (int i = 0; i < BR_NRESULTS; i++)
+		buf_addf(b, "vrd_batches_total{result=\"%s\"} %llu\n", br_names[i],
+		    (unsigned long long)m->batches[i]);
+	buf_adds(b, "# HELP vrd_apply_seconds Time from a batch's arrival to its durable reply.\n"
+	    "# TYPE vrd_apply_seconds histogram\n");
+	for (int i = 0; i < LAT_BUCKETS; i++) {
+		cum += m->lat_bucket[i];
+		buf_addf(b, "vrd_apply_seconds_bucket{le=\"%g\"} %llu\n", lat_bounds[i],
+		    (unsigned long long)cum);
+	}
+	buf_addf(b, "vrd_apply_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)m->lat_count);
+	buf_addf(b, "vrd_apply_seconds_sum %.6f\nvrd_apply_seconds_count %llu\n", m->lat_sum,
+	    (unsigned long long)m->lat_count);
+	buf_addf(b, "# HELP vrd_dnsmasq_reloads_total SIGHUPs sent to dnsmasq.\n"
+	    "# TYPE vrd_dnsmasq_reloads_total counter\nvrd_dnsmasq_reloads_total %llu\n"
+	    "# HELP vrd_dnsmasq_reload_failures_total Reloads that found no dnsmasq to signal.\n"
+	    "# TYPE vrd_dnsmasq_reload_failures_total counter\n"
+	    "vrd_dnsmasq_reload_failures_total %llu\n",
+	    (unsigned long long)m->reloads, (unsigned long long)m->reload_failures);
+	buf_addf(b, "# HELP vrd_vms VMs the router knows.\n# TYPE vrd_vms gauge\nvrd_vms %zu\n"
+	    "# HELP vrd_guest_networks Guest networks.\n# TYPE vrd_guest_networks gauge\n"
+	    "vrd_guest_networks %zu\n"
+	    "# HELP vrd_generation State generation.\n# TYPE vrd_generation gauge\n"
+	    "vrd_generation %llu\n", vms, nets, (unsigned long long)generation);
+}

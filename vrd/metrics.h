@@ -1,0 +1,30 @@
+/* metrics.h: vrd's counters, rendered as Prometheus text. */
+#ifndef VRD_METRICS_H
+#define VRD_METRICS_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "cmd.h"
+
+#define LAT_BUCKETS 14
+
+enum batch_result { BR_OK, BR_BAD_REQUEST, BR_UNAUTHORIZED, BR_CONFLICT, BR_TOO_LARGE,
+	BR_DISK_FULL, BR_ERROR, BR_NRESULTS };
+
+struct metrics {
+	uint64_t cmds_ok[CMD_NTYPES];
+	uint64_t cmds_rejected[CMD_NTYPES];
+	uint64_t batches[BR_NRESULTS];
+	uint64_t lat_bucket[LAT_BUCKETS]; /* cumulative on render */
+	uint64_t lat_count;
+	double lat_sum;
+	uint64_t reloads, reload_failures;
+};
+
+enum batch_result batch_result_of(int status);
+void metrics_observe(struct metrics *m, double seconds);
+void metrics_render(const struct metrics *m, uint64_t generation, size_t vms, size_t nets,
+    struct buf *b);
+
+#endif

@@ -1,0 +1,728 @@
+/* store.c: durable batches in the state directory.
+ *
+ * A batch is committed as: (1) a redo journal holding the new content of
+ * every source file it changes (vms/<ip>.json, passwords/<ip>,
+ * networks.json), written and synced atomically; (2) every changed file,
+ * source and derived, written to its temporary name and made durable; (3)
+ * the renames and removals, then a sync of each directory; (4) the
+ * journal removed.  A crash before (1) completes leaves the old state, a
+ * crash after it is rolled forward at the next start by replaying the
+ * journal, and derived files are always re-rendered from the sources. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "doc.h"
+#include "fileio.h"
+#include "store.h"
+
+#define JOURNAL "journal"
+#define JOURNAL_MAGIC "VRDJ1"
+#define DOC_MAX (8 * 1024 * 1024)
+
+static const char *const sd_names[SD_NDIRS] = { ".", "vms", "passwords" };
+static const char *const derived_names[4] = { "dhcphosts", "dhcpopts", "hosts", "dnsmasq.conf" };
+
+enum { DV_HOSTS, DV_OPTS, DV_ADDN, DV_CONF };
+
+static void
+file_mode(const struct store *s, enum store_dir d, mode_t *mode, uid_t *uid, gid_t *gid)
+{
+	*uid = AF_KEEP_OWNER;
+	*gid = (gid_t)-1;
+	switch (d) {
+	case SD_VMS:
+		*mode = 0640;
+		*uid = 0;
+		*gid = s->md_gid;
+		break;
+	case SD_PASSWORDS:
+		*mode = 0600;
+		*uid = s->md_uid;
+		*gid = s->md_gid;
+		break;
+	default:
+		*mode = 0644;
+	}
+	if (*uid != AF_KEEP_OWNER && geteuid() != 0)
+		*uid = AF_KEEP_OWNER; /* unprivileged (tests): files stay ours */
+}
+
+static int
+ensure_dir(int parent, const char *name, mode_t mode, uid_t uid, gid_t gid, int *out)
+{
+	int fd;
+
+	if (mkdirat(parent, name, mode) < 0 && errno != EEXIST)
+		return -errno;
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (geteuid() == 0 && fchown(fd, uid, gid) < 0) {
+		close(fd);
+		return -errno;
+	}
+	if (fchmod(fd, mode) < 0) {
+		close(fd);
+		return -errno;
+	}
+	*out = fd;
+	return 0;
+}
+
+static int
+path_join(char **out, const char *dir, const char *name)
+{
+	return asprintf(out, "%s/%s", dir, name) < 0 ? -ENOMEM : 0;
+}
+
+/* --- the journal ---------------------------------------------------------- */
+
+struct jentry {
+	enum store_dir d;
+	char name[64];
+	const char *data;   /* NULL: remove */
+	size_t len;
+};
+
+static void
+journal_add(struct buf *j, enum store_dir d, const char *name, const char *data, size_t len)
+{
+	if (data) {
+		buf_addf(j, "W %d %s %zu\n", (int)d, name, len);
+		buf_add(j, data, len);
+		buf_adds(j, "\n");
+	} else {
+		buf_addf(j, "D %d %s\n", (int)d, name);
+	}
+}
+
+static bool
+entry_name_valid(enum store_dir d, const char *name)
+{
+	uint32_t ip;
+	char tmp[64];
+	size_t n = strlen(name);
+
+	if (d == SD_TOP)
+		return !strcmp(name, "networks.json");
+	if (d == SD_VMS) {
+		if (n < 6 || n >= sizeof(tmp) || strcmp(name + n - 5, ".json"))
+			return false;
+		memcpy(tmp, name, n - 5);
+		tmp[n - 5] = '\0';
+		return ip4_parse(tmp, &ip) == 0;
+	}
+	return ip4_parse(name, &ip) == 0;
+}
+
+/* Parses a journal; calls fn for each entry.  Returns 0, -EINVAL if it is
+ * not a complete journal. */
+static int
+journal_walk(const char *buf, size_t len, uint64_t *gen,
+    int (*fn)(struct store *, const struct jentry *), struct store *s)
+{
+	const char *p = buf, *end = buf + len;
+	char magic[8];
+	int consumed = 0;
+
+	if (sscanf(p, "%7s %" SCNu64 "\n%n", magic, gen, &consumed) != 2 || consumed == 0 ||
+	    strcmp(magic, JOURNAL_MAGIC))
+		return -EINVAL;
+	p += consumed;
+	while (p < end) {
+		struct jentry e;
+		char op;
+		int d;
+		size_t n = 0;
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		char line[128];
+		int r;
+
+		if (!nl || (size_t)(nl - p) >= sizeof(line))
+			return -EINVAL;
+		memcpy(line, p, (size_t)(nl - p));
+		line[nl - p] = '\0';
+		p = nl + 1;
+		if (!strcmp(line, "END"))
+			return p == end ? 0 : -EINVAL;
+		memset(&e, 0, sizeof(e));
+		if (sscanf(line, "%c %d %63s %zu", &op, &d, e.name, &n) < 3 || d < 0 || d >= SD_NDIRS)
+			return -EINVAL;
+		e.d = (enum store_dir)d;
+		if (!entry_name_valid(e.d, e.name))
+			return -EINVAL;
+		if (op == 'W') {
+			if (n > (size_t)(end - p) || n + 1 > (size_t)(end - p) || p[n] != '\n')
+				return -EINVAL;
+			e.data = p;
+			e.len = n;
+			p += n + 1;
+		} else if (op != 'D') {
+			return -EINVAL;
+		}
+		if (fn && (r = fn(s, &e)) < 0)
+			return r;
+	}
+	return -EINVAL; /* no END: torn */
+}
+
+static int
+journal_apply_entry(struct store *s, const struct jentry *e)
+{
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+
+	if (!e->data) {
+		if (unlinkat(s->fd[e->d], e->name, 0) < 0 && errno != ENOENT)
+			return -errno;
+		return 0;
+	}
+	file_mode(s, e->d, &mode, &uid, &gid);
+	return af_write(s->fd[e->d], e->name, e->data, e->len, mode, uid, gid);
+}
+
+static int
+write_generation(struct store *s, uint64_t gen, bool sync, struct af_stage *st)
+{
+	char g[32];
+	int n = snprintf(g, sizeof(g), "%" PRIu64 "\n", gen);
+
+	if (st)
+		return af_stage(s->fd[SD_TOP], "generation", g, (size_t)n, 0644, AF_KEEP_OWNER, 0,
+		    sync, st);
+	return af_write(s->fd[SD_TOP], "generation", g, (size_t)n, 0644, AF_KEEP_OWNER, 0);
+}
+
+static int
+journal_replay(struct store *s, char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t len;
+	uint64_t gen;
+	int r;
+
+	r = file_read_at(s->fd[SD_TOP], JOURNAL, 1UL << 31, &buf, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		snprintf(err, errlen, "journal: %s", strerror(-r));
+		return r;
+	}
+	/* Check it whole before touching anything. */
+	if (journal_walk(buf, len, &gen, NULL, s) < 0) {
+		snprintf(err, errlen, "journal: not a complete vrd journal; move %s/journal "
+		    "away to start without it", s->dir);
+		free(buf);
+		return -EINVAL;
+	}
+	if ((r = journal_walk(buf, len, &gen, journal_apply_entry, s)) < 0 ||
+	    (r = fsync_dir(s->fd[SD_VMS])) < 0 || (r = fsync_dir(s->fd[SD_PASSWORDS])) < 0 ||
+	    (r = write_generation(s, gen, true, NULL)) < 0) {
+		snprintf(err, errlen, "journal replay: %s", strerror(-r));
+		free(buf);
+		return r;
+	}
+	free(buf);
+	if (unlinkat(s->fd[SD_TOP], JOURNAL, 0) < 0)
+		return -errno;
+	return fsync_dir(s->fd[SD_TOP]);
+}
+
+/* --- open and load ----------------------------------------------------------- */
+
+int
+store_open(struct store *s, const char *dir, const char *leasefile, uid_t md_uid,
+    gid_t md_gid, char *err, size_t errlen)
+{
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < SD_NDIRS; i++)
+		s->fd[i] = -1;
+	for (int i = 0; i < 4; i++)
+		buf_init(&s->derived[i]);
+	s->md_uid = md_uid;
+	s->md_gid = md_gid;
+	s->sync_batch = 16;
+	if (!(s->dir = strdup(dir)) || path_join((char **)&s->paths.hostsfile, dir, "dhcphosts") ||
+	    path_join((char **)&s->paths.optsfile, dir, "dhcpopts") ||
+	    path_join((char **)&s->paths.addnhosts, dir, "hosts") ||
+	    !(s->paths.leasefile = strdup(leasefile))) {
+		r = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if ((r = ensure_dir(AT_FDCWD, dir, 0755, 0, 0, &s->fd[SD_TOP])) < 0 ||
+	    (r = ensure_dir(s->fd[SD_TOP], "vms", 0750, 0, md_gid, &s->fd[SD_VMS])) < 0 ||
+	    (r = ensure_dir(s->fd[SD_TOP], "passwords", 0700, md_uid, md_gid,
+		 &s->fd[SD_PASSWORDS])) < 0) {
+		snprintf(err, errlen, "state-dir %s: %s", dir, strerror(-r));
+		goto fail;
+	}
+	for (int i = 0; i < SD_NDIRS; i++)
+		af_sweep(s->fd[i]);
+	if ((r = journal_replay(s, err, errlen)) < 0)
+		goto fail;
+	return 0;
+fail:
+	store_close(s);
+	return r;
+}
+
+void
+store_close(struct store *s)
+{
+	for (int i = 0; i < SD_NDIRS; i++)
+		if (s->fd[i] >= 0)
+			close(s->fd[i]);
+	for (int i = 0; i < 4; i++)
+		buf_free(&s->derived[i]);
+	free(s->dir);
+	free((char *)s->paths.hostsfile);
+	free((char *)s->paths.optsfile);
+	free((char *)s->paths.addnhosts);
+	free((char *)s->paths.leasefile);
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < SD_NDIRS; i++)
+		s->fd[i] = -1;
+}
+
+static int
+load_generation(struct store *s, struct state *st)
+{
+	char *buf = NULL, *end;
+	size_t len;
+	int r = file_read_at(s->fd[SD_TOP], "generation", 64, &buf, &len);
+
+	st->generation = 0;
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	st->generation = strtoull(buf, &end, 10);
+	r = (end == buf || (*end && *end != '\n')) ? -EINVAL : 0;
+	free(buf);
+	return r;
+}
+
+static int
+load_networks(struct store *s, struct state *st, char *err, size_t errlen)
+{
+	struct cmd_batch b;
+	struct cmd_error ce;
+	char *buf = NULL;
+	size_t len;
+	int r = file_read_at(s->fd[SD_TOP], "networks.json", DOC_MAX, &buf, &len);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		snprintf(err, errlen, "networks.json: %s", strerror(-r));
+		return r;
+	}
+	r = nets_doc_parse(buf, len, &b, &ce);
+	free(buf);
+	if (r < 0) {
+		snprintf(err, errlen, "networks.json: %s", ce.msg);
+		return r;
+	}
+	if (b.n > NET_MAX) {
+		snprintf(err, errlen, "networks.json: over %d networks", NET_MAX);
+		cmd_batch_free(&b);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < b.n; i++)
+		st->nets[i] = b.v[i].u.gn.net;
+	st->nnet = b.n;
+	cmd_batch_free(&b);
+	return 0;
+}
+
+static int
+load_vms(struct store *s, struct state *st, char *err, size_t errlen)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd, r = 0;
+
+	fd = openat(s->fd[SD_VMS], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		r = -errno;
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, errlen, "vms/: %s", strerror(-r));
+		return r;
+	}
+	while ((de = readdir(d))) {
+		char *buf = NULL, why[128];
+		size_t len;
+		struct vm *v = NULL;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (!entry_name_valid(SD_VMS, de->d_name)) {
+			snprintf(err, errlen, "vms/%s: not an <ipv4>.json name; move it away", de->d_name);
+			r = -EINVAL;
+			break;
+		}
+		if ((r = file_read_at(s->fd[SD_VMS], de->d_name, DOC_MAX, &buf, &len)) < 0 ||
+		    (r = vm_doc_parse(buf, len, &v, why, sizeof(why))) < 0) {
+			snprintf(err, errlen, "vms/%s: %s", de->d_name, r == -EINVAL ? why : strerror(-r));
+			free(buf);
+			break;
+		}
+		free(buf);
+		if (state_vm(st, v->ip) || (v->has_dhcp && state_vm_by_mac(st, v->mac))) {
+			snprintf(err, errlen, "vms/%s: duplicate IP or MAC", de->d_name);
+			vm_free(v);
+			r = -EINVAL;
+			break;
+		}
+		if ((r = state_insert(st, v)) < 0) {
+			vm_free(v);
+			snprintf(err, errlen, "out of memory");
+			break;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+static int
+render_derived(const struct store *s, const struct state *st, int which, struct buf *b)
+{
+	switch (which) {
+	case DV_HOSTS:
+		dhcp_hosts_render(st, b);
+		break;
+	case DV_OPTS:
+		dhcp_opts_render(st, b);
+		break;
+	case DV_ADDN:
+		hosts_render(st, b);
+		break;
+	default:
+		dnsmasq_conf_render(st, &s->paths, b);
+	}
+	return b->oom ? -ENOMEM : 0;
+}
+
+int
+store_load(struct store *s, struct state *st, struct commit_info *ci, char *err, size_t errlen)
+{
+	int r;
+
+	memset(ci, 0, sizeof(*ci));
+	if ((r = load_generation(s, st)) < 0) {
+		snprintf(err, errlen, "generation: %s", strerror(-r));
+		return r;
+	}
+	if ((r = load_networks(s, st, err, errlen)) < 0 || (r = load_vms(s, st, err, errlen)) < 0)
+		return r;
+	ci->generation = st->generation;
+	for (int i = 0; i < 4; i++) {
+		struct buf *b = &s->derived[i];
+
+		buf_reset(b);
+		if ((r = render_derived(s, st, i, b)) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return r;
+		}
+		if (file_equals(s->fd[SD_TOP], derived_names[i], b->p, b->len))
+			continue;
+		if ((r = af_write(s->fd[SD_TOP], derived_names[i], b->p, b->len, 0644,
+		    AF_KEEP_OWNER, 0)) < 0) {
+			snprintf(err, errlen, "%s: %s", derived_names[i], strerror(-r));
+			return r;
+		}
+		ci->files++;
+		if (i == DV_CONF)
+			ci->conf_changed = true;
+		else
+			ci->hosts_changed = true;
+	}
+	return 0;
+}
+
+/* --- commit ------------------------------------------------------------------ */
+
+struct staged {
+	enum store_dir d;
+	char name[64];
+	bool remove;
+	struct af_stage st;
+	const char *data;
+	size_t len;
+};
+
+struct plan {
+	struct staged *v;
+	size_t n, cap;
+	struct buf docs;          /* rendered VM documents */
+	struct buf netdoc;        /* networks.json */
+	struct buf journal;
+	struct buf derived[4];
+	bool derived_dirty[4];
+};
+
+static int
+plan_add(struct plan *p, enum store_dir d, const char *name, const char *data, size_t len)
+{
+	struct staged *e;
+
+	if (p->n == p->cap) {
+		size_t nc = p->cap ? p->cap * 2 : 16;
+		struct staged *nv = realloc(p->v, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		p->v = nv;
+		p->cap = nc;
+	}
+	e = &p->v[p->n++];
+	memset(e, 0, sizeof(*e));
+	e->d = d;
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->remove = data == NULL;
+	e->data = data;
+	e->len = len;
+	return 0;
+}
+
+static void
+plan_free(struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		af_abort(&p->v[i].st);
+	free(p->v);
+	buf_free(&p->docs);
+	buf_free(&p->netdoc);
+	buf_free(&p->journal);
+	for (int i = 0; i < 4; i++)
+		buf_free(&p->derived[i]);
+}
+
+/* Source files: VM documents and pending passwords, with their journal. */
+static int
+plan_sources(struct store *s, struct txn *t, struct plan *p, bool *dhcp_touched)
+{
+	struct txn_change *ch = NULL;
+	const struct pw_op *pw;
+	size_t npw, *offs = NULL;
+	long n;
+	int r = 0;
+
+	if ((n = txn_changes(t, &ch)) < 0)
+		return (int)n;
+	if (!(offs = calloc((size_t)n + 1, sizeof(*offs)))) {
+		free(ch);
+		return -ENOMEM;
+	}
+	/* Render every document first: p->docs may move while it grows. */
+	for (long i = 0; i < n; i++) {
+		offs[i] = p->docs.len;
+		if (ch[i].after && (r = vm_doc_render(ch[i].after, &p->docs)) < 0)
+			goto out;
+		if (!vm_dhcp_equal(ch[i].before, ch[i].after))
+			*dhcp_touched = true;
+	}
+	offs[n] = p->docs.len;
+	for (long i = 0; i < n; i++) {
+		char name[64], ip[IP4_STRLEN];
+
+		ip4_format(ch[i].ip, ip);
+		snprintf(name, sizeof(name), "%s.json", ip);
+		if ((r = plan_add(p, SD_VMS, name, ch[i].after ? p->docs.p + offs[i] : NULL,
+		    offs[i + 1] - offs[i])) < 0)
+			goto out;
+	}
+	npw = txn_password_ops(t, &pw);
+	for (size_t i = 0; i < npw; i++) {
+		char ip[IP4_STRLEN];
+		struct stat sb;
+
+		ip4_format(pw[i].ip, ip);
+		if (pw[i].pw ? file_equals(s->fd[SD_PASSWORDS], ip, pw[i].pw, strlen(pw[i].pw))
+			     : fstatat(s->fd[SD_PASSWORDS], ip, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+			continue; /* already so: nothing to write */
+		if ((r = plan_add(p, SD_PASSWORDS, ip, pw[i].pw, pw[i].pw ? strlen(pw[i].pw) : 0)) < 0)
+			goto out;
+	}
+out:
+	free(offs);
+	free(ch);
+	return r;
+}
+
+static int
+plan_build(struct store *s, struct txn *t, struct plan *p, uint64_t gen)
+{
+	bool dhcp_touched = false, nets = txn_nets_changed(t);
+	size_t nsrc;
+	int r;
+
+	if ((r = plan_sources(s, t, p, &dhcp_touched)) < 0)
+		return r;
+	if (nets && ((r = nets_doc_render(t->st, &p->netdoc)) < 0 ||
+	    (r = plan_add(p, SD_TOP, "networks.json", p->netdoc.p, p->netdoc.len)) < 0))
+		return r;
+	nsrc = p->n;
+	for (int i = 0; i < 4; i++) {
+		if (i == DV_CONF ? !nets : !(nets || dhcp_touched))
+			continue;
+		if ((r = render_derived(s, t->st, i, &p->derived[i])) < 0)
+			return r;
+		if (p->derived[i].len == s->derived[i].len &&
+		    !memcmp(p->derived[i].p, s->derived[i].p, p->derived[i].len))
+			continue;
+		p->derived_dirty[i] = true;
+		if ((r = plan_add(p, SD_TOP, derived_names[i], p->derived[i].p, p->derived[i].len)) < 0)
+			return r;
+	}
+	if (p->n == 0)
+		return 0;
+	buf_addf(&p->journal, JOURNAL_MAGIC " %" PRIu64 "\n", gen);
+	for (size_t i = 0; i < nsrc; i++)
+		journal_add(&p->journal, p->v[i].d, p->v[i].name, p->v[i].remove ? NULL : p->v[i].data,
+		    p->v[i].len);
+	buf_adds(&p->journal, "END\n");
+	return p->journal.oom ? -ENOMEM : 0;
+}
+
+int
+store_commit(struct store *s, struct txn *t, struct commit_info *ci, char *err, size_t errlen)
+{
+	struct plan p;
+	struct af_stage jst, gst;
+	uint64_t gen = t->st->generation + 1;
+	bool many, dirty[SD_NDIRS] = { false };
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	memset(ci, 0, sizeof(*ci));
+	memset(&gst, 0, sizeof(gst));
+	ci->generation = t->st->generation;
+	if ((r = plan_build(s, t, &p, gen)) < 0) {
+		snprintf(err, errlen, "rendering the state: %s", strerror(-r));
+		goto out;
+	}
+	if (p.n == 0)
+		goto out; /* nothing changes: no file, no generation, no reload */
+	many = p.n > s->sync_batch;
+	/* (1) the journal, durable before any file is replaced */
+	if ((r = af_stage(s->fd[SD_TOP], JOURNAL, p.journal.p, p.journal.len, 0600, AF_KEEP_OWNER,
+	    0, true, &jst)) < 0 || (r = af_commit(&jst)) < 0 || (r = fsync_dir(s->fd[SD_TOP])) < 0) {
+		af_abort(&jst);
+		snprintf(err, errlen, "journal: %s", strerror(-r));
+		goto out;
+	}
+	/* (2) every file staged and durable under its temporary name */
+	for (size_t i = 0; i < p.n; i++) {
+		struct staged *e = &p.v[i];
+		mode_t mode;
+		uid_t uid;
+		gid_t gid;
+
+		if (e->remove)
+			continue;
+		file_mode(s, e->d, &mode, &uid, &gid);
+		if ((r = af_stage(s->fd[e->d], e->name, e->data, e->len, mode, uid, gid, !many,
+		    &e->st)) < 0) {
+			snprintf(err, errlen, "%s/%s: %s", sd_names[e->d], e->name, strerror(-r));
+			goto undo_journal;
+		}
+	}
+	if ((r = write_generation(s, gen, !many, &gst)) < 0) {
+		snprintf(err, errlen, "generation: %s", strerror(-r));
+		goto undo_journal;
+	}
+	if (many && syncfs(s->fd[SD_TOP]) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "syncfs: %s", strerror(-r));
+		goto undo_journal;
+	}
+	/* (3) renames and removals; from here the journal finishes the job
+	 * after a crash */
+	for (size_t i = 0; i < p.n; i++) {
+		struct staged *e = &p.v[i];
+
+		r = e->remove ? (unlinkat(s->fd[e->d], e->name, 0) < 0 && errno != ENOENT ? -errno : 0)
+			      : af_commit(&e->st);
+		if (r < 0) {
+			snprintf(err, errlen, "%s/%s: %s", sd_names[e->d], e->name, strerror(-r));
+			ci->fatal = true; /* the journal stays: the next start completes it */
+			goto out;
+		}
+		e->st.tmp[0] = '\0';
+		dirty[e->d] = true;
+	}
+	if ((r = af_commit(&gst)) < 0) {
+		snprintf(err, errlen, "generation: %s", strerror(-r));
+		ci->fatal = true;
+		goto out;
+	}
+	gst.tmp[0] = '\0';
+	for (int d = SD_NDIRS - 1; d >= 0; d--)
+		if ((dirty[d] || d == SD_TOP) && (r = fsync_dir(s->fd[d])) < 0) {
+			snprintf(err, errlen, "%s: fsync: %s", sd_names[d], strerror(-r));
+			ci->fatal = true;
+			goto out;
+		}
+	/* (4) done */
+	(void)unlinkat(s->fd[SD_TOP], JOURNAL, 0);
+	t->st->generation = gen;
+	ci->generation = gen;
+	ci->files = p.n;
+	for (int i = 0; i < 4; i++) {
+		if (!p.derived_dirty[i])
+			continue;
+		if (i == DV_CONF)
+			ci->conf_changed = true;
+		else
+			ci->hosts_changed = true;
+		buf_free(&s->derived[i]);
+		s->derived[i] = p.derived[i];
+		buf_init(&p.derived[i]);
+	}
+	r = 0;
+	goto out;
+undo_journal:
+	/* Nothing was replaced yet: drop the journal, and the old state stands. */
+	af_abort(&gst);
+	(void)unlinkat(s->fd[SD_TOP], JOURNAL, 0);
+	(void)fsync_dir(s->fd[SD_TOP]);
+out:
+	plan_free(&p);
+	return r;
+}
+
+bool
+store_has_password(const struct store *s, uint32_t ip)
+{
+	char name[IP4_STRLEN];
+	struct stat sb;
+
+	ip4_format(ip, name);
+	return fstatat(s->fd[SD_PASSWORDS], name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int
+store_writable(const struct store *s)
+{
+	int fd = openat(s->fd[SD_TOP], ".healthz.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	(void)unlinkat(s->fd[SD_TOP], ".healthz.tmp", 0);
+	return 0;
+}

@@ -1,0 +1,53 @@
+/* store.h: the state directory: loading it at start, committing batches to it
+ * durably, and the redo journal that makes a batch all-or-nothing across a
+ * crash.  See docs/state-dir.md. */
+#ifndef VRD_STORE_H
+#define VRD_STORE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "render.h"
+#include "txn.h"
+
+enum store_dir { SD_TOP, SD_VMS, SD_PASSWORDS, SD_NDIRS };
+
+struct store {
+	char *dir;                    /* absolute */
+	int fd[SD_NDIRS];
+	uid_t md_uid;                 /* metadata user: owns passwords/ */
+	gid_t md_gid;
+	struct dnsmasq_paths paths;   /* strings owned */
+	struct buf derived[4];        /* last written dhcphosts, dhcpopts, hosts, dnsmasq.conf */
+	size_t sync_batch;            /* above this many files one syncfs replaces fsyncs */
+};
+
+struct commit_info {
+	uint64_t generation;
+	size_t files;                 /* files written or removed */
+	bool hosts_changed;           /* dhcphosts, dhcpopts or hosts: SIGHUP dnsmasq */
+	bool conf_changed;            /* dnsmasq.conf: dnsmasq must be restarted */
+	bool fatal;                   /* failed half-way: only a restart (which replays
+	                               * the journal) makes memory and disk agree */
+};
+
+/* Creates or checks the directories (modes, owners), sweeps temporary files
+ * and replays an unfinished journal.  Returns 0 or a negative errno with err. */
+int store_open(struct store *s, const char *dir, const char *leasefile, uid_t md_uid,
+    gid_t md_gid, char *err, size_t errlen);
+void store_close(struct store *s);
+/* Loads networks.json, every vms/<ip>.json and generation into st, then rewrites any
+ * derived dnsmasq file that does not match.  Returns 0 or a negative errno. */
+int store_load(struct store *s, struct state *st, struct commit_info *ci, char *err,
+    size_t errlen);
+/* Makes the batch in t durable.  Returns 0 (ci says what changed; nothing
+ * is written for a batch that changes nothing), or a negative errno
+ * (-ENOSPC/-EDQUOT: disk full) after which the directory is as it was. */
+int store_commit(struct store *s, struct txn *t, struct commit_info *ci, char *err,
+    size_t errlen);
+bool store_has_password(const struct store *s, uint32_t ip);
+/* 0 if a file can be created in the state directory, else a negative errno. */
+int store_writable(const struct store *s);
+
+#endif

@@ -1,0 +1,439 @@
+/* txn.c: all-or-nothing application of commands to the state, with an undo log. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "txn.h"
+
+static uint64_t txn_serial;
+
+void
+txn_begin(struct txn *t, struct state *st)
+{
+	memset(t, 0, sizeof(*t));
+	t->st = st;
+	t->serial = ++txn_serial;
+	memcpy(t->nets_before, st->nets, sizeof(st->nets));
+	t->nnet_before = st->nnet;
+}
+
+/* Saves the VM at ip (or its absence) before its first change in this batch. */
+static int
+txn_save(struct txn *t, uint32_t ip)
+{
+	struct vm *cur = state_vm(t->st, ip), *old = NULL;
+
+	if (cur && cur->saved_in == t->serial)
+		return 0;
+	if (t->nu == t->capu) {
+		size_t nc = t->capu ? t->capu * 2 : 16;
+		struct undo *nu = realloc(t->u, nc * sizeof(*nu));
+
+		if (!nu)
+			return -ENOMEM;
+		t->u = nu;
+		t->capu = nc;
+	}
+	if (cur && !(old = vm_clone(cur)))
+		return -ENOMEM;
+	t->u[t->nu].ip = ip;
+	t->u[t->nu].old = old;
+	t->nu++;
+	if (cur)
+		cur->saved_in = t->serial;
+	return 0;
+}
+
+static int
+txn_pw(struct txn *t, uint32_t ip, const char *pw)
+{
+	if (t->npw == t->cappw) {
+		size_t nc = t->cappw ? t->cappw * 2 : 16;
+		struct pw_op *np = realloc(t->pw, nc * sizeof(*np));
+
+		if (!np)
+			return -ENOMEM;
+		t->pw = np;
+		t->cappw = nc;
+	}
+	t->pw[t->npw].ip = ip;
+	t->pw[t->npw].seq = t->npw;
+	t->pw[t->npw].pw = pw;
+	t->npw++;
+	return 0;
+}
+
+/* Deletes everything the VR holds for ip: entry, metadata, pending password. */
+static int
+txn_drop(struct txn *t, uint32_t ip)
+{
+	int r;
+
+	if ((r = txn_save(t, ip)) < 0)
+		return r;
+	vm_free(state_unlink(t->st, ip));
+	return txn_pw(t, ip, NULL);
+}
+
+/* The VM at ip, created (with its creation saved) if absent. */
+static int
+txn_vm(struct txn *t, uint32_t ip, struct vm **out)
+{
+	struct vm *v;
+	int r;
+
+	if ((r = txn_save(t, ip)) < 0)
+		return r;
+	if ((v = state_vm(t->st, ip))) {
+		*out = v;
+		return 0;
+	}
+	if (!(v = vm_new(ip)))
+		return -ENOMEM;
+	v->saved_in = t->serial;
+	if ((r = state_insert(t->st, v)) < 0) {
+		vm_free(v);
+		return r;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+check_ip_in_nets(struct txn *t, uint32_t ip, long index, const char *field,
+    struct cmd_error *err)
+{
+	const struct net *n;
+	char s[IP4_STRLEN];
+
+	if (t->st->nnet == 0)
+		return 0;
+	ip4_format(ip, s);
+	n = state_net_for(t->st, ip);
+	if (!n) {
+		cmd_error_set(err, 400, index, field, "%s %s is outside every guest network",
+		    field, s);
+		return -EINVAL;
+	}
+	if (ip == n->net || ip == (n->net | ~prefix_mask(n->prefix)) || ip == n->router) {
+		cmd_error_set(err, 400, index, field, "%s %s is the network, broadcast or router "
+		    "address of %s", field, s, n->dev);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+dup_opt(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = NULL;
+	if (src && !(*dst = strdup(src)))
+		return -ENOMEM;
+	return 0;
+}
+
+static int
+apply_dhcp_add(struct txn *t, const struct cmd *c)
+{
+	const struct cmd_dhcp *d = &c->u.dhcp;
+	struct vm *other = state_vm_by_mac(t->st, d->mac), *v;
+	uint8_t oldmac[6];
+	bool had;
+	int r;
+
+	/* The MAC moved to another IP: what it had at the old IP is dropped. */
+	if (other && other->ip != c->ip && (r = txn_drop(t, other->ip)) < 0)
+		return r;
+	v = state_vm(t->st, c->ip);
+	/* The IP belonged to another VM: nothing of that VM may survive. */
+	if (v && v->has_dhcp && memcmp(v->mac, d->mac, 6) && (r = txn_drop(t, c->ip)) < 0)
+		return r;
+	if ((r = txn_vm(t, c->ip, &v)) < 0)
+		return r;
+	had = v->has_dhcp;
+	memcpy(oldmac, v->mac, 6);
+	memcpy(v->mac, d->mac, 6);
+	memcpy(v->host, d->host, sizeof(v->host));
+	v->default_entry = d->default_entry;
+	v->lease = d->lease;
+	v->has_dhcp = true;
+	if ((r = dup_opt(&v->ipv6, d->ipv6)) < 0 || (r = dup_opt(&v->duid, d->duid)) < 0 ||
+	    (r = dup_opt(&v->dns, d->dns)) < 0 || (r = dup_opt(&v->gw, d->gw)) < 0)
+		return r;
+	if (!had || memcmp(oldmac, v->mac, 6))
+		return state_reindex_mac(t->st, v, had, oldmac);
+	return 0;
+}
+
+static int
+apply_dhcp_remove(struct txn *t, const struct cmd *c)
+{
+	struct vm *bymac = state_vm_by_mac(t->st, c->u.dhcp.mac), *v;
+	int r;
+
+	if (bymac && bymac->ip != c->ip && (r = txn_drop(t, bymac->ip)) < 0)
+		return r;
+	v = state_vm(t->st, c->ip);
+	/* Another VM's entry holds this IP now: leave all of it alone. */
+	if (v && v->has_dhcp && memcmp(v->mac, c->u.dhcp.mac, 6))
+		return 0;
+	return txn_drop(t, c->ip);
+}
+
+static int
+apply_dhcpentry(struct txn *t, const struct cmd *c, long index, struct cmd_error *err)
+{
+	int r;
+
+	if (c->u.dhcp.remove)
+		return apply_dhcp_remove(t, c);
+	if ((r = check_ip_in_nets(t, c->ip, index, "ipv4_address", err)) < 0)
+		return r;
+	return apply_dhcp_add(t, c);
+}
+
+static int
+apply_vmpassword(struct txn *t, const struct cmd *c, long index, struct cmd_error *err)
+{
+	int r;
+
+	if ((r = check_ip_in_nets(t, c->ip, index, "ip_address", err)) < 0)
+		return r;
+	return txn_pw(t, c->ip, c->u.password);
+}
+
+static int
+apply_vmdata(struct txn *t, const struct cmd *c, long index, struct cmd_error *err)
+{
+	struct vm *v;
+	int r;
+
+	if ((r = check_ip_in_nets(t, c->ip, index, "vm_ip_address", err)) < 0)
+		return r;
+	if ((r = txn_vm(t, c->ip, &v)) < 0)
+		return r;
+	for (size_t i = 0; i < c->u.data.n; i++) {
+		const struct md_op *op = &c->u.data.ops[i];
+		char *val = NULL;
+
+		if (op->val) {
+			if (!(val = malloc(op->len + 1)))
+				return -ENOMEM;
+			memcpy(val, op->val, op->len + 1);
+		}
+		if (op->userdata) {
+			free(v->ud);
+			v->ud = val;
+			v->udlen = op->len;
+			v->has_ud = val != NULL;
+		} else if ((r = vm_md_set(v, op->key, val, op->len)) == -E2BIG) {
+			cmd_error_set(err, 400, index, "vm_metadata", "a VM may hold at most %d "
+			    "metadata keys", MD_KEYS_MAX);
+			return r;
+		} else if (r < 0) {
+			return r;
+		}
+	}
+	if (vm_is_empty(v))
+		vm_free(state_unlink(t->st, c->ip));
+	return 0;
+}
+
+static int
+apply_guestnetwork(struct txn *t, const struct cmd *c, long index, struct cmd_error *err)
+{
+	const struct net *n = &c->u.gn.net;
+	struct state *st = t->st;
+	size_t i;
+
+	for (i = 0; i < st->nnet; i++)
+		if (!strcmp(st->nets[i].dev, n->dev))
+			break;
+	if (!c->u.gn.add) {
+		if (i < st->nnet) {
+			memmove(&st->nets[i], &st->nets[i + 1], (st->nnet - i - 1) * sizeof(*n));
+			st->nnet--;
+		}
+		return 0;
+	}
+	for (size_t j = 0; j < st->nnet; j++) {
+		const struct net *o = &st->nets[j];
+		uint32_t m = prefix_mask(o->prefix < n->prefix ? o->prefix : n->prefix);
+
+		if (j != i && (o->net & m) == (n->net & m)) {
+			cmd_error_set(err, 409, index, "cidr", "cidr overlaps guest network on %s",
+			    o->dev);
+			return -EEXIST;
+		}
+	}
+	if (i == st->nnet) {
+		if (st->nnet >= NET_MAX) {
+			cmd_error_set(err, 409, index, "device", "a VR holds at most %d guest networks",
+			    NET_MAX);
+			return -ENOSPC;
+		}
+		st->nnet++;
+	}
+	st->nets[i] = *n;
+	return 0;
+}
+
+int
+txn_apply(struct txn *t, const struct cmd *c, long index, struct cmd_error *err)
+{
+	int r;
+
+	switch (c->type) {
+	case CMD_DHCPENTRY:
+		r = apply_dhcpentry(t, c, index, err);
+		break;
+	case CMD_VMPASSWORD:
+		r = apply_vmpassword(t, c, index, err);
+		break;
+	case CMD_VMDATA:
+		r = apply_vmdata(t, c, index, err);
+		break;
+	case CMD_GUESTNETWORK:
+		r = apply_guestnetwork(t, c, index, err);
+		break;
+	default:
+		cmd_error_set(err, 400, index, "type", "unknown type");
+		return -EINVAL;
+	}
+	if (r == -ENOMEM)
+		cmd_error_set(err, 500, index, "", "out of memory");
+	if (r == 0)
+		t->counts[c->type]++;
+	return r;
+}
+
+void
+txn_rollback(struct txn *t)
+{
+	for (size_t i = t->nu; i-- > 0;) {
+		struct undo *u = &t->u[i];
+
+		vm_free(state_unlink(t->st, u->ip));
+		if (u->old) {
+			/* Re-inserting needs no new memory: the arrays only shrank
+			 * below their earlier size since. */
+			u->old->saved_in = 0;
+			if (state_insert(t->st, u->old) == 0)
+				u->old = NULL;
+		}
+	}
+	memcpy(t->st->nets, t->nets_before, sizeof(t->nets_before));
+	t->st->nnet = t->nnet_before;
+}
+
+void
+txn_end(struct txn *t)
+{
+	for (size_t i = 0; i < t->nu; i++)
+		vm_free(t->u[i].old);
+	free(t->u);
+	free(t->pw);
+	memset(t, 0, sizeof(*t));
+}
+
+struct undo_key {
+	uint64_t k; /* ip << 32 | position: sorts by ip, then batch order */
+	size_t i;
+};
+
+static int
+undo_cmp_key(const void *a, const void *b)
+{
+	const struct undo_key *x = a, *y = b;
+
+	return x->k < y->k ? -1 : x->k > y->k;
+}
+
+long
+txn_changes(struct txn *t, struct txn_change **out)
+{
+	struct txn_change *ch;
+	struct undo *sorted;
+	size_t n = 0;
+
+	*out = NULL;
+	if (t->nu == 0)
+		return 0;
+	/* Sort a copy; for equal IPs the first undo entry is the pre-batch
+	 * state, so keep the original order with an index tiebreak. */
+	sorted = malloc(t->nu * sizeof(*sorted));
+	ch = malloc(t->nu * sizeof(*ch));
+	if (!sorted || !ch) {
+		free(sorted);
+		free(ch);
+		return -ENOMEM;
+	}
+	{
+		struct undo_key *keys = malloc(t->nu * sizeof(*keys));
+
+		if (!keys) {
+			free(sorted);
+			free(ch);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < t->nu; i++) {
+			keys[i].k = (uint64_t)t->u[i].ip << 32 | (uint32_t)i;
+			keys[i].i = i;
+		}
+		qsort(keys, t->nu, sizeof(*keys), undo_cmp_key);
+		for (size_t i = 0; i < t->nu; i++)
+			sorted[i] = t->u[keys[i].i];
+		free(keys);
+	}
+	for (size_t i = 0; i < t->nu; i++) {
+		const struct vm *after;
+
+		if (i > 0 && sorted[i].ip == sorted[i - 1].ip)
+			continue;
+		after = state_vm(t->st, sorted[i].ip);
+		if (vm_equal(sorted[i].old, after))
+			continue;
+		ch[n].ip = sorted[i].ip;
+		ch[n].before = sorted[i].old;
+		ch[n].after = after;
+		n++;
+	}
+	free(sorted);
+	*out = ch;
+	return (long)n;
+}
+
+bool
+txn_nets_changed(const struct txn *t)
+{
+	return t->nnet_before != t->st->nnet ||
+	    memcmp(t->nets_before, t->st->nets, t->st->nnet * sizeof(struct net)) != 0;
+}
+
+static int
+pw_cmp(const void *a, const void *b)
+{
+	const struct pw_op *x = a, *y = b;
+
+	if (x->ip != y->ip)
+		return x->ip < y->ip ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+size_t
+txn_password_ops(struct txn *t, const struct pw_op **out)
+{
+	size_t n = 0;
+
+	qsort(t->pw, t->npw, sizeof(*t->pw), pw_cmp);
+	for (size_t i = 0; i < t->npw; i++) {
+		if (i + 1 < t->npw && t->pw[i + 1].ip == t->pw[i].ip)
+			continue; /* a later op for the same IP wins */
+		t->pw[n++] = t->pw[i];
+	}
+	t->npw = n;
+	*out = t->pw;
+	return n;
+}

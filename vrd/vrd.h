@@ -1,0 +1,42 @@
+/* vrd.h: the control daemon's shared context. */
+#ifndef VRD_VRD_H
+#define VRD_VRD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "http.h"
+#include "metrics.h"
+#include "model.h"
+#include "store.h"
+
+struct vrd {
+	pthread_mutex_t lock;         /* guards everything below */
+	struct state st;
+	struct store store;
+	struct metrics m;
+	char *token;
+	size_t token_len;
+	size_t max_body;
+	char *dnsmasq_pid_file;
+	bool manage_links;
+	struct timespec last_reload;  /* CLOCK_REALTIME, 0 if never */
+	time_t conf_written;          /* when vrd last changed dnsmasq.conf */
+	volatile int fatal;           /* memory and disk disagree: exit for a replay */
+};
+
+/* The libmicrohttpd access handler and completion callback (cls: struct vrd). */
+enum MHD_Result api_handle(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload, size_t *upload_size,
+    void **con_cls);
+void api_done(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode why);
+
+/* Brings the guest interfaces in line with the networks (at start, and after
+ * a batch that changed them).  Returns 0 or the first negative errno. */
+int vrd_links_sync(struct vrd *v, const struct net *before, size_t nbefore);
+/* Signals dnsmasq after its files changed; logs when it is not running. */
+void vrd_dnsmasq_reload(struct vrd *v);
+
+#endif

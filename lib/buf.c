@@ -95,6 +95,7 @@ buf_steal(struct buf *b, size_t *len)
 	}
 	if (!b->p && !buf_grow(b, 0))
 		return NULL;
+	b->p[b->len] = '\0'; /* a fresh buffer from buf_grow is not terminated yet */
 	p = b->p;
 	if (len)
 		*len = b->len;

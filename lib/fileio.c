@@ -224,7 +224,7 @@ file_equals(int dirfd, const char *name, const void *buf, size_t len)
 
 	if (file_read_at(dirfd, name, len, &cur, &curlen) < 0)
 		return false;
-	eq = curlen == len && memcmp(cur, buf, len) == 0;
+	eq = curlen == len && (len == 0 || memcmp(cur, buf, len) == 0);
 	free(cur);
 	return eq;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -48,9 +49,11 @@ authorized(struct vrd *v, struct MHD_Connection *c)
 {
 	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 
-	if (!h || strncmp(h, "Bearer ", 7) != 0)
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
 		return false;
 	h += 7;
+	while (*h == ' ')
+		h++;
 	return token_equal(h, strlen(h), v->token, v->token_len);
 }
 
@@ -70,9 +73,20 @@ count_batch(struct vrd *v, const struct cmd_batch *b, int status, bool ok)
 	v->m.batches[batch_result_of(status)]++;
 }
 
+/* The index of the last guestnetwork command in b for dev, or -1. */
+static long
+net_cmd_index(const struct cmd_batch *b, const char *dev)
+{
+	for (size_t i = b->n; i-- > 0;)
+		if (b->v[i].type == CMD_GUESTNETWORK && !strcmp(b->v[i].u.gn.net.dev, dev))
+			return (long)i;
+	return -1;
+}
+
 /* Every device a batch adds a network on must exist. */
 static int
-check_devices(struct vrd *v, const struct txn *t, struct cmd_error *err)
+check_devices(struct vrd *v, const struct txn *t, const struct cmd_batch *b,
+    struct cmd_error *err)
 {
 	for (size_t i = 0; v->manage_links && i < v->st.nnet; i++) {
 		const struct net *n = &v->st.nets[i];
@@ -80,11 +94,11 @@ check_devices(struct vrd *v, const struct txn *t, struct cmd_error *err)
 		int r;
 
 		for (size_t j = 0; j < t->nnet_before; j++)
-			known |= !memcmp(&t->nets_before[j], n, sizeof(*n));
+			known |= net_equal(&t->nets_before[j], n);
 		if (known)
 			continue;
 		if ((r = links_check(n->dev)) < 0) {
-			cmd_error_set(err, r == -ENODEV ? 409 : 500, -1, "device", "device %s: %s",
+			cmd_error_set(err, r == -ENODEV ? 409 : 500, net_cmd_index(b, n->dev), "device", "device %s: %s",
 			    n->dev, r == -ENODEV ? "no such interface on the router" : strerror(-r));
 			return r;
 		}
@@ -104,7 +118,7 @@ commands_apply(struct vrd *v, const struct cmd_batch *b, uint64_t *gen, struct c
 	for (size_t i = 0; i < b->n && r == 0; i++)
 		r = txn_apply(&t, &b->v[i], (long)i, err);
 	if (r == 0)
-		r = check_devices(v, &t, err);
+		r = check_devices(v, &t, b, err);
 	if (r == 0 && (r = store_commit(&v->store, &t, &ci, why, sizeof(why))) < 0) {
 		bool full = r == -ENOSPC || r == -EDQUOT;
 

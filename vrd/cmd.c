@@ -63,11 +63,12 @@ host_label_valid(const char *s)
 	}
 	if (digits == n)
 		return false;
-	if (digits == n - 1 && strchr("smhdwSMHDW", s[n - 1]))
+	if (n > 1 && digits == n - 1 && strchr("smhdwSMHDW", s[n - 1]))
 		return false;
 	if (!strcasecmp(s, "infinite") || !strcasecmp(s, "ignore") || !strcasecmp(s, "deleted"))
 		return false;
-	if (hexdash && (strchr(s, '-') || n == 12))
+	if (hexdash && (n == 12 || (n == 17 && s[2] == '-' && s[5] == '-' && s[8] == '-' &&
+	    s[11] == '-' && s[14] == '-')))
 		return false;
 	return true;
 }

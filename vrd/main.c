@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "conf.h"
 #include "links.h"
 #include "log.h"
@@ -64,7 +65,7 @@ static bool
 net_in(const struct net *n, const struct net *set, size_t count)
 {
 	for (size_t i = 0; i < count; i++)
-		if (!memcmp(n, &set[i], sizeof(*n)))
+		if (net_equal(n, &set[i]))
 			return true;
 	return false;
 }
@@ -121,6 +122,18 @@ config_check(const struct cli_spec *spec, struct cli_result *cr, struct vrd *v, 
 	    conf_get_u64(c, "timeout", 1, 3600, &n, err, sizeof(err)) < 0 ||
 	    conf_get_bool(c, "manage-links", &v->manage_links, err, sizeof(err)) < 0)
 		cli_config_error(spec, "%s", err);
+	{
+		char *const *ls;
+		size_t nl = conf_get_all(c, "listen", &ls);
+		struct sockaddr_storage ss;
+		socklen_t sl;
+
+		if (nl == 0 || nl > HTTP_MAX_LISTEN)
+			cli_config_error(spec, "listen: want 1 to %d addresses", HTTP_MAX_LISTEN);
+		for (size_t i = 0; i < nl; i++)
+			if (listen_parse(ls[i], &ss, &sl) < 0)
+				cli_config_error(spec, "listen: \"%s\" is not host:port", ls[i]);
+	}
 	if (!(pw = getpwnam(user)))
 		cli_config_error(spec, "metadata-user: no such user \"%s\"", user);
 	*uid = pw->pw_uid;

@@ -76,6 +76,7 @@ struct vm *state_unlink(struct state *st, uint32_t ip);
 /* Re-indexes v after its has_dhcp or mac changed from (had, oldmac). */
 int state_reindex_mac(struct state *st, struct vm *v, bool had, const uint8_t oldmac[6]);
 const struct net *state_net_for(const struct state *st, uint32_t ip);
+bool net_equal(const struct net *a, const struct net *b);
 
 struct vm *vm_new(uint32_t ip);
 struct vm *vm_clone(const struct vm *v);

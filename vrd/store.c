@@ -581,8 +581,8 @@ plan_build(struct store *s, struct txn *t, struct plan *p, uint64_t gen)
 			continue;
 		if ((r = render_derived(s, t->st, i, &p->derived[i])) < 0)
 			return r;
-		if (p->derived[i].len == s->derived[i].len &&
-		    !memcmp(p->derived[i].p, s->derived[i].p, p->derived[i].len))
+		if (p->derived[i].len == s->derived[i].len && (p->derived[i].len == 0 ||
+		    !memcmp(p->derived[i].p, s->derived[i].p, p->derived[i].len)))
 			continue;
 		p->derived_dirty[i] = true;
 		if ((r = plan_add(p, SD_TOP, derived_names[i], p->derived[i].p, p->derived[i].len)) < 0)

@@ -408,8 +408,12 @@ txn_changes(struct txn *t, struct txn_change **out)
 bool
 txn_nets_changed(const struct txn *t)
 {
-	return t->nnet_before != t->st->nnet ||
-	    memcmp(t->nets_before, t->st->nets, t->st->nnet * sizeof(struct net)) != 0;
+	if (t->nnet_before != t->st->nnet)
+		return true;
+	for (size_t i = 0; i < t->st->nnet; i++)
+		if (!net_equal(&t->nets_before[i], &t->st->nets[i]))
+			return true;
+	return false;
 }
 
 static int
@@ -427,7 +431,9 @@ txn_password_ops(struct txn *t, const struct pw_op **out)
 {
 	size_t n = 0;
 
-	qsort(t->pw, t->npw, sizeof(*t->pw), pw_cmp);
+	if (t->npw > 0) /* t->pw is NULL without ops: qsort(NULL, 0) is undefined */
+		if (t->npw > 1)
+		qsort(t->pw, t->npw, sizeof(*t->pw), pw_cmp);
 	for (size_t i = 0; i < t->npw; i++) {
 		if (i + 1 < t->npw && t->pw[i + 1].ip == t->pw[i].ip)
 			continue; /* a later op for the same IP wins */

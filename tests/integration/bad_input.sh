@@ -318,6 +318,10 @@ cfg_err "missing token file" token-file -c /dev/null "${BASE[@]}" --token-file "
     --metadata-user nobody
 cfg_err "metadata-user that does not exist" metadata-user -c /dev/null "${BASE[@]}" \
     --token-file "$C/token" --metadata-user "no-such-user-$$"
+cfg_err "malformed --listen" listen -c /dev/null "${BASE[@]}" --token-file "$C/token" \
+    --metadata-user nobody --listen nonsense
+cfg_err "malformed --listen with -n" listen -c /dev/null "${BASE[@]}" --token-file "$C/token" \
+    --metadata-user nobody --listen 127.0.0.1:99999 -n
 cfg_err "missing config file given with -c" "$C/missing.conf" -c "$C/missing.conf" "${BASE[@]}" \
     --token-file "$C/token" --metadata-user nobody
 [ -e "$C/state" ] && fail "no state directory created by a rejected configuration" "$(ls -la "$C/state")" \

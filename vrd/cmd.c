@@ -41,8 +41,9 @@ cmd_error_set(struct cmd_error *e, int status, long index, const char *field,
 }
 
 /* A label dnsmasq reads as a name: letters, digits and inner hyphens, and not
- * something its dhcp-host parser takes for a lease time ("45", "5m",
- * "infinite"), a keyword ("ignore") or a hardware address ("02-00-...". */
+ * something its dhcp-host parser takes for a lease time ("45", "5m"), a
+ * keyword ("infinite", "ignore") or a hardware address (six dash-separated
+ * octets, or twelve bare hex digits). */
 bool
 host_label_valid(const char *s)
 {

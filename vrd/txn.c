@@ -310,25 +310,6 @@ txn_apply(struct txn *t, const struct cmd *c, long index, struct cmd_error *err)
 }
 
 void
-txn_rollback(struct txn *t)
-{
-	for (size_t i = t->nu; i-- > 0;) {
-		struct undo *u = &t->u[i];
-
-		vm_free(state_unlink(t->st, u->ip));
-		if (u->old) {
-			/* Re-inserting needs no new memory: the arrays only shrank
-			 * below their earlier size since. */
-			u->old->saved_in = 0;
-			if (state_insert(t->st, u->old) == 0)
-				u->old = NULL;
-		}
-	}
-	memcpy(t->st->nets, t->nets_before, sizeof(t->nets_before));
-	t->st->nnet = t->nnet_before;
-}
-
-void
 txn_end(struct txn *t)
 {
 	for (size_t i = 0; i < t->nu; i++)
@@ -351,58 +332,94 @@ undo_cmp_key(const void *a, const void *b)
 	return x->k < y->k ? -1 : x->k > y->k;
 }
 
+/* Pointers to the first undo entry of each IP (its state before the batch),
+ * sorted by IP, in a new array.  Returns 0 or -ENOMEM. */
+static int
+undo_firsts(struct txn *t, struct undo ***out, size_t *count)
+{
+	struct undo_key *keys;
+	struct undo **v;
+	size_t n = 0;
+
+	*out = NULL;
+	*count = 0;
+	if (t->nu == 0)
+		return 0;
+	keys = malloc(t->nu * sizeof(*keys));
+	v = malloc(t->nu * sizeof(*v));
+	if (!keys || !v) {
+		free(keys);
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < t->nu; i++) {
+		keys[i].k = (uint64_t)t->u[i].ip << 32 | (uint32_t)i;
+		keys[i].i = i;
+	}
+	qsort(keys, t->nu, sizeof(*keys), undo_cmp_key);
+	for (size_t i = 0; i < t->nu; i++)
+		if (i == 0 || keys[i].k >> 32 != keys[i - 1].k >> 32)
+			v[n++] = &t->u[keys[i].i];
+	free(keys);
+	*out = v;
+	*count = n;
+	return 0;
+}
+
 long
 txn_changes(struct txn *t, struct txn_change **out)
 {
 	struct txn_change *ch;
-	struct undo *sorted;
-	size_t n = 0;
+	struct undo **first;
+	size_t n = 0, nfirst;
 
 	*out = NULL;
-	if (t->nu == 0)
+	if (undo_firsts(t, &first, &nfirst) < 0)
+		return -ENOMEM;
+	if (nfirst == 0)
 		return 0;
-	/* Sort a copy; for equal IPs the first undo entry is the pre-batch
-	 * state, so keep the original order with an index tiebreak. */
-	sorted = malloc(t->nu * sizeof(*sorted));
-	ch = malloc(t->nu * sizeof(*ch));
-	if (!sorted || !ch) {
-		free(sorted);
-		free(ch);
+	if (!(ch = malloc(nfirst * sizeof(*ch)))) {
+		free(first);
 		return -ENOMEM;
 	}
-	{
-		struct undo_key *keys = malloc(t->nu * sizeof(*keys));
+	for (size_t i = 0; i < nfirst; i++) {
+		const struct vm *after = state_vm(t->st, first[i]->ip);
 
-		if (!keys) {
-			free(sorted);
-			free(ch);
-			return -ENOMEM;
-		}
-		for (size_t i = 0; i < t->nu; i++) {
-			keys[i].k = (uint64_t)t->u[i].ip << 32 | (uint32_t)i;
-			keys[i].i = i;
-		}
-		qsort(keys, t->nu, sizeof(*keys), undo_cmp_key);
-		for (size_t i = 0; i < t->nu; i++)
-			sorted[i] = t->u[keys[i].i];
-		free(keys);
-	}
-	for (size_t i = 0; i < t->nu; i++) {
-		const struct vm *after;
-
-		if (i > 0 && sorted[i].ip == sorted[i - 1].ip)
+		if (vm_equal(first[i]->old, after))
 			continue;
-		after = state_vm(t->st, sorted[i].ip);
-		if (vm_equal(sorted[i].old, after))
-			continue;
-		ch[n].ip = sorted[i].ip;
-		ch[n].before = sorted[i].old;
+		ch[n].ip = first[i]->ip;
+		ch[n].before = first[i]->old;
 		ch[n].after = after;
 		n++;
 	}
-	free(sorted);
+	free(first);
 	*out = ch;
 	return (long)n;
+}
+
+void
+txn_rollback(struct txn *t)
+{
+	struct undo **first = NULL;
+	size_t n = 0;
+
+	/* Unlink every VM the batch touched, then put back each IP's pre-batch
+	 * VM (its first undo entry).  The arrays never hold more than before
+	 * the batch, so re-inserting needs no memory they do not have. */
+	for (size_t i = t->nu; i-- > 0;)
+		vm_free(state_unlink(t->st, t->u[i].ip));
+	if (undo_firsts(t, &first, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (!first[i]->old)
+				continue;
+			first[i]->old->saved_in = 0;
+			if (state_insert(t->st, first[i]->old) == 0)
+				first[i]->old = NULL; /* owned by the state again */
+		}
+		free(first);
+	}
+	memcpy(t->st->nets, t->nets_before, sizeof(t->nets_before));
+	t->st->nnet = t->nnet_before;
 }
 
 bool

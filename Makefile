@@ -29,7 +29,7 @@ LIBS       = $(PKG_LIBS) -lpthread
 LIB_SRC   := lib/log.c lib/conf.c lib/fileio.c lib/buf.c lib/addr.c lib/token.c lib/http.c \
 	     lib/base64.c lib/httpc.c
 CORE_SRC  := vrd/model.c vrd/cmd.c vrd/txn.c vrd/doc.c vrd/store.c vrd/metrics.c \
-	     dhcp/render.c dhcp/reload.c vrd/links.c
+	     dhcp/render.c dhcp/reload.c dhcp/release.c vrd/links.c
 VRD_SRC   := vrd/main.c vrd/api.c
 VRCTL_SRC := vrd/vrctl.c
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)

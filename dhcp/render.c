@@ -1,6 +1,12 @@
 /* render.c: dhcphosts, dhcpopts, hosts and dnsmasq.conf from the state.
  * Every value was validated on the way in (cmd.c), so a rendered line can
- * never carry a second entry or a dnsmasq keyword. */
+ * never carry a second entry or a dnsmasq keyword.
+ *
+ * Non-default NICs are dhcp-host= lines in dnsmasq.conf, not dhcphosts
+ * lines: dnsmasq (2.86 to at least 2.90) links a host's set: tag into a
+ * chain on its stack while serving it, and SIGHUP's re-read of a hosts
+ * file then frees through that dangling pointer and crashes.  Entries of
+ * the main configuration are never freed, so they are safe. */
 #include <stdio.h>
 
 #include "addr.h"
@@ -37,7 +43,7 @@ void
 dhcp_hosts_render(const struct state *st, struct buf *b)
 {
 	for (size_t i = 0; i < st->nvm; i++)
-		if (st->by_ip[i]->has_dhcp)
+		if (st->by_ip[i]->has_dhcp && st->by_ip[i]->default_entry)
 			dhcp_host_line(st->by_ip[i], b);
 }
 
@@ -114,7 +120,9 @@ dnsmasq_conf_render(const struct state *st, const struct dnsmasq_paths *p, struc
 	    "# dnsmasq reads this file at start; SIGHUP re-reads the three files below.\n"
 	    "bind-dynamic\n"
 	    "dhcp-authoritative\n"
-	    "dhcp-ignore-names\n");
+	    "dhcp-ignore-names\n"
+	    "no-hosts\n"
+	    "expand-hosts\n");
 	buf_addf(b, "dhcp-leasefile=%s\n", p->leasefile);
 	buf_addf(b, "dhcp-hostsfile=%s\n", p->hostsfile);
 	buf_addf(b, "dhcp-optsfile=%s\n", p->optsfile);
@@ -124,4 +132,15 @@ dnsmasq_conf_render(const struct state *st, const struct dnsmasq_paths *p, struc
 		    "interface=lo\nno-dhcp-interface=lo\n");
 	for (size_t i = 0; i < st->nnet; i++)
 		net_render(&st->nets[i], b);
+	for (size_t i = 0, n = 0; i < st->nvm; i++) {
+		const struct vm *v = st->by_ip[i];
+
+		if (!v->has_dhcp || v->default_entry)
+			continue;
+		if (n++ == 0)
+			buf_adds(b, "\n# non-default NICs: their tag clears options 3, 6, 15 and 121 "
+			    "(dhcpopts)\n");
+		buf_adds(b, "dhcp-host=");
+		dhcp_host_line(v, b);
+	}
 }

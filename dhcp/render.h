@@ -14,9 +14,11 @@ struct dnsmasq_paths {
 
 /* The dnsmasq tag of a non-default NIC: its IPv4 with '_' for '.'. */
 void dhcp_tag(uint32_t ip, char out[16]);
-/* One dhcp-hostsfile line for a VM with a DHCP entry:
- * "MAC,IP,HOST,LEASE" or "MAC,set:TAG,IP,HOST,LEASE" (HOST omitted if none). */
+/* One dhcp-host line for a VM with a DHCP entry: "MAC,IP,HOST,LEASE", or
+ * "MAC,set:TAG,IP,HOST,LEASE" for a non-default NIC (HOST omitted if none). */
 void dhcp_host_line(const struct vm *v, struct buf *b);
+/* dhcphosts: the default NICs' lines.  Non-default NICs go to dnsmasq.conf
+ * (see render.c for why). */
 void dhcp_hosts_render(const struct state *st, struct buf *b);
 /* "TAG,3", "TAG,6", "TAG,15", "TAG,121" for each non-default NIC: no router,
  * DNS, domain or classless routes from that network. */

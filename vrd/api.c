@@ -13,6 +13,7 @@
 #include "doc.h"
 #include "links.h"
 #include "log.h"
+#include "release.h"
 #include "reload.h"
 #include "token.h"
 #include "txn.h"
@@ -106,6 +107,36 @@ check_devices(struct vrd *v, const struct txn *t, const struct cmd_batch *b,
 	return 0;
 }
 
+/* Drops dnsmasq's lease of every entry the batch removed or gave to another
+ * MAC, so the IP can be handed out again and its old name stops resolving. */
+static void
+release_leases(struct vrd *v, struct txn *t)
+{
+	struct txn_change *ch;
+	long n = txn_changes(t, &ch);
+
+	if (n <= 0 || dnsmasq_pid(v->dnsmasq_pid_file) <= 0)
+		goto out;
+	for (long i = 0; i < n; i++) {
+		const struct vm *was = ch[i].before, *now = ch[i].after;
+		const struct net *net;
+		char ip[IP4_STRLEN];
+		int r;
+
+		if (!was || !was->has_dhcp ||
+		    (now && now->has_dhcp && !memcmp(now->mac, was->mac, 6)))
+			continue;
+		if (!(net = state_net_for(&v->st, was->ip)))
+			continue; /* its network is gone, and the range with it */
+		if ((r = dhcp_release_send(net->dev, net->router, was->ip, was->mac)) < 0) {
+			ip4_format(was->ip, ip);
+			log_err(r, "dnsmasq: releasing the lease of %s on %s", ip, net->dev);
+		}
+	}
+out:
+	free(ch);
+}
+
 static int
 commands_apply(struct vrd *v, const struct cmd_batch *b, uint64_t *gen, struct cmd_error *err)
 {
@@ -137,6 +168,8 @@ commands_apply(struct vrd *v, const struct cmd_batch *b, uint64_t *gen, struct c
 		txn_end(&t);
 		return r;
 	}
+	if (ci.hosts_changed || ci.conf_changed)
+		release_leases(v, &t);
 	if (txn_nets_changed(&t)) {
 		if (v->manage_links && (r = vrd_links_sync(v, t.nets_before, t.nnet_before)) < 0)
 			log_err(r, "commands: guest interfaces not fully set; retried at next start");

@@ -42,7 +42,7 @@ cmd_error_set(struct cmd_error *e, int status, long index, const char *field,
 
 /* A label dnsmasq reads as a name: letters, digits and inner hyphens, and not
  * something its dhcp-host parser takes for a lease time ("45", "5m"), a
- * keyword ("infinite", "ignore") or a hardware address (six dash-separated
+ * keyword ("infinite", "ignore", "deprecated") or a hardware address (six dash-separated
  * octets, or twelve bare hex digits). */
 bool
 host_label_valid(const char *s)
@@ -66,7 +66,8 @@ host_label_valid(const char *s)
 		return false;
 	if (n > 1 && digits == n - 1 && strchr("smhdwSMHDW", s[n - 1]))
 		return false;
-	if (!strcasecmp(s, "infinite") || !strcasecmp(s, "ignore") || !strcasecmp(s, "deleted"))
+	if (!strcasecmp(s, "infinite") || !strcasecmp(s, "ignore") || !strcasecmp(s, "deleted") ||
+	    !strcasecmp(s, "deprecated"))
 		return false;
 	if (hexdash && (n == 12 || (n == 17 && s[2] == '-' && s[5] == '-' && s[8] == '-' &&
 	    s[11] == '-' && s[14] == '-')))

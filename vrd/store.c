@@ -474,8 +474,10 @@ struct plan {
 	bool derived_dirty[4];
 };
 
+/* Plans writing data (remove false) or removing the file (remove true). */
 static int
-plan_add(struct plan *p, enum store_dir d, const char *name, const char *data, size_t len)
+plan_add(struct plan *p, enum store_dir d, const char *name, bool remove, const char *data,
+    size_t len)
 {
 	struct staged *e;
 
@@ -492,8 +494,8 @@ plan_add(struct plan *p, enum store_dir d, const char *name, const char *data, s
 	memset(e, 0, sizeof(*e));
 	e->d = d;
 	snprintf(e->name, sizeof(e->name), "%s", name);
-	e->remove = data == NULL;
-	e->data = data;
+	e->remove = remove;
+	e->data = remove ? NULL : data ? data : "";
 	e->len = len;
 	return 0;
 }
@@ -541,7 +543,7 @@ plan_sources(struct store *s, struct txn *t, struct plan *p, bool *dhcp_touched)
 
 		ip4_format(ch[i].ip, ip);
 		snprintf(name, sizeof(name), "%s.json", ip);
-		if ((r = plan_add(p, SD_VMS, name, ch[i].after ? p->docs.p + offs[i] : NULL,
+		if ((r = plan_add(p, SD_VMS, name, !ch[i].after, ch[i].after ? p->docs.p + offs[i] : NULL,
 		    offs[i + 1] - offs[i])) < 0)
 			goto out;
 	}
@@ -554,7 +556,8 @@ plan_sources(struct store *s, struct txn *t, struct plan *p, bool *dhcp_touched)
 		if (pw[i].pw ? file_equals(s->fd[SD_PASSWORDS], ip, pw[i].pw, strlen(pw[i].pw))
 			     : fstatat(s->fd[SD_PASSWORDS], ip, &sb, AT_SYMLINK_NOFOLLOW) < 0)
 			continue; /* already so: nothing to write */
-		if ((r = plan_add(p, SD_PASSWORDS, ip, pw[i].pw, pw[i].pw ? strlen(pw[i].pw) : 0)) < 0)
+		if ((r = plan_add(p, SD_PASSWORDS, ip, !pw[i].pw, pw[i].pw,
+		    pw[i].pw ? strlen(pw[i].pw) : 0)) < 0)
 			goto out;
 	}
 out:
@@ -573,11 +576,11 @@ plan_build(struct store *s, struct txn *t, struct plan *p, uint64_t gen)
 	if ((r = plan_sources(s, t, p, &dhcp_touched)) < 0)
 		return r;
 	if (nets && ((r = nets_doc_render(t->st, &p->netdoc)) < 0 ||
-	    (r = plan_add(p, SD_TOP, "networks.json", p->netdoc.p, p->netdoc.len)) < 0))
+	    (r = plan_add(p, SD_TOP, "networks.json", false, p->netdoc.p, p->netdoc.len)) < 0))
 		return r;
 	nsrc = p->n;
 	for (int i = 0; i < 4; i++) {
-		if (i == DV_CONF ? !nets : !(nets || dhcp_touched))
+		if (!nets && !dhcp_touched)
 			continue;
 		if ((r = render_derived(s, t->st, i, &p->derived[i])) < 0)
 			return r;
@@ -585,7 +588,8 @@ plan_build(struct store *s, struct txn *t, struct plan *p, uint64_t gen)
 		    !memcmp(p->derived[i].p, s->derived[i].p, p->derived[i].len)))
 			continue;
 		p->derived_dirty[i] = true;
-		if ((r = plan_add(p, SD_TOP, derived_names[i], p->derived[i].p, p->derived[i].len)) < 0)
+		if ((r = plan_add(p, SD_TOP, derived_names[i], false, p->derived[i].p,
+		    p->derived[i].len)) < 0)
 			return r;
 	}
 	if (p->n == 0)

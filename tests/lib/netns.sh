@@ -1,26 +1,17 @@
-# tests/lib/netns.sh - network-namespace harness for vrd integration tests
-# (one VR namespace with a guest-facing bridge "eth1", guest namespaces with
-# "eth0", busybox udhcpc helpers, background-process and cleanup tracking).
-# Source it from bash; needs root, iproute2 and busybox udhcpc.
-#
-# Topology built by nt_vr_create + nt_guest_create:
-#
-#   netns $NT_VR:   lo, eth1 (linux bridge, no address: the daemon/test adds it)
-#                     |-- v-g1  <veth>  eth0 in netns "$(nt_ns g1)"
-#                     |-- v-g2  <veth>  eth0 in netns "$(nt_ns g2)"
-#
-# nt_ns NAME maps a short name ("vr", "g1", ...) to the real namespace name.
-# Everything created is recorded and torn down by nt_cleanup (EXIT/INT/TERM).
+# tests/lib/netns.sh - bash harness (source it, as root) for vrd integration
+# tests: VR netns with a guest-facing bridge eth1, guest netns with eth0,
+# busybox udhcpc helpers, tracked processes, and cleanup on EXIT/INT/TERM.
+
 # Works under `set -euo pipefail`. Do not call nt_* functions that create
 # resources inside $(...) subshells: the bookkeeping would be lost.
-
 NT_PREFIX=""          # e.g. vrt12345; namespaces are $NT_PREFIX-vr, $NT_PREFIX-g1 ...
 NT_DIR=""             # per-run temp dir (0755), removed by nt_cleanup unless NT_KEEP=1
 NT_VR=""              # VR namespace name
 NT_LAST_PID=""        # PID of the last nt_run_bg / nt_dhcp_bg process
+NT_MAIN_PID=""        # $BASHPID of the shell that ran nt_init (owns cleanup)
 NT_NETNS=()           # namespaces we created (deleted by nt_cleanup)
 NT_PIDS=()            # background PIDs we started (killed by nt_cleanup)
-declare -A NT_DHCP_PID=()   # guest name -> PID of its long-running udhcpc (nt_dhcp_bg)
+declare -gA NT_DHCP_PID=()  # guest name -> PID of its long-running udhcpc (nt_dhcp_bg)
 NT_POLL_STEP=0.1      # poll interval of nt_wait_for (seconds)
 
 nt_log() { printf '[nt] %s\n' "$*" >&2; }
@@ -36,21 +27,34 @@ nt_init() {
     # "vrt" + pid (<= 7 digits) keeps names short; interface names inside the
     # namespaces are fixed (eth0/eth1/v-NAME) so they never exceed 15 chars.
     NT_PREFIX="vrt$$"
+    NT_MAIN_PID=$BASHPID
     NT_NETNS=()
     NT_PIDS=()
     NT_DHCP_PID=()
     NT_DIR=$(mktemp -d "/tmp/${NT_PREFIX}.XXXXXX")
     chmod 0755 "$NT_DIR"     # unprivileged dnsmasq must be able to traverse it
     trap 'nt__on_exit' EXIT
-    trap 'nt_cleanup; trap - INT; kill -INT $$' INT
-    trap 'nt_cleanup; trap - TERM; kill -TERM $$' TERM
+    trap 'nt__on_signal INT 130' INT
+    trap 'nt__on_signal TERM 143' TERM
     nt__write_hook
 }
 
+# Handlers only clean up in the shell that called nt_init: a child forked by
+# `cmd &` can receive a signal before it execs, and must then just die.
 nt__on_exit() {
     local rc=$?
-    nt_cleanup
+    [[ $BASHPID == "$NT_MAIN_PID" ]] && nt_cleanup
     exit "$rc"
+}
+nt__on_signal() {
+    if [[ $BASHPID != "$NT_MAIN_PID" ]]; then
+        trap - EXIT "$1"
+        kill -"$1" "$BASHPID"
+        exit "$2"
+    fi
+    nt_cleanup
+    trap - "$1"
+    kill -"$1" $$
 }
 
 # nt_ns NAME: print the namespace name for a short name ("vr" is the VR).
@@ -82,8 +86,10 @@ nt_vr_create() {
     ip -n "$NT_VR" link set eth1 up
 }
 
-# nt_guest_create NAME MAC: guest namespace with lo up and eth0 (given MAC),
-# whose veth peer "v-NAME" is a port of the VR's eth1 bridge.
+# nt_guest_create NAME MAC: guest namespace "$(nt_ns NAME)" with lo up and
+# eth0 (given MAC), whose veth peer "v-NAME" is a port of the VR's eth1 bridge:
+#   VR netns: eth1 (bridge) --+-- v-g1 <veth> eth0 (netns of g1)
+#                             +-- v-g2 <veth> eth0 (netns of g2)
 nt_guest_create() {
     local name=$1 mac=$2 ns
     [[ -n $NT_VR ]] || nt_die "nt_vr_create first"
@@ -105,13 +111,14 @@ nt_run_bg() {
     NT_PIDS+=("$NT_LAST_PID")
 }
 
-# nt_stop PID [timeout_s]: SIGTERM a recorded process, SIGKILL it if it has
-# not exited within the timeout, reap it.
+# nt_stop PID [timeout_s]: SIGTERM a process, SIGKILL it if it has not exited
+# within the timeout. (bash reaps its async children by itself; an explicit
+# `wait PID` is only needed by callers that want the exit status.)
 nt_stop() {
     local pid=$1 t=${2:-5}
     kill -TERM "$pid" 2>/dev/null || true
     nt_wait_for "$t" nt__dead "$pid" || kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    nt_wait_for 2 nt__dead "$pid" || true
 }
 
 nt__dead() { ! kill -0 "$1" 2>/dev/null; }
@@ -233,17 +240,21 @@ nt_lease_get() {
 # living in our namespaces, delete the namespaces, remove NT_DIR unless
 # NT_KEEP=1. Idempotent; safe after partial setup or failures.
 nt_cleanup() {
-    local - pid ns
+    local - pid ns hook
     set +e
+    for hook in "${NT_CLEANUP_HOOKS[@]}"; do
+        $hook
+    done
+    NT_CLEANUP_HOOKS=()
     for pid in "${NT_PIDS[@]}"; do
         kill -TERM "$pid" 2>/dev/null
     done
     for pid in "${NT_PIDS[@]}"; do
         nt_wait_for 5 nt__dead "$pid" || kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
     done
     NT_PIDS=()
     NT_DHCP_PID=()
+    NT_DNSMASQ_PID=""
     for ns in "${NT_NETNS[@]}"; do
         # stray processes (e.g. an interrupted foreground udhcpc) block nothing
         # but must not outlive the test; only our own namespaces are touched
@@ -279,3 +290,109 @@ nt_reap_stale() {
     done < <(ip netns list)
     return 0
 }
+
+# --- cleanup hooks --------------------------------------------------------------
+
+# nt_on_cleanup CMD...: run CMD (a simple command) first thing in nt_cleanup,
+# e.g. `nt_on_cleanup vt_cleanup` when tests/lib/vrd.sh is used too (nt_init
+# replaces vt_init's traps, so vrd.sh's cleanup must ride on ours).
+NT_CLEANUP_HOOKS=()
+nt_on_cleanup() { NT_CLEANUP_HOOKS+=("$*"); }
+
+# --- dnsmasq in the VR namespace -------------------------------------------------
+# vrd SIGHUPs dnsmasq for dhcphosts/dhcpopts/hosts changes, but never restarts
+# it; in production a systemd path unit restarts dnsmasq when vrd rewrites
+# dnsmasq.conf. nt_dnsmasq_sync emulates that unit: call it after each push.
+NT_DNSMASQ_PID=""       # PID of the running dnsmasq (same as in its pid file)
+NT_DNSMASQ_CONF=""      # its --conf-file
+NT_DNSMASQ_PIDFILE=""   # its --pid-file
+NT_DNSMASQ_LOG=""       # its --log-facility
+NT_DNSMASQ_ARGS=()      # its arguments (after "dnsmasq")
+NT_DNSMASQ_RESTARTS=0   # restarts done by nt_dnsmasq_sync
+NT_DNSMASQ_EXITS=()     # exit status of every dnsmasq stopped so far (0 = clean)
+NT_DNSMASQ_SYNCED=""    # what the last nt_dnsmasq_sync did: unchanged | restarted
+
+# nt_dnsmasq_start CONF PIDFILE LOGFILE [extra dnsmasq args...]: start dnsmasq
+# in the VR namespace as `dnsmasq --keep-in-foreground --conf-file=CONF
+# --pid-file=PIDFILE --log-facility=LOGFILE --no-resolv ARGS...` (no-resolv:
+# DNS never forwards outside) and wait until the pid file names it. Returns 1
+# (with the log's tail on stderr) if it exits or does not come up within 10 s.
+nt_dnsmasq_start() {
+    [[ -n $NT_VR ]] || nt_die "nt_vr_create first"
+    NT_DNSMASQ_CONF=$1 NT_DNSMASQ_PIDFILE=$2 NT_DNSMASQ_LOG=$3
+    shift 3
+    NT_DNSMASQ_ARGS=(--keep-in-foreground "--conf-file=$NT_DNSMASQ_CONF"
+        "--pid-file=$NT_DNSMASQ_PIDFILE" "--log-facility=$NT_DNSMASQ_LOG" --no-resolv "$@")
+    nt__dnsmasq_launch
+}
+
+nt__dnsmasq_launch() {
+    cp -- "$NT_DNSMASQ_CONF" "$NT_DIR/dnsmasq.conf.started" || return 1
+    rm -f -- "$NT_DNSMASQ_PIDFILE"
+    nt_run_bg vr dnsmasq "${NT_DNSMASQ_ARGS[@]}"
+    NT_DNSMASQ_PID=$NT_LAST_PID
+    nt_wait_for 10 nt__dnsmasq_settled "$NT_DNSMASQ_PID" "$NT_DNSMASQ_PIDFILE"
+    if ! kill -0 "$NT_DNSMASQ_PID" 2>/dev/null || ! nt__pidfile_is "$NT_DNSMASQ_PIDFILE" "$NT_DNSMASQ_PID"; then
+        nt_log "dnsmasq (pid $NT_DNSMASQ_PID) did not come up; log tail:"
+        tail -n 20 "$NT_DNSMASQ_LOG" 2>/dev/null | sed 's/^/[nt]   /' >&2
+        return 1
+    fi
+}
+nt__forget_pid() {   # PID: drop it from NT_PIDS (it exited and was reaped)
+    local p keep=()
+    for p in "${NT_PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+    NT_PIDS=("${keep[@]}")
+}
+nt__pidfile_is() { local p; [[ -s $1 ]] && read -r p <"$1" && [[ $p == "$2" ]]; }
+nt__dnsmasq_settled() { nt__dead "$1" || nt__pidfile_is "$2" "$1"; }
+
+# nt_dnsmasq_alive: the dnsmasq started by nt_dnsmasq_start still runs.
+nt_dnsmasq_alive() {
+    [[ -n $NT_DNSMASQ_PID ]] && kill -0 "$NT_DNSMASQ_PID" 2>/dev/null &&
+        [[ $(cut -d' ' -f3 "/proc/$NT_DNSMASQ_PID/stat" 2>/dev/null) != Z ]]
+}
+
+# nt_dnsmasq_stop: SIGTERM the running dnsmasq, wait for it, append its exit
+# status to NT_DNSMASQ_EXITS and return it (139 = it had died of SIGSEGV).
+nt_dnsmasq_stop() {
+    local pid=$NT_DNSMASQ_PID rc=0
+    [[ -n $pid ]] || return 0
+    nt_stop "$pid" 5
+    wait "$pid" 2>/dev/null || rc=$?
+    nt__forget_pid "$pid"
+    NT_DNSMASQ_EXITS+=("$rc")
+    NT_DNSMASQ_PID=""
+    return "$rc"
+}
+
+# nt_dnsmasq_sync: restart dnsmasq (stop, wait for it to exit, start with the
+# same arguments) if its conf file differs from the copy it was started with;
+# sets NT_DNSMASQ_SYNCED to "restarted" or "unchanged". Returns 1 if dnsmasq
+# had died before (exit status in NT_DNSMASQ_EXITS) or does not come back.
+nt_dnsmasq_sync() {
+    NT_DNSMASQ_SYNCED=unchanged
+    [[ -n $NT_DNSMASQ_PID ]] || nt_die "nt_dnsmasq_start first"
+    cmp -s -- "$NT_DNSMASQ_CONF" "$NT_DIR/dnsmasq.conf.started" && return 0
+    local was_alive=1
+    nt_dnsmasq_alive || was_alive=0
+    nt_dnsmasq_stop || true
+    if (( ! was_alive )); then
+        nt_log "dnsmasq had died before its restart (status ${NT_DNSMASQ_EXITS[-1]})"
+        return 1
+    fi
+    NT_DNSMASQ_RESTARTS=$((NT_DNSMASQ_RESTARTS + 1))
+    NT_DNSMASQ_SYNCED=restarted
+    nt__dnsmasq_launch
+}
+
+# nt_dnsmasq_log_count REGEX: number of dnsmasq log lines matching REGEX (ERE).
+nt_dnsmasq_log_count() {
+    grep -cE -- "$1" "$NT_DNSMASQ_LOG" 2>/dev/null || true
+}
+
+# nt_dnsmasq_wait_log REGEX N [timeout_s]: wait until more than N log lines
+# match REGEX (e.g. N from nt_dnsmasq_log_count taken before a push).
+nt_dnsmasq_wait_log() {
+    nt_wait_for "${3:-5}" nt__log_count_gt "$1" "$2"
+}
+nt__log_count_gt() { (( $(nt_dnsmasq_log_count "$1") > $2 )); }

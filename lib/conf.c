@@ -257,7 +257,8 @@ cli_help(const struct cli_spec *spec)
 		printf("  -c, --config FILE       configuration file (default %s)\n",
 		    spec->default_config);
 	for (size_t i = 0; spec->flags && spec->flags[i]; i++)
-		printf("      --%s\n", spec->flags[i]);
+		printf("      --%-20s%s\n", spec->flags[i],
+		    spec->flag_help && spec->flag_help[i] ? spec->flag_help[i] : "");
 	if (spec->nkeys)
 		printf("\nConfiguration keys (in the file as \"key = value\", or --key VALUE):\n");
 	for (size_t i = 0; i < spec->nkeys; i++) {

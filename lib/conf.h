@@ -69,6 +69,7 @@ struct cli_spec {
 	size_t nkeys;
 	bool takes_args;              /* positional arguments allowed */
 	const char *const *flags;     /* extra boolean flags (e.g. "json"), NULL-terminated */
+	const char *const *flag_help; /* one line each, parallel to flags */
 };
 
 struct cli_result {

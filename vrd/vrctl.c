@@ -25,6 +25,7 @@ static const struct conf_key vrctl_keys[] = {
 };
 
 static const char *const vrctl_flags[] = { "json", NULL };
+static const char *const vrctl_flag_help[] = { "print vrd's JSON replies instead of text", NULL };
 #define FLAG_JSON 0x1u
 
 static const struct cli_spec vrctl_cli = {
@@ -36,6 +37,7 @@ static const struct cli_spec vrctl_cli = {
 	.nkeys = sizeof(vrctl_keys) / sizeof(vrctl_keys[0]),
 	.takes_args = true,
 	.flags = vrctl_flags,
+	.flag_help = vrctl_flag_help,
 	.extra_help =
 	    "Commands:\n"
 	    "  apply FILE...         send the files' commands as one batch (a file holds one\n"

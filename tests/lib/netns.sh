@@ -334,7 +334,7 @@ nt__dnsmasq_launch() {
     nt_wait_for 10 nt__dnsmasq_settled "$NT_DNSMASQ_PID" "$NT_DNSMASQ_PIDFILE"
     if ! kill -0 "$NT_DNSMASQ_PID" 2>/dev/null || ! nt__pidfile_is "$NT_DNSMASQ_PIDFILE" "$NT_DNSMASQ_PID"; then
         nt_log "dnsmasq (pid $NT_DNSMASQ_PID) did not come up; log tail:"
-        tail -n 20 "$NT_DNSMASQ_LOG" 2>/dev/null | sed 's/^/[nt]   /' >&2
+        { tail -n 20 "$NT_DNSMASQ_LOG" 2>/dev/null || true; } | sed 's/^/[nt]   /' >&2
         return 1
     fi
 }

@@ -177,8 +177,8 @@ commands_apply(struct vrd *v, const struct cmd_batch *b, uint64_t *gen, struct c
 	txn_end(&t);
 	if (ci.conf_changed) {
 		v->conf_written = time(NULL);
-		log_warnx("commands: dnsmasq.conf changed (guest networks): dnsmasq must be "
-		    "restarted to serve the new ranges");
+		log_warnx("commands: dnsmasq.conf changed (guest networks or non-default NICs): "
+		    "dnsmasq reads it only at start and must be restarted");
 	}
 	if (ci.hosts_changed)
 		vrd_dnsmasq_reload(v);

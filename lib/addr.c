@@ -41,11 +41,22 @@ ip4_parse(const char *s, uint32_t *out)
 	return 0;
 }
 
+/* printf-free: the renderers format every VM's address on each change. */
 void
 ip4_format(uint32_t ip, char out[IP4_STRLEN])
 {
-	snprintf(out, IP4_STRLEN, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 0xff,
-	    (ip >> 8) & 0xff, ip & 0xff);
+	char *p = out;
+
+	for (int shift = 24; shift >= 0; shift -= 8) {
+		unsigned v = (ip >> shift) & 0xff;
+
+		if (v >= 100)
+			*p++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*p++ = (char)('0' + v / 10 % 10);
+		*p++ = (char)('0' + v % 10);
+		*p++ = shift ? '.' : '\0';
+	}
 }
 
 uint32_t
@@ -119,8 +130,13 @@ mac_parse(const char *s, uint8_t out[6])
 void
 mac_format(const uint8_t mac[6], char out[MAC_STRLEN])
 {
-	snprintf(out, MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-	    mac[3], mac[4], mac[5]);
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0; i < 6; i++) {
+		out[3 * i] = hex[mac[i] >> 4];
+		out[3 * i + 1] = hex[mac[i] & 15];
+		out[3 * i + 2] = i < 5 ? ':' : '\0';
+	}
 }
 
 int

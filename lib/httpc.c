@@ -185,8 +185,12 @@ httpc_request(const struct httpc_url *u, const char *method, const char *path,
 		r = -ENOMEM;
 		goto out;
 	}
-	if ((r = send_all(fd, req.p, req.len, &deadline)) < 0)
+	/* A server may answer before reading the whole body (413) and close:
+	 * then the reply is still worth reading. */
+	if ((r = send_all(fd, req.p, req.len, &deadline)) < 0 && r != -EPIPE && r != -ECONNRESET)
 		goto out;
+	if (r < 0)
+		shutdown(fd, SHUT_WR);
 	for (;;) {
 		char chunk[65536];
 		ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
@@ -196,6 +200,8 @@ httpc_request(const struct httpc_url *u, const char *method, const char *path,
 				goto out;
 			continue;
 		}
+		if (n < 0 && errno == ECONNRESET && raw.len > 0)
+			break; /* reset after a complete reply without Content-Length */
 		if (n < 0) {
 			r = -errno;
 			goto out;

@@ -2,6 +2,7 @@
  * bodies, POST /v1/commands and the read-only views. */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@
 #include "token.h"
 #include "txn.h"
 #include "vrd.h"
+
+#define TRIM_AFTER (1024 * 1024) /* body size after which freed memory is trimmed */
 
 struct req {
 	struct http_body body;
@@ -195,10 +198,13 @@ route_commands(struct vrd *v, struct MHD_Connection *c, struct req *rq)
 	struct cmd_batch b;
 	struct cmd_error err = { 0 };
 	uint64_t gen = 0;
+	bool large;
 	json_t *ok;
 	int r;
 
 	r = cmd_batch_parse(rq->body.b.p ? rq->body.b.p : "", rq->body.b.len, &b, &err);
+	large = rq->body.b.len >= TRIM_AFTER;
+	buf_free(&rq->body.b); /* parsed: the text is not needed any more */
 	pthread_mutex_lock(&v->lock);
 	if (r < 0) {
 		v->m.batches[batch_result_of(err.status)]++;
@@ -209,6 +215,8 @@ route_commands(struct vrd *v, struct MHD_Connection *c, struct req *rq)
 	count_batch(v, &b, r < 0 ? err.status : 200, r == 0);
 	metrics_observe(&v->m, elapsed(&rq->start));
 	pthread_mutex_unlock(&v->lock);
+	if (large)
+		malloc_trim(0); /* hand a big batch's transient memory back */
 	if (r < 0) {
 		cmd_batch_free(&b);
 		return reply_error(c, err.status, err.index, err.field, err.msg);

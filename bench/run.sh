@@ -1,0 +1,302 @@
+#!/usr/bin/env bash
+# bench/run.sh: vrd's benchmarks (method and figures in docs/performance.md).
+#  1. convergence: 10,000 VMs (30,000 commands) as one batch on an empty vrd, in
+#     a network namespace with a real dnsmasq, timed until dnsmasq has re-read
+#     vrd's files and answers for the last VM;
+#  2. latency: one VM's dhcpentry+vmpassword+vmdata as three requests and as one
+#     batch, on a fresh vrd holding 0, 1,000 and 10,000 VMs (loopback, no netns);
+#  3. vrd's resident memory holding 10,000 VMs.
+# Prints a table and writes it to $BUILD/bench/results.md.  Needs root.
+# Knobs: BENCH_SIZES ("0 1000 10000"), BENCH_ITERATIONS (200), BENCH_CONVERGE
+# (10000), BENCH_CONVERGE_RUNS (5), BENCH_PORT (39923), BENCH_DIR (/var/tmp:
+# a disk, not tmpfs, so that fsync costs what it costs), BENCH_QUIET_WAIT (61:
+# seconds to wait before the convergence runs on ext4 without a journal).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+SIZES=${BENCH_SIZES:-"0 1000 10000"}
+ITER=${BENCH_ITERATIONS:-200}
+CONVERGE=${BENCH_CONVERGE:-10000}
+RUNS=${BENCH_CONVERGE_RUNS:-5}
+PORT=${BENCH_PORT:-39923}
+QUIET_WAIT=${BENCH_QUIET_WAIT:-61}
+MAX_BODY=67108864          # a 10,000-VM batch is ~25 MB; the default max-body is 16 MiB
+VRD=$BUILD/vrd
+BENCH=$BUILD/bench/vrd_bench
+OUT=$BUILD/bench/results.md
+CS_MS=2400                 # CloudStack VR, network prep of one VM (published figure)
+
+PIDS=()                    # every process we start, stopped by pid in cleanup
+NETNS=()                   # every namespace we create
+WORK=""
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { say "FAIL: $*"; exit 1; }
+
+cleanup() {
+	local pid ns
+	set +e
+	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+	for pid in "${PIDS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	for ns in "${NETNS[@]}"; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null
+	done
+	[ -n "$WORK" ] && rm -rf -- "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# fs_of DIR: its file system type, "ext4 (no journal)" for a journal-less ext4.
+fs_of() {
+	local t dev
+	t=$(findmnt -no FSTYPE -T "$1")
+	dev=$(basename "$(findmnt -no SOURCE -T "$1")")
+	if [ "$t" = ext4 ] && [ "$(cat "/sys/fs/ext4/$dev/journal_task" 2>/dev/null)" = "<none>" ]; then
+		t="ext4 (no journal)"
+	fi
+	echo "$t"
+}
+
+preflight() {
+	[ "$(id -u)" = 0 ] || die "run as root (network namespaces, dnsmasq)"
+	for f in "$VRD" "$BENCH"; do [ -x "$f" ] || die "$f not built (make bench)"; done
+	for c in dnsmasq ip ss findmnt timeout; do
+		command -v "$c" >/dev/null || die "missing command: $c"
+	done
+	[ -z "$(ss -Hltn "sport = :$PORT")" ] || die "port $PORT is in use; set BENCH_PORT"
+	WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/vrd-bench.XXXXXX")
+	chmod 0755 "$WORK"      # dnsmasq reads the state dir as an unprivileged user
+	FSTYPE=$(fs_of "$WORK")
+	case "$FSTYPE" in tmpfs|ramfs) die "$WORK is on $FSTYPE: fsync would cost nothing" ;; esac
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/token"
+	chmod 0600 "$WORK/token"
+	mkdir -p "$(dirname "$OUT")"
+	: >"$WORK/results.txt"
+}
+
+# start_vrd DIR NETNS|"" MANAGE_LINKS: starts vrd on the state dir DIR/state; sets VRD_PID.
+start_vrd() {
+	local dir=$1 ns=$2 links=$3 pre=()
+	mkdir -p "$dir"
+	sync                    # the last scenario's dirty data is not this one's to flush
+	if [ -n "$ns" ]; then
+		pre=(ip netns exec "$ns")
+	elif [ -n "$(ss -Hltn "sport = :$PORT")" ]; then
+		die "port $PORT is in use (vrd sets SO_REUSEPORT: requests would be shared)"
+	fi
+	"${pre[@]}" "$VRD" --config /dev/null --listen "127.0.0.1:$PORT" --state-dir "$dir/state" \
+		--token-file "$WORK/token" --dnsmasq-pid-file "$dir/dnsmasq.pid" \
+		--dnsmasq-lease-file "$dir/dnsmasq.leases" --metadata-user nobody \
+		--manage-links "$links" --max-body "$MAX_BODY" 2>"$dir/vrd.log" &
+	VRD_PID=$!
+	PIDS+=("$VRD_PID")
+	for _ in $(seq 100); do
+		grep -q 'ready: listening' "$dir/vrd.log" && return 0
+		kill -0 "$VRD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$dir/vrd.log" >&2
+	die "vrd did not start ($dir)"
+}
+
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+# mem LABEL PID: appends vrd's VmRSS and VmHWM (kB) as a RESULT line.
+mem() {
+	local rss hwm
+	rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$2/status")
+	hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$2/status")
+	echo "RESULT mode=memory label=$1 rss_kb=$rss hwm_kb=$hwm" | tee -a "$WORK/results.txt"
+}
+
+run_latency() {
+	local n=$1 dir="$WORK/lat-$1"
+	say "latency: vrd holding $n VMs, $ITER VMs per mode"
+	start_vrd "$dir" "" no
+	timeout 150 "$BENCH" --url "http://127.0.0.1:$PORT" --token-file "$WORK/token" \
+		--vms "$n" --iterations "$ITER" | tee -a "$WORK/results.txt" ||
+		{ tail -5 "$dir/vrd.log" >&2; die "latency run with $n VMs"; }
+	[ "$n" -gt 0 ] && mem "after one-batch preload of $n VMs and the runs" "$VRD_PID"
+	stop_pid "$VRD_PID"
+	if [ "$n" -gt 0 ]; then   # the same state, loaded from disk at start
+		mv "$dir/vrd.log" "$dir/vrd-1.log"
+		start_vrd "$dir" "" no
+		mem "restarted on that state dir ($n VMs loaded from disk)" "$VRD_PID"
+		stop_pid "$VRD_PID"
+	fi
+}
+
+# converge_env NS DIR: namespace with lo and a veth named eth1 (the guest NIC),
+# vrd in it managing links, the guest network added, dnsmasq started on
+# vrd's dnsmasq.conf; sets VRD_PID and DNSMASQ_PID.
+converge_env() {
+	local ns=$1 dir=$2 s=$2/state
+	ip netns add "$ns"
+	NETNS+=("$ns")
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link add eth1 type veth peer name eth1-peer
+	ip -n "$ns" link set eth1-peer up
+	ip -n "$ns" link set eth1 up
+	start_vrd "$dir" "$ns" yes
+	ip netns exec "$ns" "$BENCH" --url "http://127.0.0.1:$PORT" --token-file "$WORK/token" \
+		--setup-only || die "guest network not added"
+	ip netns exec "$ns" dnsmasq --keep-in-foreground --conf-file="$s/dnsmasq.conf" \
+		--pid-file="$dir/dnsmasq.pid" --log-facility="$dir/dnsmasq.log" --no-resolv &
+	DNSMASQ_PID=$!
+	PIDS+=("$DNSMASQ_PID")
+	for _ in $(seq 100); do
+		grep -q "read $s/dhcpopts" "$dir/dnsmasq.log" 2>/dev/null && return 0
+		kill -0 "$DNSMASQ_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$dir/dnsmasq.log" >&2 || true
+	die "dnsmasq did not start"
+}
+
+# run_converge RUN: one convergence on a fresh vrd and dnsmasq.
+run_converge() {
+	local r=$1 ns="vrb$$-$1" dir="$WORK/conv-$1"
+	say "convergence run $r: $CONVERGE VMs as one batch, dnsmasq in netns $ns"
+	converge_env "$ns" "$dir"
+	ip netns exec "$ns" timeout 100 "$BENCH" --url "http://127.0.0.1:$PORT" \
+		--token-file "$WORK/token" --converge "$CONVERGE" --dnsmasq-log "$dir/dnsmasq.log" \
+		--state-dir "$dir/state" --dns-server 10.1.0.1 --timeout 60 |
+		sed "s/^RESULT mode=\([a-z]*\)/RESULT mode=\1 run=$r/" |
+		tee -a "$WORK/results.txt" ||
+		{ tail -5 "$dir/vrd.log" "$dir/dnsmasq.log" >&2; die "convergence run $r"; }
+	kill -0 "$DNSMASQ_PID" 2>/dev/null || die "dnsmasq died during the reload"
+	mem "after converging $CONVERGE VMs in one batch (run $r)" "$VRD_PID"
+	stop_pid "$DNSMASQ_PID"
+	stop_pid "$VRD_PID"
+	ip netns del "$ns"
+}
+
+# field MODE KEY [FILTER]: KEY's value in the first RESULT line of MODE matching FILTER.
+field() {
+	grep "^RESULT mode=$1 " "$WORK/results.txt" | grep -- "${3:-}" | head -1 |
+		tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# median MODE KEY FILTER: the median of KEY over the RESULT lines of MODE matching FILTER.
+median() {
+	grep "^RESULT mode=$1 " "$WORK/results.txt" | grep -- "$3" | tr ' ' '\n' |
+		sed -n "s/^$2=//p" | sort -g |
+		awk '{ v[NR] = $1 } END { printf "%.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+
+table_latency() {
+	local n mode label med p99
+	echo "## One VM's three commands, request to durable reply (ms)"
+	echo
+	echo "| VMs held | mode | median | p99 | mean | CloudStack 2.4 s / median | aim < 10 ms |"
+	echo "|---:|---|---:|---:|---:|---:|---|"
+	for n in $SIZES; do
+		for mode in three_requests one_batch; do
+			label=${mode/three_requests/3 requests}
+			label=${label/one_batch/1 batch}
+			med=$(field "$mode" median_ms " vms=$n ")
+			p99=$(field "$mode" p99_ms " vms=$n ")
+			echo "| $n | $label | $med | $p99 | $(field "$mode" mean_ms " vms=$n ") |" \
+				"$(calc '%.0f' "$CS_MS / $med")x |" \
+				"$(calc '%s' "($med < 10 && $p99 < 10) ? \"met\" : \"missed\"") |"
+		done
+	done
+	echo
+	echo "Per command, three-request mode (median / p99 ms):"
+	echo
+	echo "| VMs held | dhcpentry | vmpassword | vmdata |"
+	echo "|---:|---:|---:|---:|"
+	for n in $SIZES; do
+		printf '| %s |' "$n"
+		for mode in dhcpentry vmpassword vmdata; do
+			printf ' %s / %s |' "$(field $mode median_ms " vms=$n ")" "$(field $mode p99_ms " vms=$n ")"
+		done
+		echo
+	done
+}
+
+table_converge() {
+	local r f dns
+	echo "## Convergence: $CONVERGE VMs ($((3 * CONVERGE)) commands) as one batch on an empty vrd (ms)"
+	echo
+	echo "Body $(calc '%.1f' "$(field converge body_bytes) / 1048576") MiB; times from the" \
+		"request's start; state dir on $FSTYPE; started after a $WAITED s pause in which the bench deleted nothing."
+	echo
+	echo "| run | request (durable reply) | dnsmasq has re-read the files |" \
+		"dnsmasq answers the last VM | aim < 2000 |"
+	echo "|---:|---:|---:|---:|---|"
+	for r in $(seq "$RUNS"); do
+		f=" run=$r "
+		dns=$(field reload dns_ms "$f")
+		echo "| $r | $(field converge request_ms "$f") | $(field reload log_ms "$f") | $dns |" \
+			"$(calc '%s' "$dns < 2000 ? \"met\" : \"missed\"") |"
+	done
+	dns=$(median reload dns_ms " run=")
+	echo "| median | $(median converge request_ms " run=") | $(median reload log_ms " run=") |" \
+		"$dns | $(calc '%s' "$dns < 2000 ? \"met\" : \"missed\"") |"
+	echo
+	echo "Each reload's hosts line: \"$(field reload hosts_names) names\" (dnsmasq counts a" \
+		"name and its expanded form)."
+}
+
+table_memory() {
+	local line label rss hwm
+	echo "## vrd's memory"
+	echo
+	echo "| vrd | VmRSS MB | VmHWM (peak) MB |"
+	echo "|---|---:|---:|"
+	grep '^RESULT mode=memory ' "$WORK/results.txt" | while read -r line; do
+		label=$(sed -n 's/.* label=\(.*\) rss_kb=.*/\1/p' <<<"$line")
+		rss=$(sed -n 's/.* rss_kb=\([0-9]*\).*/\1/p' <<<"$line")
+		hwm=$(sed -n 's/.* hwm_kb=\([0-9]*\).*/\1/p' <<<"$line")
+		echo "| $label | $(calc '%.1f' "$rss / 1024") | $(calc '%.1f' "$hwm / 1024") |"
+	done
+}
+
+table() {
+	echo "# vrd benchmark results"
+	echo
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" describe --always --dirty \
+		2>/dev/null || echo unknown); $(nproc) CPUs, kernel $(uname -r), / on" \
+		"$(findmnt -no SOURCE,FSTYPE /), work dir on $FSTYPE; dnsmasq" \
+		"$(dnsmasq --version | sed -n '1s/.*version \([^ ]*\).*/\1/p'); $ITER VMs per mode and size."
+	echo
+	table_latency
+	echo
+	table_converge
+	echo
+	table_memory
+}
+
+main() {
+	local n r start=$SECONDS
+	preflight
+	say "work dir $WORK ($FSTYPE)"
+	# Convergence first, after a quiet minute: ext4 without a journal checks
+	# every inode deleted in the last 60 s before it reuses one, and that made
+	# creating 20,000 files take up to 3 s more (docs/performance.md).
+	WAITED=0
+	if [ "$FSTYPE" = "ext4 (no journal)" ] && [ "$QUIET_WAIT" -gt 0 ]; then
+		say "ext4 without a journal: sync, then $QUIET_WAIT s without deleting files"
+		sync
+		sleep "$QUIET_WAIT"
+		WAITED=$QUIET_WAIT
+	fi
+	for r in $(seq "$RUNS"); do run_converge "$r"; done
+	for n in $SIZES; do run_latency "$n"; done
+	table | tee "$OUT"
+	say "done in $((SECONDS - start)) s; table in $OUT"
+}
+
+main "$@"

@@ -602,13 +602,99 @@ plan_build(struct store *s, struct txn *t, struct plan *p, uint64_t gen)
 	return p->journal.oom ? -ENOMEM : 0;
 }
 
+/* (2) Every file of the plan, and the new generation, written under its
+ * temporary name and made durable.  On failure nothing is replaced. */
+static int
+commit_stage(struct store *s, struct plan *p, uint64_t gen, struct af_stage *gst, char *err,
+    size_t errlen)
+{
+	bool many = p->n > s->sync_batch;
+	int r;
+
+	for (size_t i = 0; i < p->n; i++) {
+		struct staged *e = &p->v[i];
+		mode_t mode;
+		uid_t uid;
+		gid_t gid;
+
+		if (e->remove)
+			continue;
+		file_mode(s, e->d, &mode, &uid, &gid);
+		if ((r = af_stage(s->fd[e->d], e->name, e->data, e->len, mode, uid, gid, !many,
+		    &e->st)) < 0) {
+			snprintf(err, errlen, "%s/%s: %s", sd_names[e->d], e->name, strerror(-r));
+			return r;
+		}
+	}
+	if ((r = write_generation(s, gen, !many, gst)) < 0) {
+		snprintf(err, errlen, "generation: %s", strerror(-r));
+		return r;
+	}
+	if (many && syncfs(s->fd[SD_TOP]) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "syncfs: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+/* (3) The renames and removals, then a sync of each directory touched.
+ * A failure here leaves a half-replaced directory that only the journal's
+ * replay at the next start completes. */
+static int
+commit_replace(struct store *s, struct plan *p, struct af_stage *gst, char *err, size_t errlen)
+{
+	bool dirty[SD_NDIRS] = { [SD_TOP] = true };
+	int r;
+
+	for (size_t i = 0; i < p->n; i++) {
+		struct staged *e = &p->v[i];
+
+		r = e->remove ? (unlinkat(s->fd[e->d], e->name, 0) < 0 && errno != ENOENT ? -errno : 0)
+			      : af_commit(&e->st);
+		if (r < 0) {
+			snprintf(err, errlen, "%s/%s: %s", sd_names[e->d], e->name, strerror(-r));
+			return r;
+		}
+		e->st.tmp[0] = '\0';
+		dirty[e->d] = true;
+	}
+	if ((r = af_commit(gst)) < 0) {
+		snprintf(err, errlen, "generation: %s", strerror(-r));
+		return r;
+	}
+	gst->tmp[0] = '\0';
+	for (int d = SD_NDIRS - 1; d >= 0; d--)
+		if (dirty[d] && (r = fsync_dir(s->fd[d])) < 0) {
+			snprintf(err, errlen, "%s: fsync: %s", sd_names[d], strerror(-r));
+			return r;
+		}
+	return 0;
+}
+
+/* The derived files the plan rewrote become the store's reference copies. */
+static void
+commit_note_derived(struct store *s, struct plan *p, struct commit_info *ci)
+{
+	for (int i = 0; i < 4; i++) {
+		if (!p->derived_dirty[i])
+			continue;
+		if (i == DV_CONF)
+			ci->conf_changed = true;
+		else
+			ci->hosts_changed = true;
+		buf_free(&s->derived[i]);
+		s->derived[i] = p->derived[i];
+		buf_init(&p->derived[i]);
+	}
+}
+
 int
 store_commit(struct store *s, struct txn *t, struct commit_info *ci, char *err, size_t errlen)
 {
 	struct plan p;
 	struct af_stage jst, gst;
 	uint64_t gen = t->st->generation + 1;
-	bool many, dirty[SD_NDIRS] = { false };
 	int r;
 
 	memset(&p, 0, sizeof(p));
@@ -621,7 +707,6 @@ store_commit(struct store *s, struct txn *t, struct commit_info *ci, char *err, 
 	}
 	if (p.n == 0)
 		goto out; /* nothing changes: no file, no generation, no reload */
-	many = p.n > s->sync_batch;
 	/* (1) the journal, durable before any file is replaced */
 	if ((r = af_stage(s->fd[SD_TOP], JOURNAL, p.journal.p, p.journal.len, 0600, AF_KEEP_OWNER,
 	    0, true, &jst)) < 0 || (r = af_commit(&jst)) < 0 || (r = fsync_dir(s->fd[SD_TOP])) < 0) {
@@ -629,81 +714,23 @@ store_commit(struct store *s, struct txn *t, struct commit_info *ci, char *err, 
 		snprintf(err, errlen, "journal: %s", strerror(-r));
 		goto out;
 	}
-	/* (2) every file staged and durable under its temporary name */
-	for (size_t i = 0; i < p.n; i++) {
-		struct staged *e = &p.v[i];
-		mode_t mode;
-		uid_t uid;
-		gid_t gid;
-
-		if (e->remove)
-			continue;
-		file_mode(s, e->d, &mode, &uid, &gid);
-		if ((r = af_stage(s->fd[e->d], e->name, e->data, e->len, mode, uid, gid, !many,
-		    &e->st)) < 0) {
-			snprintf(err, errlen, "%s/%s: %s", sd_names[e->d], e->name, strerror(-r));
-			goto undo_journal;
-		}
-	}
-	if ((r = write_generation(s, gen, !many, &gst)) < 0) {
-		snprintf(err, errlen, "generation: %s", strerror(-r));
-		goto undo_journal;
-	}
-	if (many && syncfs(s->fd[SD_TOP]) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "syncfs: %s", strerror(-r));
-		goto undo_journal;
-	}
-	/* (3) renames and removals; from here the journal finishes the job
-	 * after a crash */
-	for (size_t i = 0; i < p.n; i++) {
-		struct staged *e = &p.v[i];
-
-		r = e->remove ? (unlinkat(s->fd[e->d], e->name, 0) < 0 && errno != ENOENT ? -errno : 0)
-			      : af_commit(&e->st);
-		if (r < 0) {
-			snprintf(err, errlen, "%s/%s: %s", sd_names[e->d], e->name, strerror(-r));
-			ci->fatal = true; /* the journal stays: the next start completes it */
-			goto out;
-		}
-		e->st.tmp[0] = '\0';
-		dirty[e->d] = true;
-	}
-	if ((r = af_commit(&gst)) < 0) {
-		snprintf(err, errlen, "generation: %s", strerror(-r));
-		ci->fatal = true;
+	if ((r = commit_stage(s, &p, gen, &gst, err, errlen)) < 0) {
+		/* Nothing was replaced: drop the journal, and the old state stands. */
+		af_abort(&gst);
+		(void)unlinkat(s->fd[SD_TOP], JOURNAL, 0);
+		(void)fsync_dir(s->fd[SD_TOP]);
 		goto out;
 	}
-	gst.tmp[0] = '\0';
-	for (int d = SD_NDIRS - 1; d >= 0; d--)
-		if ((dirty[d] || d == SD_TOP) && (r = fsync_dir(s->fd[d])) < 0) {
-			snprintf(err, errlen, "%s: fsync: %s", sd_names[d], strerror(-r));
-			ci->fatal = true;
-			goto out;
-		}
+	if ((r = commit_replace(s, &p, &gst, err, errlen)) < 0) {
+		ci->fatal = true; /* the journal stays: the next start completes the batch */
+		goto out;
+	}
 	/* (4) done */
 	(void)unlinkat(s->fd[SD_TOP], JOURNAL, 0);
 	t->st->generation = gen;
 	ci->generation = gen;
 	ci->files = p.n;
-	for (int i = 0; i < 4; i++) {
-		if (!p.derived_dirty[i])
-			continue;
-		if (i == DV_CONF)
-			ci->conf_changed = true;
-		else
-			ci->hosts_changed = true;
-		buf_free(&s->derived[i]);
-		s->derived[i] = p.derived[i];
-		buf_init(&p.derived[i]);
-	}
-	r = 0;
-	goto out;
-undo_journal:
-	/* Nothing was replaced yet: drop the journal, and the old state stands. */
-	af_abort(&gst);
-	(void)unlinkat(s->fd[SD_TOP], JOURNAL, 0);
-	(void)fsync_dir(s->fd[SD_TOP]);
+	commit_note_derived(s, &p, ci);
 out:
 	plan_free(&p);
 	return r;

@@ -211,6 +211,23 @@ else
 	fail "g1 reaches 169.254.169.254 via $ROUTER (ping)" "$(nt_exec g1 ip -4 addr 2>&1; nt_exec g1 ip route 2>&1)"
 fi
 
+# --- a repeated batch changes nothing and sends no SIGHUP ---------------------------
+state_of() { # prints "generation reloads" from GET /v1/state
+	vt_http v GET /v1/state >/dev/null
+	vt_json "$HTTP_BODY_FILE" '"%d %d" % (j["generation"], j["dnsmasq"]["reloads"])'
+}
+S0=$(state_of)
+R0=$(nt_dnsmasq_log_count "$READS")
+H0=$(tree_hash "$STATE")
+if out=$(vt_vrctl v apply "$F/vm1.json" "$F/vm2.json" 2>&1); then
+	ok "the same two entries pushed again ($out)"
+else
+	fail "the same two entries pushed again" "$out"
+fi
+check_eq "repeat: generation and vrd's reload count unchanged" "$S0" "$(state_of)"
+check_eq "repeat: no file in the state directory changed" "$H0" "$(tree_hash "$STATE")"
+check_eq "repeat: dnsmasq re-read nothing (no SIGHUP)" "$R0" "$(nt_dnsmasq_log_count "$READS")"
+
 if nt_dhcp g2; then
 	ok "g2 gets a lease"
 else

@@ -1,6 +1,7 @@
 /* fuzz_render.c: libFuzzer target over the dnsmasq line renderer: whatever
- * dhcpentry the parser accepts renders as exactly one dhcphosts line of the
- * SPEC's shape, one hosts line, and no dnsmasq keyword in the name field. */
+ * dhcpentry the parser accepts renders as exactly one dhcp-host line of the
+ * documented shape, in dhcphosts for a default NIC and in dnsmasq.conf for a
+ * non-default one, and no dnsmasq keyword in the name field. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,10 +59,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (c->u.dhcp.host[0] && !host_label_valid(c->u.dhcp.host))
 			abort();
 	}
-	buf_reset(&out);
-	dhcp_hosts_render(&st, &out);
-	if (count_char(out.p ? out.p : "", out.len, '\n') != st.nmac)
-		abort(); /* one line per DHCP entry, never two */
+	{
+		static const struct dnsmasq_paths paths = { "/h", "/o", "/a", "/l" };
+		size_t ndefault = 0, nother = 0;
+		const char *p;
+
+		for (size_t i = 0; i < st.nvm; i++)
+			if (st.by_ip[i]->has_dhcp)
+				*(st.by_ip[i]->default_entry ? &ndefault : &nother) += 1;
+		/* dhcphosts: one line per default NIC, never two */
+		buf_reset(&out);
+		dhcp_hosts_render(&st, &out);
+		if (count_char(out.p ? out.p : "", out.len, '\n') != ndefault ||
+		    (out.p && strstr(out.p, "set:")))
+			abort();
+		/* dnsmasq.conf: one dhcp-host= line per non-default NIC */
+		buf_reset(&out);
+		dnsmasq_conf_render(&st, &paths, &out);
+		for (p = out.p; p && (p = strstr(p, "\ndhcp-host=")); p++)
+			nother--;
+		if (nother != 0)
+			abort();
+	}
 	buf_free(&out);
 	state_free(&st);
 	cmd_batch_free(&b);

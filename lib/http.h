@@ -18,16 +18,28 @@ struct http_server {
 
 struct http_limits {
 	unsigned conn_limit;    /* concurrent connections per listener */
+	unsigned per_ip_limit;  /* concurrent connections per client address, 0: none */
 	unsigned timeout_s;     /* idle connection timeout */
 	size_t mem_limit;       /* per-connection header memory */
+	unsigned threads;       /* worker threads per listener, 0 or 1: one */
 };
 
-/* Starts one MHD daemon per listen address, each with its own thread.
- * Returns 0, or a negative errno with the failing address in err. */
+/* Opens a listening socket on "host:port" (port replaced by port_override
+ * when it is non-zero), with IP_FREEBIND so the address need not exist yet.
+ * Returns the fd, or a negative errno with the reason in err. */
+int http_listen_open(const char *addr, unsigned port_override, char *err, size_t errlen);
+/* Starts one MHD daemon on each open listening socket (it takes the fds).
+ * Returns 0, or a negative errno with err set. */
+int http_server_start_fds(struct http_server *s, const int *fds, size_t n,
+    const struct http_limits *lim, MHD_AccessHandlerCallback cb, void *cls,
+    MHD_RequestCompletedCallback done, char *err, size_t errlen);
+/* http_listen_open and http_server_start_fds for each address. */
 int http_server_start(struct http_server *s, char *const *listen, size_t n,
     const struct http_limits *lim, MHD_AccessHandlerCallback cb, void *cls,
     MHD_RequestCompletedCallback done, char *err, size_t errlen);
 void http_server_stop(struct http_server *s);
+/* The client's IPv4 address in host order, or 0 if not IPv4. */
+uint32_t http_client_ip4(struct MHD_Connection *c);
 
 /* A request body, collected up to max bytes. */
 struct http_body {

@@ -1,0 +1,214 @@
+/* main.c: vr-metadata's start-up: configuration, binding the metadata and
+ * password ports, dropping to its own user, loading and watching the state
+ * directory, serving; then it waits for a signal to stop. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "http.h"
+#include "log.h"
+#include "mdd.h"
+
+static const struct conf_key md_keys[] = {
+	{ "listen", "169.254.169.254:80", CONF_MULTI, "metadata address host:port" },
+	{ "password-port", "8080", 0, "password server port, on every listen host" },
+	{ "state-dir", "/var/lib/vrd", 0, "vrd's state directory (read: vms/, passwords/)" },
+	{ "user", "vr-metadata", 0, "user to run as once the ports are bound (\"\": stay)" },
+	{ "imds-v2", "optional", 0, "IMDSv2 session tokens: optional or required" },
+	{ "token-hop-limit", "1", 0, "IP TTL of token responses" },
+	{ "max-connections", "1024", 0, "concurrent connections per listener" },
+	{ "per-ip-connections", "64", 0, "concurrent connections per guest address" },
+	{ "timeout", "10", 0, "seconds before an idle or slow connection is closed" },
+	{ "threads", "0", 0, "worker threads per listener (0: one per CPU)" },
+};
+
+static const struct cli_spec md_cli = {
+	.prog = "vr-metadata",
+	.summary = "The virtual router's metadata and password service: answers each VM's\n"
+		   "cloud-init (EC2 and OpenStack trees, IMDSv2) and CloudStack's password client,\n"
+		   "from the state directory vrd writes, without privileges.",
+	.usage = "[OPTION]...",
+	.default_config = "/etc/vrd/metadata.conf",
+	.keys = md_keys,
+	.nkeys = sizeof(md_keys) / sizeof(md_keys[0]),
+	.extra_help = "Signals: SIGTERM/SIGINT stop.  Docs: docs/metadata.md.\n",
+};
+
+struct md_config {
+	struct http_limits lim;
+	const char *user;
+	size_t nlisten;
+	char *const *listen;
+	unsigned pw_port;
+};
+
+static void
+config_check(struct cli_result *cr, struct mdd *d, struct md_config *mc)
+{
+	const struct conf *c = &cr->conf;
+	const char *v2 = conf_get(c, "imds-v2");
+	char err[256];
+	uint64_t n;
+
+	mc->nlisten = conf_get_all(c, "listen", &mc->listen);
+	if (mc->nlisten == 0 || 2 * mc->nlisten > HTTP_MAX_LISTEN)
+		cli_config_error(&md_cli, "listen: want 1 to %d addresses", HTTP_MAX_LISTEN / 2);
+	for (size_t i = 0; i < mc->nlisten; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+
+		if (listen_parse(mc->listen[i], &ss, &sl) < 0)
+			cli_config_error(&md_cli, "listen: \"%s\" is not host:port", mc->listen[i]);
+	}
+	if (!strcmp(v2, "required"))
+		d->v2_required = true;
+	else if (strcmp(v2, "optional"))
+		cli_config_error(&md_cli, "imds-v2: \"%s\" is not optional or required", v2);
+	if (conf_get_u64(c, "password-port", 1, 65535, &n, err, sizeof(err)) < 0)
+		cli_config_error(&md_cli, "%s", err);
+	mc->pw_port = (unsigned)n;
+	if (conf_get_u64(c, "token-hop-limit", 1, 255, &n, err, sizeof(err)) < 0)
+		cli_config_error(&md_cli, "%s", err);
+	d->hop_limit = (int)n;
+	if (conf_get_u64(c, "max-connections", 1, 65536, &n, err, sizeof(err)) < 0)
+		cli_config_error(&md_cli, "%s", err);
+	mc->lim.conn_limit = (unsigned)n;
+	if (conf_get_u64(c, "per-ip-connections", 1, 65536, &n, err, sizeof(err)) < 0)
+		cli_config_error(&md_cli, "%s", err);
+	mc->lim.per_ip_limit = (unsigned)n;
+	if (conf_get_u64(c, "timeout", 1, 3600, &n, err, sizeof(err)) < 0)
+		cli_config_error(&md_cli, "%s", err);
+	mc->lim.timeout_s = (unsigned)n;
+	if (conf_get_u64(c, "threads", 0, 64, &n, err, sizeof(err)) < 0)
+		cli_config_error(&md_cli, "%s", err);
+	mc->lim.threads = n ? (unsigned)n : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	mc->lim.mem_limit = 16 * 1024; /* headers past this get 431 */
+	mc->user = conf_get(c, "user");
+	if (mc->user[0] && !getpwnam(mc->user))
+		cli_config_error(&md_cli, "user: no such user \"%s\"", mc->user);
+}
+
+static int
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (!user[0])
+		return 0;
+	if (!(pw = getpwnam(user))) {
+		log_warnx("user: no such user \"%s\"", user);
+		return -ENOENT;
+	}
+	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
+		return 0;
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		log_warn("switching to user %s", user);
+		return -errno;
+	}
+	if (setuid(0) == 0) {
+		log_warnx("switching to user %s: root could be regained", user);
+		return -EPERM;
+	}
+	log_info("running as %s (uid %d)", user, (int)pw->pw_uid);
+	return 0;
+}
+
+static int
+serve(struct cli_result *cr, struct mdd *d, struct md_config *mc)
+{
+	struct http_server md_srv, pw_srv;
+	int mdfd[HTTP_MAX_LISTEN], pwfd[HTTP_MAX_LISTEN], sig, n;
+	char err[512];
+	sigset_t set;
+
+	for (size_t i = 0; i < mc->nlisten; i++) {
+		if ((mdfd[i] = http_listen_open(mc->listen[i], 0, err, sizeof(err))) < 0 ||
+		    (pwfd[i] = http_listen_open(mc->listen[i], mc->pw_port, err, sizeof(err))) < 0) {
+			log_warnx("%s", err);
+			return 1;
+		}
+	}
+	if (drop_privileges(mc->user) < 0)
+		return 1;
+	if (vmtable_init(&d->vt, conf_get(&cr->conf, "state-dir"), err, sizeof(err)) < 0 ||
+	    pwstore_init(&d->pw, conf_get(&cr->conf, "state-dir"), err, sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	n = vmtable_load_all(&d->vt);
+	if (n < 0 && n != -ENOENT) {
+		log_err(n, "%s", d->vt.dir);
+		return 1;
+	}
+	log_info("state: %d VMs from %s%s", n < 0 ? 0 : n, d->vt.dir,
+	    n == -ENOENT ? " (not there yet: watching for it)" : "");
+	if ((n = vmtable_watch(&d->vt)) < 0) {
+		log_err(n, "inotify");
+		return 1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (http_server_start_fds(&md_srv, mdfd, mc->nlisten, &mc->lim, mdd_handle_metadata, d,
+	    NULL, err, sizeof(err)) < 0 ||
+	    http_server_start_fds(&pw_srv, pwfd, mc->nlisten, &mc->lim, mdd_handle_password, d,
+	    NULL, err, sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	log_info("ready: metadata on %s%s, passwords on port %u, imds-v2 %s", mc->listen[0],
+	    mc->nlisten > 1 ? " and more" : "", mc->pw_port, d->v2_required ? "required" : "optional");
+	do {
+		if (sigwait(&set, &sig) != 0)
+			sig = SIGHUP;
+	} while (sig == SIGHUP);
+	http_server_stop(&md_srv);
+	http_server_stop(&pw_srv);
+	log_info("stopping on signal %d", sig);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli_result cr;
+	struct md_config mc;
+	static struct mdd d;
+	int rc;
+
+	memset(&mc, 0, sizeof(mc));
+	cli_parse(&md_cli, argc, argv, &cr);
+	log_init("vr-metadata", cr.verbose);
+	config_check(&cr, &d, &mc);
+	if (cr.check_only) {
+		printf("vr-metadata: configuration ok (%s%s)\n",
+		    cr.config_loaded ? "file " : "defaults, no file ", cr.config_path);
+		for (size_t i = 0; i < md_cli.nkeys; i++) {
+			char *const *vals;
+			size_t n = conf_get_all(&cr.conf, md_keys[i].name, &vals);
+
+			for (size_t j = 0; j < n; j++)
+				printf("  %s = %s\n", md_keys[i].name, vals[j]);
+		}
+		cli_result_free(&cr);
+		return 0;
+	}
+	if (getrandom(d.key, sizeof(d.key), 0) != (ssize_t)sizeof(d.key)) {
+		log_warn("getrandom");
+		return 1;
+	}
+	rc = serve(&cr, &d, &mc);
+	cli_result_free(&cr);
+	return rc;
+}

@@ -1,0 +1,31 @@
+/* mdd.h: the vr-metadata daemon's context and its two HTTP handlers. */
+#ifndef MD_MDD_H
+#define MD_MDD_H
+
+#include <microhttpd.h>
+
+#include "md.h"
+
+enum md_class { MC_METADATA, MC_USERDATA, MC_OPENSTACK, MC_TOKEN, MC_PASSWORD, MC_OTHER, MC_N };
+#define MS_N 7              /* 200 400 401 403 404 405 other */
+#define MD_LAT_BUCKETS 10
+
+struct mdd {
+	struct vmtable vt;
+	struct pwstore pw;
+	uint8_t key[32];        /* IMDSv2 token key, random per start */
+	bool v2_required;
+	int hop_limit;
+	uint64_t requests[MC_N][MS_N];
+	uint64_t lat[MD_LAT_BUCKETS];
+	uint64_t lat_count, lat_ns;
+};
+
+enum MHD_Result mdd_handle_metadata(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload, size_t *upload_size,
+    void **con_cls);
+enum MHD_Result mdd_handle_password(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload, size_t *upload_size,
+    void **con_cls);
+
+#endif

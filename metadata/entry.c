@@ -9,7 +9,18 @@
 #include "doc.h"
 #include "md.h"
 
-/* The key's comment when it is a tidy name not used yet, else "key-<i>". */
+static bool
+name_taken(const struct md_entry *e, const char *name, size_t n)
+{
+	for (size_t k = 0; k < e->nkeys; k++)
+		if (strlen(e->names[k]) == n && !memcmp(e->names[k], name, n))
+			return true;
+	return false;
+}
+
+/* The key's comment when it is a tidy name not used yet, else "key-<i>"
+ * (with a suffix should an earlier key's comment already be that): names
+ * are keys of OpenStack's public_keys object, so they must be unique. */
 static char *
 key_name(const struct md_entry *e, const char *key, size_t i)
 {
@@ -21,16 +32,16 @@ key_name(const struct md_entry *e, const char *key, size_t i)
 		c++;
 		n = strlen(c);
 		if (n == 0 || n > 64 || strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		    "0123456789._@-") != n)
+		    "0123456789._@-") != n || name_taken(e, c, n))
 			n = 0;
-		for (size_t k = 0; n && k < e->nkeys; k++)
-			if (strlen(e->names[k]) == n && !memcmp(e->names[k], c, n))
-				n = 0;
 	}
-	if (n)
+	if (n) {
 		snprintf(name, sizeof(name), "%.*s", (int)n, c);
-	else
-		snprintf(name, sizeof(name), "key-%zu", i);
+		return strdup(name);
+	}
+	snprintf(name, sizeof(name), "key-%zu", i);
+	for (unsigned k = 1; name_taken(e, name, strlen(name)); k++)
+		snprintf(name, sizeof(name), "key-%zu-%u", i, k);
 	return strdup(name);
 }
 

@@ -117,6 +117,11 @@ check_entry(const struct md_entry *e)
 	struct md_reply r;
 	json_t *j;
 
+	/* public key names are OpenStack public_keys' object keys: unique */
+	for (size_t a = 0; a < e->nkeys; a++)
+		for (size_t b = a + 1; b < e->nkeys; b++)
+			if (!strcmp(e->names[a], e->names[b]))
+				abort();
 	for (size_t i = 0; i < v->nmd; i++) {
 		const char *k = v->md[i].key;
 

@@ -396,3 +396,70 @@ nt_dnsmasq_wait_log() {
     nt_wait_for "${3:-5}" nt__log_count_gt "$1" "$2"
 }
 nt__log_count_gt() { (( $(nt_dnsmasq_log_count "$1") > $2 )); }
+
+# --- applying a lease the way a guest does (beyond the address) -------------------
+
+NT_ETC_DIRS=()          # /etc/netns/<ns> directories made by nt_guest_etc
+NT_ETC_MADE_ROOT=0      # nt_guest_etc created /etc/netns itself
+
+# nt_guest_etc NAME FILE CONTENT: writes /etc/netns/<ns of NAME>/FILE, which
+# `ip netns exec` bind-mounts over /etc/FILE for every command run in that
+# guest (e.g. resolv.conf). Removed again by nt_cleanup (cleanup hook).
+nt_guest_etc() {
+    local dir
+    dir=/etc/netns/$(nt_ns "$1")
+    if [[ ! -d /etc/netns ]]; then
+        mkdir -p /etc/netns || return 1
+        NT_ETC_MADE_ROOT=1
+    fi
+    if [[ ! -d $dir ]]; then
+        mkdir -p "$dir" || return 1
+        (( ${#NT_ETC_DIRS[@]} )) || nt_on_cleanup nt__etc_cleanup
+        NT_ETC_DIRS+=("$dir")
+    fi
+    printf '%s' "$3" >"$dir/$2"
+}
+nt__etc_cleanup() {
+    local d
+    for d in "${NT_ETC_DIRS[@]}"; do
+        [[ $d == /etc/netns/"$NT_PREFIX"-* ]] && rm -rf -- "$d"
+    done
+    NT_ETC_DIRS=()
+    (( NT_ETC_MADE_ROOT )) && rmdir /etc/netns 2>/dev/null
+    NT_ETC_MADE_ROOT=0
+    return 0
+}
+
+nt__ip2int() { local IFS=. a b c d; read -r a b c d <<<"$1"; echo $(( (a << 24) | (b << 16) | (c << 8) | d )); }
+
+# nt_lease_apply NAME: what a guest's network configuration does with its last
+# lease after the address (which the udhcpc hook already set): the option 121
+# routes (staticroutes: "DEST/LEN GW ..." pairs; RFC 3442: they replace option
+# 3), else a default route via the router; and /etc/resolv.conf (see
+# nt_guest_etc) with the lease's DNS servers that lie in the guest's own subnet
+# (others could only be reached through the router) and its domain as search.
+nt_lease_apply() {
+    local name=$1 ns sr dest gw ip mask dns d resolv="" dom
+    ns=$(nt_ns "$name")
+    sr=$(nt_lease_get "$name" staticroutes)
+    if [[ -n $sr ]]; then
+        set -- $sr
+        while (( $# >= 2 )); do
+            dest=$1 gw=$2
+            shift 2
+            [[ $dest == 0.0.0.0/0 ]] && dest=default
+            ip -n "$ns" route replace "$dest" via "$gw" dev eth0 || return 1
+        done
+    elif [[ -n $(nt_lease_get "$name" router) ]]; then
+        gw=$(nt_lease_get "$name" router)
+        ip -n "$ns" route replace default via "${gw%% *}" dev eth0 || return 1
+    fi
+    ip=$(nt__ip2int "$(nt_lease_get "$name" ip)")
+    mask=$(nt__ip2int "$(nt_lease_get "$name" subnet)")
+    for d in $(nt_lease_get "$name" dns); do
+        (( ($(nt__ip2int "$d") & mask) == (ip & mask) )) && resolv+="nameserver $d"$'\n'
+    done
+    dom=$(nt_lease_get "$name" domain)
+    [[ -n $dom ]] && resolv+="search $dom"$'\n'
+    nt_guest_etc "$name" resolv.conf "$resolv"
+}

@@ -2,7 +2,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -47,15 +50,189 @@ http_listen_open(const char *addr, unsigned port_override, char *err, size_t err
 	return fd;
 }
 
+/* --- the header deadline --------------------------------------------------
+ * libmicrohttpd's timeout restarts with every byte, so a client sending one
+ * header byte a second holds its connection forever.  Each connection is
+ * tracked from accept (or from the end of its previous request) until its
+ * headers are complete; a reaper shuts down any that takes longer. */
+
+struct http_track {
+	struct http_track *prev, *next;
+	int fd;
+	struct timespec since;
+	bool busy;              /* headers complete, request in progress */
+};
+
+struct http_guard {
+	pthread_mutex_t lock;
+	struct http_track head;
+	unsigned limit_s;
+	bool stop;
+	pthread_t reaper;
+	MHD_AccessHandlerCallback cb;
+	void *cls;
+	MHD_RequestCompletedCallback done;
+};
+
+static struct http_track *
+track_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+static void
+guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct http_guard *g = cls;
+	struct http_track *t = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		if (!(t = calloc(1, sizeof(*t))))
+			return; /* untracked: only the idle timeout applies */
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		t->fd = ci ? ci->connect_fd : -1;
+		clock_gettime(CLOCK_MONOTONIC, &t->since);
+		pthread_mutex_lock(&g->lock);
+		t->next = g->head.next;
+		t->prev = &g->head;
+		g->head.next->prev = t;
+		g->head.next = t;
+		pthread_mutex_unlock(&g->lock);
+		*socket_context = t;
+	} else if (t) { /* closed: libmicrohttpd closes the fd after this returns */
+		pthread_mutex_lock(&g->lock);
+		t->prev->next = t->next;
+		t->next->prev = t->prev;
+		pthread_mutex_unlock(&g->lock);
+		free(t);
+		*socket_context = NULL;
+	}
+}
+
+static enum MHD_Result
+guard_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+    const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct http_guard *g = cls;
+	struct http_track *t = track_of(c);
+
+	if (t && !t->busy) {
+		pthread_mutex_lock(&g->lock);
+		t->busy = true;
+		pthread_mutex_unlock(&g->lock);
+	}
+	return g->cb(g->cls, c, url, method, version, upload, upload_size, con_cls);
+}
+
+static void
+guard_done(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode why)
+{
+	struct http_guard *g = cls;
+	struct http_track *t = track_of(c);
+
+	if (t) {
+		pthread_mutex_lock(&g->lock);
+		t->busy = false;
+		clock_gettime(CLOCK_MONOTONIC, &t->since);
+		pthread_mutex_unlock(&g->lock);
+	}
+	if (g->done)
+		g->done(g->cls, c, con_cls, why);
+}
+
+static void *
+guard_reaper(void *arg)
+{
+	struct http_guard *g = arg;
+	struct timespec tick = { 0, 250 * 1000 * 1000 }, now;
+
+	for (;;) {
+		nanosleep(&tick, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		pthread_mutex_lock(&g->lock);
+		if (g->stop) {
+			pthread_mutex_unlock(&g->lock);
+			return NULL;
+		}
+		for (struct http_track *t = g->head.next; t != &g->head; t = t->next) {
+			if (t->busy || t->fd < 0 || now.tv_sec - t->since.tv_sec < (time_t)g->limit_s)
+				continue;
+			(void)shutdown(t->fd, SHUT_RDWR);
+			t->since.tv_sec = now.tv_sec + 3600; /* once is enough */
+		}
+		pthread_mutex_unlock(&g->lock);
+	}
+}
+
+static struct http_guard *
+guard_new(unsigned limit_s, MHD_AccessHandlerCallback cb, void *cls,
+    MHD_RequestCompletedCallback done)
+{
+	struct http_guard *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return NULL;
+	pthread_mutex_init(&g->lock, NULL);
+	g->head.next = g->head.prev = &g->head;
+	g->limit_s = limit_s;
+	g->cb = cb;
+	g->cls = cls;
+	g->done = done;
+	if (pthread_create(&g->reaper, NULL, guard_reaper, g) != 0) {
+		free(g);
+		return NULL;
+	}
+	return g;
+}
+
+static void
+guard_free(struct http_guard *g)
+{
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->lock);
+	g->stop = true;
+	pthread_mutex_unlock(&g->lock);
+	pthread_join(g->reaper, NULL);
+	free(g);
+}
+
+/* Paths are handed over exactly as sent (see http.h). */
+static size_t
+unescape_nothing(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return strlen(s);
+}
+
 int
 http_server_start_fds(struct http_server *s, const int *fds, size_t n,
     const struct http_limits *lim, MHD_AccessHandlerCallback cb, void *cls,
     MHD_RequestCompletedCallback done, char *err, size_t errlen)
 {
+	MHD_NotifyConnectionCallback notify = NULL;
+
 	memset(s, 0, sizeof(*s));
 	if (n == 0 || n > HTTP_MAX_LISTEN) {
 		snprintf(err, errlen, "listen: want 1 to %d addresses", HTTP_MAX_LISTEN);
 		return -EINVAL;
+	}
+	if (lim->header_deadline_s) {
+		if (!(s->guard = guard_new(lim->header_deadline_s, cb, cls, done))) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		cb = guard_access;
+		done = guard_done;
+		cls = s->guard;
+		notify = guard_notify;
 	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
@@ -72,6 +249,8 @@ http_server_start_fds(struct http_server *s, const int *fds, size_t n,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, lim->mem_limit,
 		    MHD_OPTION_THREAD_POOL_SIZE, lim->threads > 1 ? lim->threads : 0u,
 		    MHD_OPTION_NOTIFY_COMPLETED, done, cls,
+		    MHD_OPTION_NOTIFY_CONNECTION, notify, cls,
+		    MHD_OPTION_UNESCAPE_CALLBACK, unescape_nothing, NULL,
 		    MHD_OPTION_END);
 		if (!s->d[i]) {
 			int e = errno ? errno : EINVAL;
@@ -141,6 +320,7 @@ http_server_stop(struct http_server *s)
 	for (size_t i = 0; i < s->n; i++)
 		if (s->d[i])
 			MHD_stop_daemon(s->d[i]);
+	guard_free(s->guard);
 	memset(s, 0, sizeof(*s));
 }
 

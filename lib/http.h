@@ -11,9 +11,12 @@
 
 #define HTTP_MAX_LISTEN 16
 
+struct http_guard;
+
 struct http_server {
 	struct MHD_Daemon *d[HTTP_MAX_LISTEN];
 	size_t n;
+	struct http_guard *guard;  /* header deadline, when asked for */
 };
 
 struct http_limits {
@@ -22,6 +25,9 @@ struct http_limits {
 	unsigned timeout_s;     /* idle connection timeout */
 	size_t mem_limit;       /* per-connection header memory */
 	unsigned threads;       /* worker threads per listener, 0 or 1: one */
+	unsigned header_deadline_s; /* a request's headers must be complete this long
+	                             * after the connection opened or its previous
+	                             * request ended (slowloris), 0: no deadline */
 };
 
 /* Opens a listening socket on "host:port" (port replaced by port_override
@@ -29,6 +35,9 @@ struct http_limits {
  * Returns the fd, or a negative errno with the reason in err. */
 int http_listen_open(const char *addr, unsigned port_override, char *err, size_t errlen);
 /* Starts one MHD daemon on each open listening socket (it takes the fds).
+ * Request paths reach the handler exactly as sent: nothing is
+ * percent-decoded, so "%2f" or "%00" can never become a separator or an
+ * end of string.
  * Returns 0, or a negative errno with err set. */
 int http_server_start_fds(struct http_server *s, const int *fds, size_t n,
     const struct http_limits *lim, MHD_AccessHandlerCallback cb, void *cls,

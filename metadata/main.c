@@ -87,6 +87,7 @@ config_check(struct cli_result *cr, struct mdd *d, struct md_config *mc)
 	if (conf_get_u64(c, "timeout", 1, 3600, &n, err, sizeof(err)) < 0)
 		cli_config_error(&md_cli, "%s", err);
 	mc->lim.timeout_s = (unsigned)n;
+	mc->lim.header_deadline_s = (unsigned)n; /* slow headers count, not only silence */
 	if (conf_get_u64(c, "threads", 0, 64, &n, err, sizeof(err)) < 0)
 		cli_config_error(&md_cli, "%s", err);
 	mc->lim.threads = n ? (unsigned)n : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);

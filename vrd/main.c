@@ -177,6 +177,7 @@ run(struct cli_result *cr, struct vrd *v, uid_t uid, gid_t gid)
 	lim.conn_limit = (unsigned)n;
 	conf_get_u64(&cr->conf, "timeout", 1, 3600, &n, err, sizeof(err));
 	lim.timeout_s = (unsigned)n;
+	lim.header_deadline_s = (unsigned)n;
 	if ((r = store_open(&v->store, conf_get(&cr->conf, "state-dir"),
 	    conf_get(&cr->conf, "dnsmasq-lease-file"), uid, gid, err, sizeof(err))) < 0 ||
 	    (r = store_load(&v->store, &v->st, &ci, err, sizeof(err))) < 0) {

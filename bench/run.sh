@@ -5,8 +5,11 @@
 #     vrd's files and answers for the last VM;
 #  2. latency: one VM's dhcpentry+vmpassword+vmdata as three requests and as one
 #     batch, on a fresh vrd holding 0, 1,000 and 10,000 VMs (loopback, no netns);
-#  3. vrd's resident memory holding 10,000 VMs.
+#  3. vrd's resident memory holding 10,000 VMs;
+# then bench/md_bench.sh, vr-metadata's benchmarks (against nginx, boot storm,
+# propagation, memory).
 # Prints a table and writes it to $BUILD/bench/results.md.  Needs root.
+# BENCH_ONLY=vrd or BENCH_ONLY=metadata runs only that part.
 # Knobs: BENCH_SIZES ("0 1000 10000"), BENCH_ITERATIONS (200), BENCH_CONVERGE
 # (10000), BENCH_CONVERGE_RUNS (5), BENCH_PORT (39923), BENCH_DIR (/var/tmp:
 # a disk, not tmpfs, so that fsync costs what it costs), BENCH_QUIET_WAIT (61:
@@ -279,7 +282,7 @@ table() {
 	table_memory
 }
 
-main() {
+run_vrd() {
 	local n r start=$SECONDS
 	preflight
 	say "work dir $WORK ($FSTYPE)"
@@ -297,6 +300,15 @@ main() {
 	for n in $SIZES; do run_latency "$n"; done
 	table | tee "$OUT"
 	say "done in $((SECONDS - start)) s; table in $OUT"
+}
+
+main() {
+	case "${BENCH_ONLY:-}" in
+	"" | vrd | metadata) ;;
+	*) die "BENCH_ONLY: want vrd or metadata, got \"$BENCH_ONLY\"" ;;
+	esac
+	[ "${BENCH_ONLY:-}" = metadata ] || run_vrd
+	[ "${BENCH_ONLY:-}" = vrd ] || BUILD=$BUILD "$ROOT/bench/md_bench.sh"
 }
 
 main "$@"

@@ -387,6 +387,20 @@ cli_parse(const struct cli_spec *spec, int argc, char **argv, struct cli_result 
 }
 
 void
+cli_report(const struct cli_spec *spec, const struct cli_result *r)
+{
+	printf("%s: configuration ok (%s%s)\n", spec->prog,
+	    r->config_loaded ? "file " : "defaults, no file ", r->config_path);
+	for (size_t i = 0; i < spec->nkeys; i++) {
+		char *const *vals;
+		size_t n = conf_get_all(&r->conf, spec->keys[i].name, &vals);
+
+		for (size_t j = 0; j < n; j++)
+			printf("  %s = %s\n", spec->keys[i].name, vals[j]);
+	}
+}
+
+void
 cli_result_free(struct cli_result *r)
 {
 	conf_free(&r->conf);

@@ -88,6 +88,8 @@ struct cli_result {
  * and exits 2. */
 void cli_parse(const struct cli_spec *spec, int argc, char **argv, struct cli_result *out);
 void cli_result_free(struct cli_result *r);
+/* The -n report: "prog: configuration ok (...)" and every key = value. */
+void cli_report(const struct cli_spec *spec, const struct cli_result *r);
 /* Prints "prog: message" and exits 2; for configuration errors found later. */
 _Noreturn void cli_config_error(const struct cli_spec *spec, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

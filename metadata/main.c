@@ -193,15 +193,7 @@ main(int argc, char **argv)
 	log_init("vr-metadata", cr.verbose);
 	config_check(&cr, &d, &mc);
 	if (cr.check_only) {
-		printf("vr-metadata: configuration ok (%s%s)\n",
-		    cr.config_loaded ? "file " : "defaults, no file ", cr.config_path);
-		for (size_t i = 0; i < md_cli.nkeys; i++) {
-			char *const *vals;
-			size_t n = conf_get_all(&cr.conf, md_keys[i].name, &vals);
-
-			for (size_t j = 0; j < n; j++)
-				printf("  %s = %s\n", md_keys[i].name, vals[j]);
-		}
+		cli_report(&md_cli, &cr);
 		cli_result_free(&cr);
 		return 0;
 	}

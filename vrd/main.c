@@ -146,21 +146,6 @@ config_check(const struct cli_spec *spec, struct cli_result *cr, struct vrd *v, 
 		cli_config_error(spec, "out of memory");
 }
 
-static void
-check_report(struct cli_result *cr)
-{
-	char *const *vals;
-	size_t n;
-
-	printf("vrd: configuration ok (%s%s)\n", cr->config_loaded ? "file " : "defaults, no file ",
-	    cr->config_path);
-	for (size_t i = 0; i < vrd_cli.nkeys; i++) {
-		n = conf_get_all(&cr->conf, vrd_keys[i].name, &vals);
-		for (size_t j = 0; j < n; j++)
-			printf("  %s = %s\n", vrd_keys[i].name, vals[j]);
-	}
-}
-
 static int
 run(struct cli_result *cr, struct vrd *v, uid_t uid, gid_t gid)
 {
@@ -246,7 +231,7 @@ main(int argc, char **argv)
 	log_init("vrd", cr.verbose);
 	config_check(&vrd_cli, &cr, &v, &uid, &gid);
 	if (cr.check_only) {
-		check_report(&cr);
+		cli_report(&vrd_cli, &cr);
 		rc = 0;
 	} else {
 		rc = run(&cr, &v, uid, gid);

@@ -46,7 +46,7 @@ BINS := $(BUILD)/vrd $(BUILD)/vrctl $(BUILD)/vr-metadata
 DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
 	    libnl-route-3-dev libcmocka-dev dnsmasq-base udhcpc iproute2 python3 procps \
 	    cloud-init wget
-DEB_PKGS_BENCH := wrk
+DEB_PKGS_BENCH := wrk nginx-light
 DEB_PKGS_FUZZ := clang libclang-rt-14-dev
 
 .PHONY: all check demo bench fuzz install clean deps deps-bench deps-fuzz help unit

@@ -14,6 +14,7 @@ BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
 VRD="$BUILD/vrd"
 VRCTL="$BUILD/vrctl"
+MDD="$BUILD/vr-metadata"
 
 if [ -t 1 ]; then
 	B=$'\e[1m' DIM=$'\e[2m' GRN=$'\e[32m' RED=$'\e[31m' CYN=$'\e[36m' RST=$'\e[0m' TICK='✔'
@@ -31,7 +32,7 @@ D=""
 dump_logs() {
 	local f
 	[ -n "$D" ] || return 0
-	for f in "$D/vrd.log" "$D/dnsmasq.log" "$D/g1.udhcpc.log"; do
+	for f in "$D/vrd.log" "$D/vr-metadata.log" "$D/dnsmasq.log" "$D/g1.udhcpc.log"; do
 		[ -s "$f" ] || continue
 		printf -- '--- last lines of %s:\n' "$(basename "$f")" >&2
 		tail -n 15 "$f" | indent >&2
@@ -211,6 +212,35 @@ else
 	die "the guest cannot reach 169.254.169.254"
 fi
 
+# --- 9 ------------------------------------------------------------------------------
+section "The guest asks vr-metadata (169.254.169.254 and the password server)"
+MD_ARGS=(--listen 169.254.169.254:80 --listen "$ROUTER:80" --state-dir "$STATE" --user nobody)
+cmdline "ip netns exec $VR $MDD ${MD_ARGS[*]}"
+nt_run_bg vr "$MDD" "${MD_ARGS[@]}" 2>>"$D/vr-metadata.log"
+MD_PID=$NT_LAST_PID
+gw() { nt_exec g1 wget -q -T 2 -t 1 -O - "$@" 2>/dev/null; }
+nt_wait_for 10 gw http://169.254.169.254/latest/meta-data/instance-id >/dev/null ||
+	die "vr-metadata did not answer the guest within 10 s"
+good "vr-metadata (pid $MD_PID) runs as nobody and answers the guest"
+for path in /latest/meta-data/ /latest/meta-data/instance-id /latest/meta-data/public-keys/0/openssh-key /latest/user-data; do
+	cmdline "guest: wget -qO- http://169.254.169.254$path"
+	{ gw "http://169.254.169.254$path"; echo; } | sed '/^$/d' | indent
+done
+[ "$(gw http://169.254.169.254/latest/meta-data/instance-id)" = 5d2f6c1e-9b1f-4e1a-8a55-1d3c0e7b9a01 ] ||
+	die "the guest got another instance-id"
+cmdline "guest: wget -qO- --header 'DomU_Request: send_my_password' http://$ROUTER:8080"
+pw=$(gw --header 'DomU_Request: send_my_password' "http://$ROUTER:8080")
+say "    $pw"
+[ "$pw" = hY7sd8Kq ] || die "the guest got no password"
+cmdline "guest: wget -qO- --header 'DomU_Request: saved_password' http://$ROUTER:8080"
+{ gw --header 'DomU_Request: saved_password' "http://$ROUTER:8080"; echo; } | indent
+[ "$(gw --header 'DomU_Request: send_my_password' "http://$ROUTER:8080")" = saved_password ] ||
+	die "the password survived its acknowledgement"
+good "password fetched once, acknowledged, gone: the next boot gets 'saved_password'"
+nt_stop "$MD_PID" 10
+wait "$MD_PID" 2>/dev/null || true
+nt__forget_pid "$MD_PID"
+
 nt_stop "$VRD_PID" 10
 vrd_rc=0
 wait "$VRD_PID" 2>/dev/null || vrd_rc=$?
@@ -221,12 +251,12 @@ if grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime e
 fi
 good "vrd stops on SIGTERM with status 0"
 
-# --- 9 ------------------------------------------------------------------------------
+# --- 10 -----------------------------------------------------------------------------
 section "Next"
-say "The guest's cloud-init would now ask http://169.254.169.254/latest/meta-data/ and the"
-say "password server on $ROUTER:8080. Those are served by ${B}vr-metadata${RST} (issue 3), from the"
-say "vms/ and passwords/ files above. ${B}vr-manager${RST} (issue 4) will send the same three-command"
-say "batch to vrd when it deploys a VM, instead of vrctl."
+say "(Values have no trailing newline: cloud-init would read a newline as a list.)"
+say "Debian's real cloud-init reads all of this in tests/integration/metadata_cloudinit.sh."
+say "${B}vr-manager${RST} (issue 4) will send the same three-command batch to vrd when it deploys"
+say "a VM, instead of vrctl, and the demo will then run cloud-init in the guest."
 
 trap - ERR
 T1=$(ms)

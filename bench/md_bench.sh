@@ -2,19 +2,22 @@
 # bench/md_bench.sh: vr-metadata's benchmarks (method and figures in
 # docs/performance.md), all in one network namespace with vrd managing eth1:
 #  1. wrk, 64 connections, keep-alive and "Connection: close": vr-metadata
-#     against nginx serving the same VM's tree as static files;
+#     against nginx serving the same VM's tree as static files; then the same
+#     with bench/md_load.c, whose latencies are not corrected as wrk's are;
 #  2. a boot storm: 1,000 guests, each from its own address, all at once run
-#     cloud-init's CloudStack sequence (bench/md_storm.c);
+#     cloud-init's CloudStack sequence (bench/md_storm.c); any guest without
+#     its data makes the script exit 1, after the table;
 #  3. propagation: one VM's vmdata pushed to vrd, timed from vrd's reply until
 #     vr-metadata serves the new value, with 1,000 and 10,000 VMs loaded;
 #  4. vr-metadata's resident memory with 0, 1,000 and 10,000 VMs.
-# Prints a table and writes it to $BUILD/bench/md_results.md.  Needs root,
-# wrk and nginx (Debian's nginx-light).  Called by bench/run.sh.
+# Prints a table and writes it to $BUILD/bench/md_results.md (raw lines in
+# md_results.txt).  Needs root, wrk and nginx (Debian's nginx-light).  Called
+# by bench/run.sh; about 2 minutes.
 # Knobs: BENCH_MD_DURATION (10 s per wrk run), BENCH_MD_ROUNDS (2),
-# BENCH_MD_CONNECTIONS (64), BENCH_MD_GUESTS (1000), BENCH_MD_VMS (10000),
-# BENCH_MD_PUSHES (100), BENCH_MD_LOAD_DURATION (5 s per md_load run), BENCH_MD_ARGS (extra vr-metadata options, default
-# "--per-ip-connections 128"),
-# BENCH_DIR (/var/tmp).
+# BENCH_MD_CONNECTIONS (64), BENCH_MD_LOAD_DURATION (5 s per md_load run),
+# BENCH_MD_GUESTS (1000), BENCH_MD_VMS (10000), BENCH_MD_PUSHES (100),
+# BENCH_MD_ARGS (extra vr-metadata options; default "--per-ip-connections
+# 128"), BENCH_DIR (/var/tmp).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}

@@ -235,7 +235,8 @@ http_server_start_fds(struct http_server *s, const int *fds, size_t n,
 		notify = guard_notify;
 	}
 	for (size_t i = 0; i < n; i++) {
-		unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+		unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
+		    (lim->poll_loop ? MHD_USE_POLL : MHD_USE_EPOLL);
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 

@@ -25,6 +25,9 @@ struct http_limits {
 	unsigned timeout_s;     /* idle connection timeout */
 	size_t mem_limit;       /* per-connection header memory */
 	unsigned threads;       /* worker threads per listener, 0 or 1: one */
+	bool poll_loop;         /* poll() instead of epoll: libmicrohttpd 0.9.75's epoll
+	                         * loop can leave accepted connections unserved in a
+	                         * burst of hundreds (measured: docs/performance.md) */
 	unsigned header_deadline_s; /* a request's headers must be complete this long
 	                             * after the connection opened or its previous
 	                             * request ended (slowloris), 0: no deadline */

@@ -27,7 +27,7 @@ static const struct conf_key md_keys[] = {
 	{ "max-connections", "1024", 0, "concurrent connections per listener" },
 	{ "per-ip-connections", "64", 0, "concurrent connections per guest address" },
 	{ "timeout", "10", 0, "seconds before an idle or slow connection is closed" },
-	{ "threads", "0", 0, "worker threads per listener (0: one per CPU)" },
+	{ "threads", "0", 0, "worker threads per listener (0: one per CPU but one, at least 1)" },
 };
 
 static const struct cli_spec md_cli = {
@@ -90,7 +90,13 @@ config_check(struct cli_result *cr, struct mdd *d, struct md_config *mc)
 	mc->lim.header_deadline_s = (unsigned)n; /* slow headers count, not only silence */
 	if (conf_get_u64(c, "threads", 0, 64, &n, err, sizeof(err)) < 0)
 		cli_config_error(&md_cli, "%s", err);
-	mc->lim.threads = n ? (unsigned)n : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if (n == 0) { /* leave a CPU to the guests' traffic and the kernel's TCP work */
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		n = cpus > 2 ? (uint64_t)cpus - 1 : 1;
+	}
+	mc->lim.threads = (unsigned)n;
+	mc->lim.poll_loop = true;
 	mc->lim.mem_limit = 16 * 1024; /* headers past this get 431 */
 	mc->user = conf_get(c, "user");
 	if (mc->user[0] && !getpwnam(mc->user))

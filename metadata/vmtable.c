@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,7 +234,7 @@ watch_thread(void *arg)
 {
 	struct vmtable *t = arg;
 	char evbuf[64 * 1024] __attribute__((aligned(8)));
-	int in = inotify_init1(IN_CLOEXEC), wd = -1, pwd = -1;
+	int in = inotify_init1(IN_CLOEXEC), wd = -1, pwd = -1, events;
 
 	for (;;) {
 		ssize_t n;
@@ -251,7 +252,8 @@ watch_thread(void *arg)
 			log_warn("inotify");
 			return NULL;
 		}
-		for (char *p = evbuf; p < evbuf + n;) {
+		events = 0;
+		for (char *p = evbuf; p < evbuf + n; events++) {
 			const struct inotify_event *ev = (const struct inotify_event *)p;
 
 			p += sizeof(*ev) + ev->len;
@@ -267,6 +269,8 @@ watch_thread(void *arg)
 				pwd = -1;
 			}
 		}
+		if (events >= 64)
+			malloc_trim(0); /* a burst of documents: hand back what parsing freed */
 	}
 }
 

@@ -448,6 +448,12 @@ head -c 1048576 /dev/urandom >"$F/ud-big"
 printf '{"type":"vmdata","vm_ip_address":"%s","vm_metadata":[["userdata","user-data","%s"]]}\n' \
 	"$C" "$(base64 -w0 <"$F/ud-big")" >"$F/md3-big.json"
 apply "1 MiB of binary user data for $C" "$F/md3-big.json"
+# vr-metadata parses the 1.4 MB document after vrd's reply: wait for it (within 1 s)
+T_PUSH=$(date +%s%N)
+ip netns exec "$NS" "$VT_PY" "$MD_CLIENT" poll --src "$C" --host "$MDIP" --path /latest/user-data \
+	--want 200 --max 1.0 --since-ns "$T_PUSH" >"$J" 2>&1
+check_eq "the 1 MiB user data is served within 1 s of vrctl's return" "200" \
+	"$(vt_json "$J" 'j["status"]' 2>&1)"
 req "$C" "$MDIP" 80 GET /latest/user-data --timeout 10
 check_eq "GET /latest/user-data: 200, all 1 MiB, exact bytes" "200 1048576 $(sha256sum <"$F/ud-big" | cut -d' ' -f1)" \
 	"$R_STATUS $R_CL $(sha256sum <"$MD_REQ_DIR/body" | cut -d' ' -f1)"

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchlib.h"
+
 #define PATHS_MAX 256
 #define RESP_MAX 16384
 #define HIST_US 2000000        /* latencies up to 2 s, in microseconds */
@@ -42,15 +44,6 @@ struct load {
 	uint64_t done, errors, connects;
 	int ep;
 };
-
-static double
-now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 /* Reads the path list and renders one request per path. */
 static int

@@ -27,6 +27,7 @@
 #include "base64.h"
 #include "buf.h"
 #include "httpc.h"
+#include "benchlib.h"
 
 #define VM_MAX 60000          /* host numbers 16.. inside 10.1.0.0/16 */
 #define USERDATA_BYTES 768    /* decoded; 1024 bytes of base64 */
@@ -64,54 +65,7 @@ struct opts {
 	int timeout_s;
 };
 
-static double
-now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static uint64_t
-mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 /* --- one VM's data, the same shape as vrd_bench's ---------------------------- */
-
-static uint32_t
-vm_ip(long i)
-{
-	return (10u << 24) | (1u << 16) | (uint32_t)(i + 16);
-}
-
-static void
-vm_uuid(long i, uint64_t salt, char out[37])
-{
-	uint64_t a = mix64((uint64_t)i ^ salt), b = mix64(a);
-
-	snprintf(out, 37, "%08x-%04x-4%03x-a%03x-%012llx", (unsigned)(a >> 32),
-	    (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff, (unsigned)(b >> 52),
-	    (unsigned long long)(b & 0xffffffffffffULL));
-}
-
-static void
-vm_chars(long i, uint64_t salt, const char *alphabet, char *out, size_t n)
-{
-	size_t na = strlen(alphabet);
-	uint64_t x = (uint64_t)i ^ salt;
-
-	for (size_t k = 0; k < n; k++) {
-		x = mix64(x);
-		out[k] = alphabet[x % na];
-	}
-	out[n] = '\0';
-}
 
 /* Everything pushed for VM i; push >= 0 gives a new public-hostname. */
 static void
@@ -320,14 +274,6 @@ resp_parse(const char *p, size_t len, bool eof, int *status, const char **body, 
 }
 
 /* --- statistics ---------------------------------------------------------------- */
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static void
 report(const char *mode, struct samples *s)

@@ -78,18 +78,9 @@ md_start() {
 }
 
 md_stop() {
-	local n=$1 pid=${MD_PID[$1]:-} i rc
+	local n=$1 pid=${MD_PID[$1]:-} rc
 	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null
-	for i in $(seq 200); do
-		vt_alive "$pid" || break
-		sleep 0.05
-	done
-	if vt_alive "$pid"; then
-		echo "# vr-metadata[$n] still running 10 s after SIGTERM: killing it" >&2
-		kill -9 "$pid" 2>/dev/null
-	fi
-	wait "$pid" 2>/dev/null
+	vt_stop_pid "$pid" "vr-metadata[$n]"
 	rc=$?
 	MD_PID[$n]=""
 	echo "=== $(date +%T.%N) stopped, status $rc" >>"${MD_LOG[$n]}"

@@ -316,20 +316,27 @@ vrd_start() {
 	return 1
 }
 
-# vrd_stop NAME: SIGTERM, wait (bounded, 10 s), return vrd's exit status.
-vrd_stop() {
-	local n=$1 pid=${VRD_PID[$1]:-} i rc
-	[ -n "$pid" ] || return 0
+# vt_stop_pid PID LABEL: SIGTERM, wait (bounded, 10 s; then SIGKILL), reap,
+# and return the process's exit status.
+vt_stop_pid() {
+	local pid=$1 label=$2 i
 	kill -TERM "$pid" 2>/dev/null
 	for i in $(seq 200); do
 		vt_alive "$pid" || break
 		sleep 0.05
 	done
 	if vt_alive "$pid"; then
-		echo "# vrd[$n] still running 10 s after SIGTERM: killing it" >&2
+		echo "# $label still running 10 s after SIGTERM: killing it" >&2
 		kill -9 "$pid" 2>/dev/null
 	fi
 	wait "$pid" 2>/dev/null
+}
+
+# vrd_stop NAME: stop vrd NAME, return its exit status.
+vrd_stop() {
+	local n=$1 pid=${VRD_PID[$1]:-} rc
+	[ -n "$pid" ] || return 0
+	vt_stop_pid "$pid" "vrd[$n]"
 	rc=$?
 	VRD_PID[$n]=""
 	return $rc

@@ -5,9 +5,13 @@ PREFIX    ?= /usr/local
 DESTDIR   ?=
 SBINDIR   ?= $(PREFIX)/sbin
 BINDIR    ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+UNITDIR   ?= /lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS      := libmicrohttpd jansson libnl-3.0 libnl-route-3.0
+PKGS      := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libsystemd
 
 BUILD     ?= build
 ifeq ($(SANITIZE),1)
@@ -27,7 +31,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LIBS       = $(PKG_LIBS) -lpthread
 
 LIB_SRC   := lib/log.c lib/conf.c lib/fileio.c lib/buf.c lib/addr.c lib/token.c lib/http.c \
-	     lib/base64.c lib/httpc.c lib/sha256.c
+	     lib/base64.c lib/httpc.c lib/sha256.c lib/sdnotify.c
 MD_CORE   := metadata/route.c metadata/entry.c metadata/imds.c
 CORE_SRC  := vrd/model.c vrd/cmd.c vrd/txn.c vrd/doc.c vrd/store.c vrd/metrics.c \
 	     dhcp/render.c dhcp/reload.c dhcp/release.c vrd/links.c $(MD_CORE)
@@ -44,7 +48,7 @@ BINS := $(BUILD)/vrd $(BUILD)/vrctl $(BUILD)/vr-metadata
 
 # Debian packages the build, tests, demo and benchmarks need.
 DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
-	    libnl-route-3-dev libcmocka-dev dnsmasq-base udhcpc iproute2 python3 procps \
+	    libnl-route-3-dev libsystemd-dev libcmocka-dev dnsmasq-base udhcpc iproute2 python3 procps \
 	    cloud-init wget
 DEB_PKGS_BENCH := wrk nginx-light
 DEB_PKGS_FUZZ := clang libclang-rt-14-dev
@@ -59,7 +63,8 @@ help:
 	@echo "make demo       install missing packages, build, run the VR flow in namespaces"
 	@echo "make bench      benchmarks; figures go to docs/performance.md"
 	@echo "make fuzz       libFuzzer targets for FUZZ_SECONDS each (default 60)"
-	@echo "make install    DESTDIR= PREFIX= (default /usr/local)"
+	@echo "make install    DESTDIR= PREFIX= (default /usr/local): binaries, systemd units"
+	@echo "                (UNITDIR=$(UNITDIR)), sysusers.d, tmpfiles.d, /etc/vrd examples"
 	@echo "make deps       apt-get install what is missing"
 
 $(BUILD)/obj/%.o: %.c
@@ -121,11 +126,30 @@ bench: deps-bench
 fuzz: deps-fuzz
 	@BUILD=$(BUILD) fuzz/run.sh
 
+# systemd units (docs/systemd.md): *.in get the install paths filled in.
+UNITS_IN  := vrd.service vrd-token.service vr-metadata.service vr-dnsmasq.service \
+	     vr-manager.service
+UNITS     := vr-dnsmasq-reconf.path vr-dnsmasq-reconf.service
+UNIT_SED  := -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+	     -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/vrd
 	install -m 0755 $(BUILD)/vrd $(DESTDIR)$(SBINDIR)/vrd
 	install -m 0755 $(BUILD)/vrctl $(DESTDIR)$(BINDIR)/vrctl
 	install -m 0755 $(BUILD)/vr-metadata $(DESTDIR)$(SBINDIR)/vr-metadata
+	for u in $(UNITS_IN); do \
+	  sed $(UNIT_SED) systemd/$$u.in >$(DESTDIR)$(UNITDIR)/$$u && \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	for u in $(UNITS); do install -m 0644 systemd/$$u $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	install -m 0644 systemd/vr.sysusers $(DESTDIR)$(SYSUSERSDIR)/vr.conf
+	install -m 0644 systemd/vr.tmpfiles $(DESTDIR)$(TMPFILESDIR)/vr.conf
+	for c in vrd.conf metadata.conf; do \
+	  [ -e $(DESTDIR)$(SYSCONFDIR)/vrd/$$c ] || \
+	  install -m 0644 systemd/$$c $(DESTDIR)$(SYSCONFDIR)/vrd/$$c || exit 1; done
+	@echo "installed; on a live system: systemd-sysusers; systemd-tmpfiles --create;" \
+	    "systemctl daemon-reload; systemctl enable --now vrd vr-metadata vr-dnsmasq"
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -52,8 +52,12 @@ DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
 	    cloud-init wget
 DEB_PKGS_BENCH := wrk nginx-light
 DEB_PKGS_FUZZ := clang libclang-rt-14-dev
+# what make image and make image-check need on top of DEB_PKGS
+DEB_PKGS_IMAGE := mmdebstrap e2fsprogs qemu-utils qemu-system-x86
+IMAGE_OUT ?= $(BUILD)/image
 
-.PHONY: all check demo bench fuzz install clean deps deps-bench deps-fuzz help unit
+.PHONY: all check demo bench fuzz install clean deps deps-bench deps-fuzz help unit \
+	image image-check deps-image
 
 all: $(BINS)
 
@@ -65,7 +69,10 @@ help:
 	@echo "make fuzz       libFuzzer targets for FUZZ_SECONDS each (default 60)"
 	@echo "make install    DESTDIR= PREFIX= (default /usr/local): binaries, systemd units"
 	@echo "                (UNITDIR=$(UNITDIR)), sysusers.d, tmpfiles.d, /etc/vrd examples"
-	@echo "make deps       apt-get install what is missing"
+	@echo "make image      the VR image from Debian's packages: $(IMAGE_OUT)/vr.qcow2,"
+	@echo "                vmlinuz, initrd, token (docs/image.md)"
+	@echo "make image-check  boot it in qemu and drive it with vrctl (TAP)"
+	@echo "make deps       apt-get install what is missing (deps-image: for the image)"
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -111,6 +118,9 @@ deps-bench:
 deps-fuzz:
 	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(DEB_PKGS_FUZZ)"
 
+deps-image:
+	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(DEB_PKGS_IMAGE)"
+
 check: deps
 	@$(MAKE) --no-print-directory all unit
 	@BUILD=$(BUILD) tests/run.sh
@@ -125,6 +135,15 @@ bench: deps-bench
 
 fuzz: deps-fuzz
 	@BUILD=$(BUILD) fuzz/run.sh
+
+image: deps-image
+	@if [ "$(SANITIZE)" = 1 ]; then echo "make image: not with SANITIZE=1"; exit 2; fi
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) OUT=$(IMAGE_OUT) image/build.sh
+
+image-check: deps-image
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) OUT=$(IMAGE_OUT) image/check.sh
 
 # systemd units (docs/systemd.md): *.in get the install paths filled in.
 UNITS_IN  := vrd.service vrd-token.service vr-metadata.service vr-dnsmasq.service \

@@ -111,6 +111,12 @@ LinkLocalAddressing=no
 IPv6AcceptRA=no
 NET
 printf '/dev/vda / ext4 rw,noatime,errors=remount-ro 0 1\n' >"$STAGE/files/fstab"
+printf '127.0.0.1\tlocalhost\n127.0.1.1\tvr\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' \
+    >"$STAGE/files/hosts"
+cat >"$STAGE/files/resolv.conf" <<'RESOLV'
+# The router's upstream DNS servers, which dnsmasq forwards the guests'
+# queries to (docs/image.md): one "nameserver IP" line each.
+RESOLV
 
 echo "image: mmdebstrap $SUITE from ${MIRRORS[*]}"
 mmdebstrap --variant=minbase --mode=root --format=directory \
@@ -131,6 +137,7 @@ mmdebstrap --variant=minbase --mode=root --format=directory \
 	--customize-hook="install -m 0644 '$STAGE/files/10-control.network' \"\$1\"/etc/systemd/network/10-control.network" \
 	--customize-hook="install -m 0644 '$STAGE/files/fstab' \"\$1\"/etc/fstab" \
 	--customize-hook='echo vr >"$1"/etc/hostname' \
+	--customize-hook="install -m 0644 '$STAGE/files/hosts' '$STAGE/files/resolv.conf' \"\$1\"/etc/" \
 	--customize-hook='chroot "$1" systemd-sysusers' \
 	--customize-hook='chroot "$1" systemctl enable systemd-networkd.service vrd.service vr-metadata.service vr-dnsmasq.service vr-dnsmasq-reconf.path' \
 	--customize-hook='chroot "$1" systemctl mask systemd-networkd-wait-online.service apt-daily.timer apt-daily-upgrade.timer' \

@@ -15,7 +15,8 @@
 # metadata and password from vr-metadata as that VM.  A failed boot prints
 # the serial console.  KVM when /dev/kvm works, else TCG.
 # Environment: OUT (build/image), BUILD (build), BOOT_TIMEOUT (s, default 600),
-# ACCEL (auto, kvm or tcg), KEEP=1 keeps the temporary directory.
+# ACCEL (auto, kvm or tcg), KEEP=1 keeps the temporary directory, EXTRA_APPEND
+# (more kernel arguments, e.g. systemd.journald.forward_to_console=1).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$ROOT/build/image}
@@ -94,7 +95,7 @@ start_qemu() {
 	START=$(date +%s.%N)
 	qemu-system-x86_64 -machine q35 -accel "$accel" -m 512 -smp 1 \
 		-display none -monitor none -serial "file:$T/serial.log" -no-reboot \
-		-kernel "$OUT/vmlinuz" -initrd "$OUT/initrd" -append "$(cat "$OUT/cmdline") panic=-1" \
+		-kernel "$OUT/vmlinuz" -initrd "$OUT/initrd" -append "$(cat "$OUT/cmdline") panic=-1 systemd.journald.forward_to_console=1 ${EXTRA_APPEND:-}" \
 		-drive "file=$T/disk.qcow2,if=virtio,format=qcow2" \
 		-netdev "user,id=ctl,net=169.254.0.0/16,host=169.254.0.2,dhcpstart=169.254.0.100,restrict=on,hostfwd=tcp:127.0.0.1:$P_CTL-169.254.0.10:3923" \
 		-device virtio-net-pci,netdev=ctl,mac=52:54:00:00:00:10 \
@@ -230,5 +231,30 @@ check_eq "the guest's acknowledgement is taken (vr-metadata writes passwords/)" 
     "$(http "$P_PW" / 'DomU_Request: saved_password')"
 check_eq "vrd sees the password gone" "False" \
     "$(vrctl --json vm 10.1.1.2 2>&1 | jget 'j["has_password"]' 2>&1)"
+cat >"$F/rm.json" <<'J'
+{"type":"dhcpentry","mac_address":"52:55:0a:01:01:02","ipv4_address":"10.1.1.2","remove":true}
+J
+if out=$(vrctl apply "$F/rm.json" 2>&1); then
+	ok "vrctl apply dhcpentry remove (vrd sends dnsmasq a DHCPRELEASE)"
+else
+	fail "vrctl apply dhcpentry remove" "$out"
+fi
+check_eq "vrctl vms: none left" "[]" "$(vrctl --json vms 2>&1 | tr -d ' \n')"
+check_eq "vr-metadata forgets the VM" "404" "$(http "$P_MD" /latest/meta-data/instance-id | cut -d' ' -f1)"
+
+# The journal reaches the serial console (systemd.journald.forward_to_console):
+# no unit failed, and vrd and vr-metadata warned of nothing but the dnsmasq
+# that was not running yet when vrd first started.
+sed 's/\r//' "$T/serial.log" >"$T/serial.txt"
+failed=$(grep -E 'FAILED|Failed to start|Main process exited, code=(exited|killed|dumped), status=[1-9]|Watchdog timeout' "$T/serial.txt")
+check_eq "no unit failed during the boot and the test" "" "$failed"
+if grep -q 'DHCPRELEASE(eth1) 10.1.1.2 52:55:0a:01:01:02' "$T/serial.txt"; then
+	ok "dnsmasq got vrd's DHCPRELEASE for the removed entry"
+else
+	fail "dnsmasq got vrd's DHCPRELEASE for the removed entry" "$(grep dnsmasq "$T/serial.txt" | tail -n 5)"
+fi
+warns=$(grep -E '(vrd|vr-metadata)\[[0-9]+\]: .*(warning|error)' "$T/serial.txt" |
+    grep -v 'dnsmasq: not signalled (pid file /run/vrd/dnsmasq.pid: No such file')
+check_eq "vrd and vr-metadata logged no warning (seccomp, capabilities, paths all suffice)" "" "$warns"
 diag "boot to vrd ready: $BOOT_S s ($accel)"
 finish

@@ -12,10 +12,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -40,7 +42,7 @@ file_mode(const struct store *s, enum store_dir d, mode_t *mode, uid_t *uid, gid
 	switch (d) {
 	case SD_VMS:
 		*mode = 0640;
-		*uid = 0;
+		*uid = geteuid(); /* ours, the metadata user's group */
 		*gid = s->md_gid;
 		break;
 	case SD_PASSWORDS:
@@ -51,13 +53,30 @@ file_mode(const struct store *s, enum store_dir d, mode_t *mode, uid_t *uid, gid
 	default:
 		*mode = 0644;
 	}
-	if (*uid != AF_KEEP_OWNER && geteuid() != 0)
+	if (*uid != AF_KEEP_OWNER && !s->can_chown)
 		*uid = AF_KEEP_OWNER; /* unprivileged (tests): files stay ours */
 }
 
-static int
-ensure_dir(int parent, const char *name, mode_t mode, uid_t uid, gid_t gid, int *out)
+/* Whether this process may give files away: CAP_CHOWN in its effective set
+ * (root, or vrd.service's own user with that ambient capability). */
+static bool
+can_chown(void)
 {
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return geteuid() == 0;
+	return d[0].effective & (1u << CAP_CHOWN);
+}
+
+/* Makes (or opens) a directory with that mode and, when chown is set, owner;
+ * changes only what differs, so a directory already right (tmpfiles.d) needs
+ * no privilege. */
+static int
+ensure_dir(int parent, const char *name, mode_t mode, bool chown, uid_t uid, gid_t gid, int *out)
+{
+	struct stat sb;
 	int fd;
 
 	if (mkdirat(parent, name, mode) < 0 && errno != EEXIST)
@@ -65,13 +84,13 @@ ensure_dir(int parent, const char *name, mode_t mode, uid_t uid, gid_t gid, int 
 	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
-	if (geteuid() == 0 && fchown(fd, uid, gid) < 0) {
+	if (fstat(fd, &sb) < 0 ||
+	    ((sb.st_mode & 07777) != mode && fchmod(fd, mode) < 0) ||
+	    (chown && (sb.st_uid != uid || sb.st_gid != gid) && fchown(fd, uid, gid) < 0)) {
+		int r = -errno;
+
 		close(fd);
-		return -errno;
-	}
-	if (fchmod(fd, mode) < 0) {
-		close(fd);
-		return -errno;
+		return r;
 	}
 	*out = fd;
 	return 0;
@@ -252,6 +271,7 @@ store_open(struct store *s, const char *dir, const char *leasefile, uid_t md_uid
 		buf_init(&s->derived[i]);
 	s->md_uid = md_uid;
 	s->md_gid = md_gid;
+	s->can_chown = can_chown();
 	s->sync_batch = 16;
 	if (!(s->dir = strdup(dir)) || path_join((char **)&s->paths.hostsfile, dir, "dhcphosts") ||
 	    path_join((char **)&s->paths.optsfile, dir, "dhcpopts") ||
@@ -261,9 +281,11 @@ store_open(struct store *s, const char *dir, const char *leasefile, uid_t md_uid
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if ((r = ensure_dir(AT_FDCWD, dir, 0755, 0, 0, &s->fd[SD_TOP])) < 0 ||
-	    (r = ensure_dir(s->fd[SD_TOP], "vms", 0750, 0, md_gid, &s->fd[SD_VMS])) < 0 ||
-	    (r = ensure_dir(s->fd[SD_TOP], "passwords", 0700, md_uid, md_gid,
+	if ((r = ensure_dir(AT_FDCWD, dir, 0755, s->can_chown, geteuid(), getegid(),
+		 &s->fd[SD_TOP])) < 0 ||
+	    (r = ensure_dir(s->fd[SD_TOP], "vms", 0750, s->can_chown, geteuid(), md_gid,
+		 &s->fd[SD_VMS])) < 0 ||
+	    (r = ensure_dir(s->fd[SD_TOP], "passwords", 0700, s->can_chown, md_uid, md_gid,
 		 &s->fd[SD_PASSWORDS])) < 0) {
 		snprintf(err, errlen, "state-dir %s: %s", dir, strerror(-r));
 		goto fail;

@@ -18,6 +18,7 @@ struct store {
 	int fd[SD_NDIRS];
 	uid_t md_uid;                 /* metadata user: owns passwords/ */
 	gid_t md_gid;
+	bool can_chown;               /* CAP_CHOWN: passwords/ and vms/ get their owners */
 	struct dnsmasq_paths paths;   /* strings owned */
 	struct buf derived[4];        /* last written dhcphosts, dhcpopts, hosts, dnsmasq.conf */
 	size_t sync_batch;            /* above this many files one syncfs replaces fsyncs */

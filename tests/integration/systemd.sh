@@ -5,7 +5,7 @@
 # `make install` into a temporary tree whose ExecStart binaries are the
 # installed copies, then `systemd-analyze verify` on every unit (status 0 and
 # not one warning), the security exposure of vr-metadata (<= 2.0) and vrd
-# (<= 2.9) from `systemd-analyze security --offline=true`, and that the units
+# (<= 2.5) from `systemd-analyze security --offline=true`, and that the units
 # and example configs agree (dnsmasq's pid file is the one vrd signals, the
 # path unit watches the dnsmasq.conf dnsmasq reads, vr-metadata runs as vrd's
 # metadata-user).  Then vrd and vr-metadata are started with NOTIFY_SOCKET on
@@ -77,7 +77,7 @@ exposure() {
 	fi
 }
 exposure vr-metadata.service 2.0
-exposure vrd.service 2.9
+exposure vrd.service 2.5
 exposure vr-manager.service 2.0
 exposure vr-dnsmasq.service 3.5
 

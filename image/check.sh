@@ -138,11 +138,27 @@ fi
 
 state_json() { vrctl --json state 2>/dev/null; }
 jget() { python3 -c 'import json,sys; j=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
-PID0=$(state_json | jget 'j["dnsmasq"]["pid"]' 2>/dev/null)
-if [[ "$PID0" =~ ^[0-9]+$ ]]; then
+# dnsmasq_pid: the pid vrd sees running, or nothing
+dnsmasq_pid() { state_json | jget 'j["dnsmasq"]["pid"] if j["dnsmasq"]["running"] else ""' 2>/dev/null; }
+# journal lines (forwarded to the serial console) matching an ERE
+journal_count() { tr -d '\r' <"$T/serial.log" | grep -cE "$1"; }
+RECONF_START='systemd\[1\]: Starting vr-dnsmasq-reconf.service'
+RECONF_END='systemd\[1\]: (Finished|Failed to start) vr-dnsmasq-reconf.service'
+# poll TIMEOUT_S CMD...: until CMD succeeds (every 0.5 s)
+poll() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.5
+	done
+}
+
+dnsmasq_up() { PID0=$(dnsmasq_pid); [[ "$PID0" =~ ^[0-9]+$ ]]; }
+if poll 120 dnsmasq_up; then
 	ok "dnsmasq runs (pid $PID0 in /run/vrd/dnsmasq.pid) on the empty configuration"
 else
-	fail "dnsmasq runs on the empty configuration" "$(state_json)"
+	fail "dnsmasq runs on the empty configuration within 120 s" "$(state_json)"
 fi
 
 F="$T/cmds"
@@ -164,17 +180,34 @@ cat >"$F/data.json" <<'J'
  ["userdata","user-data","I2Nsb3VkLWNvbmZpZwo="],["metadata","instance-id","i-image-check"],
  ["metadata","local-hostname","vm1"],["metadata","availability-zone","zone1"]]}
 J
+
+# The guest network rewrites dnsmasq.conf: vr-dnsmasq-reconf.path runs
+# vr-dnsmasq-reconf.service, which restarts dnsmasq until it runs on that file.
+# Settled: a run finished after the push, none is under way, dnsmasq runs.
+ends0=$(journal_count "$RECONF_END")
 if out=$(vrctl apply "$F/net.json" 2>&1); then
 	ok "vrctl apply guestnetwork eth1 10.1.1.0/24"
 else
 	fail "vrctl apply guestnetwork eth1 10.1.1.0/24" "$out"
 fi
+settled() {
+	local ends
+	ends=$(journal_count "$RECONF_END")
+	[ "$ends" -gt "$ends0" ] && [ "$(journal_count "$RECONF_START")" -eq "$ends" ] &&
+	    PID1=$(dnsmasq_pid) && [[ "$PID1" =~ ^[0-9]+$ ]]
+}
+if poll 120 settled && [ "$PID1" != "$PID0" ]; then
+	ok "the path unit restarted dnsmasq on the new dnsmasq.conf (pid $PID0 -> $PID1)"
+else
+	fail "the path unit restarted dnsmasq on the new dnsmasq.conf" "$(state_json)" \
+	    "$(tr -d '\r' <"$T/serial.log" | grep -E 'reconf|dnsmasq\[' | tail -n 10)"
+fi
+
 if out=$(vrctl apply "$F/dhcp.json" "$F/pw.json" "$F/data.json" 2>&1); then
 	ok "vrctl apply dhcpentry, vmpassword and vmdata for 10.1.1.2 as one batch"
 else
 	fail "vrctl apply dhcpentry, vmpassword and vmdata as one batch" "$out"
 fi
-
 vms=$(vrctl --json vms 2>&1)
 check_eq "vrctl vms: one VM, 10.1.1.2 vm1 with a password and its metadata keys" \
     "10.1.1.2 vm1 True True ['availability-zone', 'instance-id', 'local-hostname']" \
@@ -184,19 +217,6 @@ case "$vm" in
 *52:55:0a:01:01:02*) ok "vrctl vm 10.1.1.2 shows its MAC" ;;
 *) fail "vrctl vm 10.1.1.2 shows its MAC" "$vm" ;;
 esac
-
-# the guest network rewrote dnsmasq.conf: vr-dnsmasq-reconf.path restarts dnsmasq
-pid=""
-for _ in $(seq 120); do
-	pid=$(state_json | jget 'j["dnsmasq"]["pid"] if j["dnsmasq"]["running"] else ""' 2>/dev/null)
-	[[ "$pid" =~ ^[0-9]+$ ]] && [ "$pid" != "$PID0" ] && break
-	sleep 0.5
-done
-if [[ "$pid" =~ ^[0-9]+$ ]] && [ "$pid" != "$PID0" ]; then
-	ok "dnsmasq restarted on the new dnsmasq.conf (pid $PID0 -> $pid) by the path unit"
-else
-	fail "dnsmasq restarted on the new dnsmasq.conf by the path unit" "$(state_json)"
-fi
 
 # metadata and password as the VM 10.1.1.2 (qemu's address on the guest network)
 http() { # PORT PATH [HEADER]
@@ -216,12 +236,8 @@ except Exception as e:
     print("000", e)
 PY
 }
-md=""
-for _ in $(seq 60); do
-	md=$(http "$P_MD" /latest/meta-data/instance-id)
-	[ "$md" = "200 i-image-check" ] && break
-	sleep 0.5
-done
+md_served() { md=$(http "$P_MD" /latest/meta-data/instance-id); [ "$md" = "200 i-image-check" ]; }
+poll 30 md_served
 check_eq "vr-metadata serves 10.1.1.2 its instance-id on 169.254.169.254:80" "200 i-image-check" "$md"
 check_eq "vr-metadata serves its user data" "200 #cloud-config" \
     "$(http "$P_MD" /latest/user-data | tr -d '\n')"
@@ -241,6 +257,12 @@ else
 fi
 check_eq "vrctl vms: none left" "[]" "$(vrctl --json vms 2>&1 | tr -d ' \n')"
 check_eq "vr-metadata forgets the VM" "404" "$(http "$P_MD" /latest/meta-data/instance-id | cut -d' ' -f1)"
+if poll 30 grep -q 'DHCPRELEASE(eth1) 10.1.1.2 52:55:0a:01:01:02' "$T/serial.log"; then
+	ok "dnsmasq got vrd's DHCPRELEASE for the removed entry"
+else
+	fail "dnsmasq got vrd's DHCPRELEASE for the removed entry" \
+	    "$(tr -d '\r' <"$T/serial.log" | grep 'dnsmasq' | tail -n 5)"
+fi
 
 # The journal reaches the serial console (systemd.journald.forward_to_console):
 # no unit failed, and vrd and vr-metadata warned of nothing but the dnsmasq
@@ -248,11 +270,6 @@ check_eq "vr-metadata forgets the VM" "404" "$(http "$P_MD" /latest/meta-data/in
 sed 's/\r//' "$T/serial.log" >"$T/serial.txt"
 failed=$(grep -E 'FAILED|Failed to start|Main process exited, code=(exited|killed|dumped), status=[1-9]|Watchdog timeout' "$T/serial.txt")
 check_eq "no unit failed during the boot and the test" "" "$failed"
-if grep -q 'DHCPRELEASE(eth1) 10.1.1.2 52:55:0a:01:01:02' "$T/serial.txt"; then
-	ok "dnsmasq got vrd's DHCPRELEASE for the removed entry"
-else
-	fail "dnsmasq got vrd's DHCPRELEASE for the removed entry" "$(grep dnsmasq "$T/serial.txt" | tail -n 5)"
-fi
 warns=$(grep -E '(vrd|vr-metadata)\[[0-9]+\]: .*(warning|error)' "$T/serial.txt" |
     grep -v 'dnsmasq: not signalled (pid file /run/vrd/dnsmasq.pid: No such file')
 check_eq "vrd and vr-metadata logged no warning (seccomp, capabilities, paths all suffice)" "" "$warns"

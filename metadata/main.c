@@ -41,7 +41,9 @@ static const struct cli_spec md_cli = {
 	.default_config = "/etc/vrd/metadata.conf",
 	.keys = md_keys,
 	.nkeys = sizeof(md_keys) / sizeof(md_keys[0]),
-	.extra_help = "Signals: SIGTERM/SIGINT stop.  Docs: docs/metadata.md.\n",
+	.extra_help = "Signals: SIGTERM/SIGINT stop.\n"
+		      "Under systemd (NOTIFY_SOCKET): READY=1 once serving, WATCHDOG=1 every\n"
+		      "half WATCHDOG_USEC, STOPPING=1.  Docs: docs/metadata.md, docs/systemd.md.\n",
 };
 
 struct md_config {

@@ -42,7 +42,9 @@ static const struct cli_spec vrd_cli = {
 	.keys = vrd_keys,
 	.nkeys = sizeof(vrd_keys) / sizeof(vrd_keys[0]),
 	.extra_help = "Signals: SIGTERM/SIGINT stop; SIGHUP re-reads the token file.\n"
-		      "Docs: docs/vrd.md, docs/state-dir.md.\n",
+		      "Under systemd (NOTIFY_SOCKET): READY=1 once listening, WATCHDOG=1 every\n"
+		      "half WATCHDOG_USEC while the state directory is writable, STOPPING=1.\n"
+		      "Docs: docs/vrd.md, docs/state-dir.md, docs/systemd.md.\n",
 };
 
 void

@@ -48,7 +48,7 @@ BINS := $(BUILD)/vrd $(BUILD)/vrctl $(BUILD)/vr-metadata
 
 # Debian packages the build, tests, demo and benchmarks need.
 DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
-	    libnl-route-3-dev libsystemd-dev libcmocka-dev dnsmasq-base udhcpc iproute2 python3 procps \
+	    libnl-route-3-dev libsystemd-dev systemd libcmocka-dev dnsmasq-base udhcpc iproute2 python3 procps \
 	    cloud-init wget
 DEB_PKGS_BENCH := wrk nginx-light
 DEB_PKGS_FUZZ := clang libclang-rt-14-dev

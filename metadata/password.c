@@ -142,6 +142,11 @@ pw_saved(struct pwstore *p, uint32_t ip)
 	} else if (renameat2(p->dirfd, held, p->dirfd, name, RENAME_NOREPLACE) < 0) {
 		(void)unlinkat(p->dirfd, held, 0); /* an even newer one is in place */
 	}
+	/* durable: after a power cut the guest must not get the acknowledged
+	 * password again, nor lose a newer one left under the held name (vrd
+	 * sweeps .*.tmp at start) */
+	if (fsync_dir(p->dirfd) < 0)
+		log_warn("passwords: %s: syncing the acknowledgement", name);
 	free(cur);
 forget:
 	free(*slot);

@@ -7,16 +7,19 @@
 # 169.254.0.10, as vrd.conf and 10-control.network say), with vrd's port
 # 3923 forwarded to a loopback port; eth1, a guest network 10.1.1.0/24 whose
 # only "VM" is qemu's own address there, 10.1.1.2, with 169.254.169.254:80
-# and :8080 forwarded to loopback ports.  The test waits (bounded) for
-# `vrctl health` through the forwarded port, reports the boot time, pushes a
-# guestnetwork, dhcpentry, vmpassword and vmdata with vrctl and the image's
-# token (build/image/token), reads them back (vrctl vms, vm), sees dnsmasq
-# restarted on the new dnsmasq.conf (the path unit), and fetches 10.1.1.2's
-# metadata and password from vr-metadata as that VM.  A failed boot prints
+# and :8080 forwarded to loopback ports.  The journal goes to the serial
+# console too.  The test waits (bounded) for `vrctl health` through the
+# forwarded port and reports the boot time; pushes a guestnetwork and sees
+# dnsmasq restarted on the new dnsmasq.conf (the path unit); pushes a
+# dhcpentry, vmpassword and vmdata with vrctl and the image's token
+# (build/image/token) and reads them back (vrctl vms, vm); fetches 10.1.1.2's
+# metadata and password from vr-metadata as that VM; cuts the power (SIGKILL)
+# and boots again: the same state is served; removes the entry (DHCPRELEASE);
+# and finds no failed unit and no warning in the journal.  A failure prints
 # the serial console.  KVM when /dev/kvm works, else TCG.
 # Environment: OUT (build/image), BUILD (build), BOOT_TIMEOUT (s, default 600),
 # ACCEL (auto, kvm or tcg), KEEP=1 keeps the temporary directory, EXTRA_APPEND
-# (more kernel arguments, e.g. systemd.journald.forward_to_console=1).
+# (more kernel arguments).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$ROOT/build/image}
@@ -26,7 +29,7 @@ case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-600}
 VRCTL="$BUILD/vrctl"
 FAILS=0 CHECKS=0
-T="" QEMU_PID=""
+T="" QEMU_PID="" SERIAL=""
 
 ok() { CHECKS=$((CHECKS + 1)); echo "ok $CHECKS - $*"; }
 fail() {
@@ -40,8 +43,8 @@ check_eq() { if [ "$2" == "$3" ]; then ok "$1"; else fail "$1" "expected: $2" "a
 diag() { printf '%s\n' "$*" | sed 's/^/# /'; }
 
 serial_tail() {
-	echo "# --- serial console (last ${1:-60} lines of $T/serial.log):"
-	tail -n "${1:-60}" "$T/serial.log" 2>/dev/null | tr -d '\r' | sed 's/^/# | /'
+	echo "# --- serial console (last ${1:-60} lines of $SERIAL):"
+	tail -n "${1:-60}" "$SERIAL" 2>/dev/null | tr -d '\r' | sed 's/^/# | /'
 }
 
 cleanup() {
@@ -89,12 +92,14 @@ vrctl() { "$VRCTL" -c /dev/null --url "$URL" --token-file "$OUT/token" --timeout
 
 qemu-img create -q -f qcow2 -b "$OUT/vr.qcow2" -F qcow2 "$T/disk.qcow2" ||
 	{ fail "qcow2 overlay on $OUT/vr.qcow2"; finish; }
-# start_qemu ACCEL: boots the overlay in the background (QEMU_PID)
+# start_qemu ACCEL SERIAL: boots the overlay in the background (QEMU_PID),
+# the serial console going to the file SERIAL
 start_qemu() {
 	accel=$1
+	SERIAL=$2
 	START=$(date +%s.%N)
 	qemu-system-x86_64 -machine q35 -accel "$accel" -m 512 -smp 1 \
-		-display none -monitor none -serial "file:$T/serial.log" -no-reboot \
+		-display none -monitor none -serial "file:$SERIAL" -no-reboot \
 		-kernel "$OUT/vmlinuz" -initrd "$OUT/initrd" -append "$(cat "$OUT/cmdline") panic=-1 systemd.journald.forward_to_console=1 ${EXTRA_APPEND:-}" \
 		-drive "file=$T/disk.qcow2,if=virtio,format=qcow2" \
 		-netdev "user,id=ctl,net=169.254.0.0/16,host=169.254.0.2,dhcpstart=169.254.0.100,restrict=on,hostfwd=tcp:127.0.0.1:$P_CTL-169.254.0.10:3923" \
@@ -120,28 +125,33 @@ kvm_works() {
 if [ "${ACCEL:-auto}" = auto ]; then
 	if kvm_works; then ACCEL=kvm; else ACCEL=tcg; diag "KVM does not work here: TCG"; fi
 fi
-start_qemu "$ACCEL"
-ready=0
-while :; do
-	if vrctl health >/dev/null 2>&1; then ready=1; break; fi
-	kill -0 "$QEMU_PID" 2>/dev/null || break
-	[ "$(elapsed | cut -d. -f1)" -lt "$BOOT_TIMEOUT" ] || break
-	sleep 0.5
-done
-BOOT_S=$(elapsed)
-if [ "$ready" = 1 ]; then
+# boot_wait: until vrctl health answers (bounded by BOOT_TIMEOUT); BOOT_S
+boot_wait() {
+	local ready=0
+	while :; do
+		if vrctl health >/dev/null 2>&1; then ready=1; break; fi
+		kill -0 "$QEMU_PID" 2>/dev/null || break
+		[ "$(elapsed | cut -d. -f1)" -lt "$BOOT_TIMEOUT" ] || break
+		sleep 0.5
+	done
+	BOOT_S=$(elapsed)
+	[ "$ready" = 1 ]
+}
+start_qemu "$ACCEL" "$T/serial.log"
+if boot_wait; then
 	ok "vrd answers vrctl health through the control network ${BOOT_S} s after qemu started ($accel)"
 else
 	fail "vrd answers vrctl health within $BOOT_TIMEOUT s" "qemu: $(tail -n 5 "$T/qemu.log")"
 	finish
 fi
+BOOT1_S=$BOOT_S
 
 state_json() { vrctl --json state 2>/dev/null; }
 jget() { python3 -c 'import json,sys; j=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 # dnsmasq_pid: the pid vrd sees running, or nothing
 dnsmasq_pid() { state_json | jget 'j["dnsmasq"]["pid"] if j["dnsmasq"]["running"] else ""' 2>/dev/null; }
 # journal lines (forwarded to the serial console) matching an ERE
-journal_count() { tr -d '\r' <"$T/serial.log" | grep -cE "$1"; }
+journal_count() { tr -d '\r' <"$SERIAL" | grep -cE "$1"; }
 RECONF_START='systemd\[1\]: Starting vr-dnsmasq-reconf.service'
 RECONF_END='systemd\[1\]: (Finished|Failed to start) vr-dnsmasq-reconf.service'
 # poll TIMEOUT_S CMD...: until CMD succeeds (every 0.5 s)
@@ -200,7 +210,7 @@ if poll 120 settled && [ "$PID1" != "$PID0" ]; then
 	ok "the path unit restarted dnsmasq on the new dnsmasq.conf (pid $PID0 -> $PID1)"
 else
 	fail "the path unit restarted dnsmasq on the new dnsmasq.conf" "$(state_json)" \
-	    "$(tr -d '\r' <"$T/serial.log" | grep -E 'reconf|dnsmasq\[' | tail -n 10)"
+	    "$(tr -d '\r' <"$SERIAL" | grep -E 'reconf|dnsmasq\[' | tail -n 10)"
 fi
 
 if out=$(vrctl apply "$F/dhcp.json" "$F/pw.json" "$F/data.json" 2>&1); then
@@ -247,6 +257,37 @@ check_eq "the guest's acknowledgement is taken (vr-metadata writes passwords/)" 
     "$(http "$P_PW" / 'DomU_Request: saved_password')"
 check_eq "vrd sees the password gone" "False" \
     "$(vrctl --json vm 10.1.1.2 2>&1 | jget 'j["has_password"]' 2>&1)"
+
+# A power cut (qemu SIGKILLed) and a boot from the same disk: every
+# acknowledged batch is there, vrd re-adds eth1's addresses, dnsmasq and
+# vr-metadata serve the same state.
+gen=$(state_json | jget 'j["generation"]' 2>/dev/null)
+vms_line() {
+	vrctl --json vms 2>&1 | jget '" ".join(str(x) for x in [j[0]["ip"], j[0]["hostname"], j[0]["has_password"], j[0]["has_user_data"], sorted(j[0]["metadata"])]) if len(j) == 1 else j' 2>&1
+}
+before=$(vms_line)
+kill -KILL "$QEMU_PID"
+wait "$QEMU_PID" 2>/dev/null
+start_qemu "$ACCEL" "$T/serial2.log"
+if boot_wait; then
+	ok "after a power cut the router boots again: vrd answers ${BOOT_S} s after qemu started"
+else
+	fail "after a power cut the router boots again within $BOOT_TIMEOUT s" "qemu: $(tail -n 5 "$T/qemu.log")"
+	finish
+fi
+check_eq "the same generation after the power cut" "$gen" "$(state_json | jget 'j["generation"]' 2>&1)"
+check_eq "the same VMs after the power cut" "$before" "$(vms_line)"
+check_eq "the guest network is back" "1" "$(state_json | jget 'len(j["networks"])' 2>&1)"
+if poll 120 dnsmasq_up; then
+	ok "dnsmasq runs again (pid $PID0)"
+else
+	fail "dnsmasq runs again within 120 s" "$(state_json)"
+fi
+if poll 60 md_served; then
+	ok "vr-metadata serves 10.1.1.2 again (vrd re-added 169.254.169.254 to eth1)"
+else
+	fail "vr-metadata serves 10.1.1.2 again" "$md"
+fi
 cat >"$F/rm.json" <<'J'
 {"type":"dhcpentry","mac_address":"52:55:0a:01:01:02","ipv4_address":"10.1.1.2","remove":true}
 J
@@ -257,21 +298,21 @@ else
 fi
 check_eq "vrctl vms: none left" "[]" "$(vrctl --json vms 2>&1 | tr -d ' \n')"
 check_eq "vr-metadata forgets the VM" "404" "$(http "$P_MD" /latest/meta-data/instance-id | cut -d' ' -f1)"
-if poll 30 grep -q 'DHCPRELEASE(eth1) 10.1.1.2 52:55:0a:01:01:02' "$T/serial.log"; then
+if poll 30 grep -q 'DHCPRELEASE(eth1) 10.1.1.2 52:55:0a:01:01:02' "$SERIAL"; then
 	ok "dnsmasq got vrd's DHCPRELEASE for the removed entry"
 else
 	fail "dnsmasq got vrd's DHCPRELEASE for the removed entry" \
-	    "$(tr -d '\r' <"$T/serial.log" | grep 'dnsmasq' | tail -n 5)"
+	    "$(tr -d '\r' <"$SERIAL" | grep 'dnsmasq' | tail -n 5)"
 fi
 
 # The journal reaches the serial console (systemd.journald.forward_to_console):
 # no unit failed, and vrd and vr-metadata warned of nothing but the dnsmasq
 # that was not running yet when vrd first started.
-sed 's/\r//' "$T/serial.log" >"$T/serial.txt"
+cat "$T"/serial*.log | sed 's/\r//' >"$T/serial.txt"
 failed=$(grep -E 'FAILED|Failed to start|Main process exited, code=(exited|killed|dumped), status=[1-9]|Watchdog timeout' "$T/serial.txt")
 check_eq "no unit failed during the boot and the test" "" "$failed"
 warns=$(grep -E '(vrd|vr-metadata)\[[0-9]+\]: .*(warning|error)' "$T/serial.txt" |
     grep -v 'dnsmasq: not signalled (pid file /run/vrd/dnsmasq.pid: No such file')
 check_eq "vrd and vr-metadata logged no warning (seccomp, capabilities, paths all suffice)" "" "$warns"
-diag "boot to vrd ready: $BOOT_S s ($accel)"
+diag "boot to vrd ready: $BOOT1_S s, after the power cut $BOOT_S s ($accel)"
 finish

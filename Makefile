@@ -8,6 +8,7 @@ BINDIR    ?= $(PREFIX)/bin
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS      := libmicrohttpd jansson libnl-3.0 libnl-route-3.0
+MGR_PKGS  := sqlite3 libvirt
 
 BUILD     ?= build
 ifeq ($(SANITIZE),1)
@@ -21,8 +22,10 @@ endif
 CFLAGS    ?= -O2 -g
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+MGR_LIBS   = $(shell $(PKG_CONFIG) --libs $(MGR_PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DVR_VERSION=\"$(VERSION)\" $(WARN) $(CFLAGS) $(SANFLAGS) \
-	     -Ilib -Ivrd -Idhcp -Imetadata -Ibench/lib $(PKG_CFLAGS) -MMD -MP
+	     -Ilib -Ivrd -Idhcp -Imetadata -Imanager -Ibench/lib $(PKG_CFLAGS) \
+	     $(shell $(PKG_CONFIG) --cflags $(MGR_PKGS) 2>/dev/null) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LIBS       = $(PKG_LIBS) -lpthread
 
@@ -34,6 +37,8 @@ CORE_SRC  := vrd/model.c vrd/cmd.c vrd/txn.c vrd/doc.c vrd/store.c vrd/metrics.c
 VRD_SRC   := vrd/main.c vrd/api.c
 VRCTL_SRC := vrd/vrctl.c
 MD_SRC    := metadata/main.c metadata/server.c metadata/vmtable.c metadata/password.c
+MGR_CORE  := $(filter-out manager/main.c,$(wildcard manager/*.c))
+MGR_SRC   := manager/main.c
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
@@ -41,11 +46,14 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 BINS := $(BUILD)/vrd $(BUILD)/vrctl $(BUILD)/vr-metadata
+ifneq ($(wildcard manager/main.c),)
+BINS += $(BUILD)/vr-manager
+endif
 
 # Debian packages the build, tests, demo and benchmarks need.
 DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
 	    libnl-route-3-dev libcmocka-dev dnsmasq-base udhcpc iproute2 python3 procps \
-	    cloud-init wget
+	    cloud-init wget libsqlite3-dev libvirt-dev qemu-utils
 DEB_PKGS_BENCH := wrk nginx-light
 DEB_PKGS_FUZZ := clang libclang-rt-14-dev
 
@@ -78,6 +86,18 @@ $(BUILD)/vrctl: $(call obj,$(VRCTL_SRC)) $(BUILD)/libvr.a
 
 $(BUILD)/vr-metadata: $(call obj,$(MD_SRC)) $(BUILD)/libvr.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/libvrm.a: $(call obj,$(MGR_CORE))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/vr-manager: $(call obj,$(MGR_SRC)) $(BUILD)/libvrm.a $(BUILD)/libvr.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MGR_LIBS) $(LIBS)
+
+# Manager unit tests (test_mgr_*) link the manager's core as well.
+$(BUILD)/tests/test_mgr_%: $(BUILD)/obj/tests/unit/test_mgr_%.o $(BUILD)/libvrm.a $(BUILD)/libvr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MGR_LIBS) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libvr.a
 	@mkdir -p $(dir $@)
@@ -126,6 +146,7 @@ install: all
 	install -m 0755 $(BUILD)/vrd $(DESTDIR)$(SBINDIR)/vrd
 	install -m 0755 $(BUILD)/vrctl $(DESTDIR)$(BINDIR)/vrctl
 	install -m 0755 $(BUILD)/vr-metadata $(DESTDIR)$(SBINDIR)/vr-metadata
+	if [ -x $(BUILD)/vr-manager ]; then install -m 0755 $(BUILD)/vr-manager $(DESTDIR)$(SBINDIR)/vr-manager; fi
 
 clean:
 	rm -rf build build-san build-fuzz

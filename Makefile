@@ -104,6 +104,10 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libvr.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 BENCH_LIB := bench/lib/benchlib.c
+$(BUILD)/bench/mgr_%: $(BUILD)/obj/bench/mgr_%.o $(call obj,$(BENCH_LIB)) $(BUILD)/libvrm.a $(BUILD)/libvr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MGR_LIBS) $(LIBS) -lm
+
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(call obj,$(BENCH_LIB)) $(BUILD)/libvr.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lm

@@ -356,8 +356,11 @@ release_rows(struct job *j)
 int
 job_finish_commit(struct job *j, const char *vm_state, bool release, int status)
 {
+	/* A released VM is on no host any more: a later destroy must not remove
+	 * a domain of the same name there (one a failed start found, not ours). */
 	static const char sql_vm[] =
-	    "UPDATE vm SET state = ?2, error_text = ?3, reserved = reserved * ?4 WHERE id = ?1";
+	    "UPDATE vm SET state = ?2, error_text = ?3, reserved = reserved * ?4,"
+	    " host_id = CASE ?4 WHEN 0 THEN NULL ELSE host_id END WHERE id = ?1";
 	static const char sql_job[] =
 	    "UPDATE job SET status = ?2, result_code = ?3, error_text = ?4, finished_ms = ?5,"
 	    " stages = ?6 WHERE id = ?1";

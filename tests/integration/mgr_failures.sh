@@ -166,6 +166,10 @@ stages = [s["name"] for s in (r or {}).get("stages", [])]
 check_eq("(d) the stages run up to start",
          ["planning", "reservation", "networkprep", "volumeprep", "start"], stages)
 nothing_left("(d)", body(js)["id"], os.environ["POOL"], account="alice", keep_domains=["i-2-2-VM"])
+st, js = alice.call("destroyVirtualMachine", id=body(js)["id"])
+st, r = alice.wait_job(body(js).get("jobid"))
+check_eq("(d) destroying the Error VM succeeds", 1, res(r).get("jobstatus"))
+check_eq("(d) destroying the Error VM leaves the foreign domain alone", ["i-2-2-VM"], all_domains())
 EOF
 		mgr_stop d
 	else

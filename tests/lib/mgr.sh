@@ -35,7 +35,7 @@ MGR_BIN="$BUILD/vr-manager"
 MGR_NAMES=()
 MGR_EXIT_CMDS=()
 declare -A MGR_HOME=() MGR_DB=() MGR_LOG=() MGR_PORT=() MGR_URL=() MGR_PID=() MGR_SANCHECK=()
-MGR_RC="" MGR_OUT="" MGR_STATUS="" MGR_BODY=""
+MGR_LAST="" MGR_RC="" MGR_OUT="" MGR_STATUS="" MGR_BODY=""
 MGR_SAN_RE='AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:|ThreadSanitizer'
 
 # fail, as vrd.sh has it, plus the tail of each manager's log.
@@ -45,9 +45,17 @@ fail() {
 	mgr_show_logs
 }
 
+# mgr_show_logs: the log tails of the managers running (or dead unexpectedly),
+# else of the last one started.
 mgr_show_logs() {
-	local n
+	local n shown=()
 	for n in "${MGR_NAMES[@]}"; do
+		[ -n "${MGR_PID[$n]}" ] && shown+=("$n")
+	done
+	if [ ${#shown[@]} -eq 0 ] && [ -n "$MGR_LAST" ]; then
+		shown=("$MGR_LAST")
+	fi
+	for n in "${shown[@]}"; do
 		if [ -n "${MGR_PID[$n]}" ] && ! vt_alive "${MGR_PID[$n]}"; then
 			echo "#   vr-manager[$n] (pid ${MGR_PID[$n]}) is no longer running"
 		fi
@@ -136,6 +144,7 @@ mgr_start() {
 		    "$@" serve >>"${MGR_LOG[$n]}" 2>&1 &
 		pid=$!
 		MGR_PID[$n]=$pid
+		MGR_LAST=$n
 		MGR_SANCHECK[$n]=1
 		# bounded readiness poll: 400 x 50 ms (the API listens after recovery)
 		for i in $(seq 400); do

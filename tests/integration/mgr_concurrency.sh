@@ -5,7 +5,8 @@
 # fail with 533; no host is over-committed (database and listHosts); the
 # used sums, listCapacity, resource counts, vrd's VMs, the pool's overlays
 # and the libvirt domains all say 120.  Then all 120 are destroyed at once
-# and everything is back to zero.
+# and everything is back to zero.  Last, storage as the limit: 40 deploys
+# at once into a pool with room for 10 volumes.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/mgr.sh"
 mgr_vt_init
@@ -181,5 +182,58 @@ st, js = admin.call("listVirtualMachines")
 check_eq("listVirtualMachines hides the destroyed VMs", 80, body(js).get("count"))
 EOF
 check_eq "vrctl vms --json: 0 VMs" 0 "$(vrd_vm_count)"
+mgr_stop m
+
+# --- the pool as the limit: room for 10 ROOT volumes, hosts ample --------------------
+W2="$VT_TMP/world2"
+mgr_world "$W2" --hosts 3 --host-cores 64 --host-mhz 3000 --host-ram 262144 --template-mib 2 \
+    --pool-capacity $((10 * 2 * 1024 * 1024 + 1024 * 1024)) --cidr 10.21.0.0/16 --gateway 10.21.0.1 \
+    --vr-url "${VRD_URL[vr]}" --vr-token "$(cat "${VRD_TOKEN_FILE[vr]}")"
+mgr_new p
+mgr_init p "$W2/inventory.json"
+check_eq "init (pool-limited world): exit 0" 0 "$MGR_RC"
+if mgr_start p --workers 8; then
+	POOL="$W2/primary" mgr_py p <<'EOF'
+N, ROOM, DISK = 40, 10, 2 << 20
+out = [None] * N
+barrier = threading.Barrier(N)
+def go(i):
+    barrier.wait()
+    out[i] = admin.call("deployVirtualMachine", zoneid="zone1", serviceofferingid="small",
+                        templateid="tpl1", name="p%03d" % i)
+ts = [threading.Thread(target=go, args=(i,)) for i in range(N)]
+for t in ts: t.start()
+for t in ts: t.join()
+check_eq("40 deploys accepted", [200] * N, [o[0] for o in out])
+deadline = time.monotonic() + 30
+while True:
+    st, js = admin.call("listAsyncJobs")
+    jobs = body(js).get("asyncjobs", [])
+    if st == 200 and all(j["jobstatus"] for j in jobs) or time.monotonic() > deadline:
+        break
+    time.sleep(0.1)
+check_eq("pool-limited: exactly 10 succeed, 30 fail with 533", (ROOM, [533] * (N - ROOM)),
+         (len([j for j in jobs if j["jobstatus"] == 1]),
+          [j["jobresultcode"] for j in jobs if j["jobstatus"] == 2]))
+pu, pc = q("SELECT used_bytes, capacity_bytes FROM pool")[0]
+check_eq("pool used = 10 volumes, within capacity", (ROOM * DISK, True), (pu, pu <= pc))
+hs = hosts_used()
+check_eq("hosts hold exactly the 10 VMs (no claim leaked by a lost pool claim)",
+         (ROOM * 500, ROOM * 512), (sum(h[1] for h in hs), sum(h[2] for h in hs)))
+check_eq("admin's counts: 10 VMs", ROOM, counts("admin")["vm"])
+check_eq("10 overlays and the template in the pool", ROOM + 1, len(pool_files(os.environ["POOL"])))
+check_eq("10 domains", ROOM, len(all_domains() or []))
+check_eq("vrd knows 10 VMs", ROOM, len(vr_vms() or []))
+for (u,) in q("SELECT uuid FROM vm WHERE state = 'Running'"):
+    st, js = admin.call("destroyVirtualMachine", id=u)
+    st, r = admin.wait_job(body(js).get("jobid"))
+check_eq("after destroying them: pool, hosts and counts at 0", (0, 0, 0),
+         (q1("SELECT used_bytes FROM pool"), sum(h[1] + h[2] for h in hosts_used()),
+          counts("admin")["vm"]))
+check_eq("vrd empty again", [], vr_vms())
+EOF
+else
+	fail "vr-manager (pool-limited world) starts"
+fi
 
 mgr_finish

@@ -9,6 +9,8 @@
 #       the rollback leaves that foreign domain alone
 #   (e) alice with vm=2: the third deploy gets 532 and records nothing
 #   (f) alice with cpu=1 and a 2-CPU offering: 532 at once
+#   (g) a /30 guest network (one free address): the second deploy gets 533
+#       in the sync phase, and the address is reused after a destroy
 # After each failure, one check per possible leftover: host and pool used
 # back to 0, resource counts 0, NIC and volume rows gone, VM Error with a
 # reason, no VR entry, no overlay in the pool, no domain on any host.
@@ -218,6 +220,32 @@ st, js, r = deploy_wait(admin, name="f2")
 check_eq("(f) admin (no limits) deploys the same offering", 1, (r or {}).get("jobstatus"))
 EOF
 	mgr_stop f
+fi
+
+# --- (g) the guest network runs out of addresses ------------------------------------------
+if world g --hosts 2 --cidr 10.9.9.0/30 --gateway 10.9.9.1 --vr-url "${VRD_URL[vr]}" \
+    --vr-token "$TOKEN"; then
+	mgr_py g <<'EOF'
+st, js, r = deploy_wait(admin, name="g1")
+check_eq("(g) the first deploy in a /30 succeeds", 1, (r or {}).get("jobstatus"))
+vm = body(js).get("id")
+ip = (r or {}).get("jobresult", {}).get("virtualmachine", {}).get("nic", [{}])[0].get("ipaddress")
+check_eq("(g) it gets the one free address", "10.9.9.2", ip)
+rows = lambda: [q1("SELECT COUNT(*) FROM " + t) for t in ("vm", "nic", "volume", "job")]
+before = rows()
+st, js = deploy(admin, name="g2")
+check_eq("(g) the second deploy gets 533 in the sync phase", (533, 533), (st, body(js).get("errorcode")))
+check_eq("(g) nothing recorded", before, rows())
+check_eq("(g) counts still one VM", 1, counts("admin")["vm"])
+st, js = admin.call("destroyVirtualMachine", id=vm)
+st, r = admin.wait_job(body(js).get("jobid"))
+check_eq("(g) destroying the first succeeds", 1, res(r).get("jobstatus"))
+st, js, r = deploy_wait(admin, name="g3")
+ip = (r or {}).get("jobresult", {}).get("virtualmachine", {}).get("nic", [{}])[0].get("ipaddress")
+check_eq("(g) a new deploy reuses the freed address", (1, "10.9.9.2"), ((r or {}).get("jobstatus"), ip))
+check_eq("(g) the VR has it once", ["10.9.9.2"], vr_vms())
+EOF
+	mgr_stop g
 fi
 
 mgr_finish

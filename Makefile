@@ -5,9 +5,13 @@ PREFIX    ?= /usr/local
 DESTDIR   ?=
 SBINDIR   ?= $(PREFIX)/sbin
 BINDIR    ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+UNITDIR   ?= /lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS      := libmicrohttpd jansson libnl-3.0 libnl-route-3.0
+PKGS      := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libsystemd
 MGR_PKGS  := sqlite3 libvirt
 
 BUILD     ?= build
@@ -30,7 +34,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LIBS       = $(PKG_LIBS) -lpthread
 
 LIB_SRC   := lib/log.c lib/conf.c lib/fileio.c lib/buf.c lib/addr.c lib/token.c lib/http.c \
-	     lib/base64.c lib/httpc.c lib/sha256.c lib/sha1.c
+	     lib/base64.c lib/httpc.c lib/sha256.c lib/sha1.c lib/sdnotify.c
 MD_CORE   := metadata/route.c metadata/entry.c metadata/imds.c
 CORE_SRC  := vrd/model.c vrd/cmd.c vrd/txn.c vrd/doc.c vrd/store.c vrd/metrics.c \
 	     dhcp/render.c dhcp/reload.c dhcp/release.c vrd/links.c $(MD_CORE)
@@ -52,12 +56,16 @@ endif
 
 # Debian packages the build, tests, demo and benchmarks need.
 DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
-	    libnl-route-3-dev libcmocka-dev dnsmasq-base udhcpc iproute2 python3 procps \
+	    libnl-route-3-dev libsystemd-dev libcmocka-dev dnsmasq-base udhcpc iproute2 python3 procps \
 	    cloud-init wget libsqlite3-dev libvirt-dev qemu-utils
 DEB_PKGS_BENCH := wrk nginx-light
 DEB_PKGS_FUZZ := clang libclang-rt-14-dev
+# what make image and make image-check need on top of DEB_PKGS
+DEB_PKGS_IMAGE := mmdebstrap e2fsprogs qemu-utils qemu-system-x86
+IMAGE_OUT ?= $(BUILD)/image
 
-.PHONY: all check demo bench fuzz install clean deps deps-bench deps-fuzz help unit
+.PHONY: all check demo bench fuzz install clean deps deps-bench deps-fuzz help unit \
+	image image-check deps-image
 
 all: $(BINS)
 
@@ -67,8 +75,12 @@ help:
 	@echo "make demo       install missing packages, build, run the VR flow in namespaces"
 	@echo "make bench      benchmarks; figures go to docs/performance.md"
 	@echo "make fuzz       libFuzzer targets for FUZZ_SECONDS each (default 60)"
-	@echo "make install    DESTDIR= PREFIX= (default /usr/local)"
-	@echo "make deps       apt-get install what is missing"
+	@echo "make install    DESTDIR= PREFIX= (default /usr/local): binaries, systemd units"
+	@echo "                (UNITDIR=$(UNITDIR)), sysusers.d, tmpfiles.d, /etc/vrd examples"
+	@echo "make image      the VR image from Debian's packages: $(IMAGE_OUT)/vr.qcow2,"
+	@echo "                vmlinuz, initrd, token (docs/image.md)"
+	@echo "make image-check  boot it in qemu and drive it with vrctl (TAP)"
+	@echo "make deps       apt-get install what is missing (deps-image: for the image)"
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -130,6 +142,9 @@ deps-bench:
 deps-fuzz:
 	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(DEB_PKGS_FUZZ)"
 
+deps-image:
+	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(DEB_PKGS_IMAGE)"
+
 check: deps
 	@$(MAKE) --no-print-directory all unit
 	@BUILD=$(BUILD) tests/run.sh
@@ -145,12 +160,40 @@ bench: deps-bench
 fuzz: deps-fuzz
 	@BUILD=$(BUILD) fuzz/run.sh
 
+image: deps-image
+	@if [ "$(SANITIZE)" = 1 ]; then echo "make image: not with SANITIZE=1"; exit 2; fi
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) OUT=$(IMAGE_OUT) image/build.sh
+
+image-check: deps-image
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) OUT=$(IMAGE_OUT) image/check.sh
+
+# systemd units (docs/systemd.md): *.in get the install paths filled in.
+UNITS_IN  := vrd.service vrd-token.service vr-metadata.service vr-dnsmasq.service \
+	     vr-manager.service
+UNITS     := vr-dnsmasq-reconf.path vr-dnsmasq-reconf.service
+UNIT_SED  := -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+	     -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/vrd
 	install -m 0755 $(BUILD)/vrd $(DESTDIR)$(SBINDIR)/vrd
 	install -m 0755 $(BUILD)/vrctl $(DESTDIR)$(BINDIR)/vrctl
 	install -m 0755 $(BUILD)/vr-metadata $(DESTDIR)$(SBINDIR)/vr-metadata
 	if [ -x $(BUILD)/vr-manager ]; then install -m 0755 $(BUILD)/vr-manager $(DESTDIR)$(SBINDIR)/vr-manager; fi
+	for u in $(UNITS_IN); do \
+	  sed $(UNIT_SED) systemd/$$u.in >$(DESTDIR)$(UNITDIR)/$$u && \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	for u in $(UNITS); do install -m 0644 systemd/$$u $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	install -m 0644 systemd/vr.sysusers $(DESTDIR)$(SYSUSERSDIR)/vr.conf
+	install -m 0644 systemd/vr.tmpfiles $(DESTDIR)$(TMPFILESDIR)/vr.conf
+	for c in vrd.conf metadata.conf; do \
+	  [ -e $(DESTDIR)$(SYSCONFDIR)/vrd/$$c ] || \
+	  install -m 0644 systemd/$$c $(DESTDIR)$(SYSCONFDIR)/vrd/$$c || exit 1; done
+	@echo "installed; on a live system: systemd-sysusers; systemd-tmpfiles --create;" \
+	    "systemctl daemon-reload; systemctl enable --now vrd vr-metadata vr-dnsmasq"
 
 clean:
 	rm -rf build build-san build-fuzz

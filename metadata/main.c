@@ -3,6 +3,7 @@
  * directory, serving; then it waits for a signal to stop. */
 #include <errno.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "http.h"
 #include "log.h"
 #include "mdd.h"
+#include "sdnotify.h"
 
 static const struct conf_key md_keys[] = {
 	{ "listen", "169.254.169.254:80", CONF_MULTI, "metadata address host:port" },
@@ -133,7 +135,8 @@ serve(struct cli_result *cr, struct mdd *d, struct md_config *mc)
 {
 	struct http_server md_srv, pw_srv;
 	int mdfd[HTTP_MAX_LISTEN], pwfd[HTTP_MAX_LISTEN], sig, n;
-	char err[512];
+	char err[512], status[256];
+	uint64_t wd;
 	sigset_t set;
 
 	for (size_t i = 0; i < mc->nlisten; i++) {
@@ -174,12 +177,17 @@ serve(struct cli_result *cr, struct mdd *d, struct md_config *mc)
 		log_warnx("%s", err);
 		return 1;
 	}
-	log_info("ready: metadata on %s%s, passwords on port %u, imds-v2 %s", mc->listen[0],
-	    mc->nlisten > 1 ? " and more" : "", mc->pw_port, d->v2_required ? "required" : "optional");
+	snprintf(status, sizeof(status), "metadata on %s%s, passwords on port %u, imds-v2 %s",
+	    mc->listen[0], mc->nlisten > 1 ? " and more" : "", mc->pw_port,
+	    d->v2_required ? "required" : "optional");
+	log_info("ready: %s", status);
+	sdn_ready(status);
+	if ((wd = sdn_watchdog_period()) > 0)
+		log_info("watchdog: pinging every %" PRIu64 " ms", wd / 1000);
 	do {
-		if (sigwait(&set, &sig) != 0)
-			sig = SIGHUP;
+		sig = sdn_sigwait(&set, wd, NULL, NULL);
 	} while (sig == SIGHUP);
+	sdn_stopping();
 	http_server_stop(&md_srv);
 	http_server_stop(&pw_srv);
 	log_info("stopping on signal %d", sig);

@@ -180,8 +180,9 @@ commands_apply(struct vrd *v, const struct cmd_batch *b, uint64_t *gen, struct c
 	txn_end(&t);
 	if (ci.conf_changed) {
 		v->conf_written = time(NULL);
-		log_warnx("commands: dnsmasq.conf changed (guest networks or non-default NICs): "
-		    "dnsmasq reads it only at start and must be restarted");
+		log_info("commands: dnsmasq.conf changed (guest networks or non-default NICs): "
+		    "dnsmasq reads it only at start and must be restarted "
+		    "(vr-dnsmasq-reconf.path does that)");
 	}
 	if (ci.hosts_changed)
 		vrd_dnsmasq_reload(v);

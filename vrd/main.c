@@ -15,6 +15,7 @@
 #include "links.h"
 #include "log.h"
 #include "reload.h"
+#include "sdnotify.h"
 #include "token.h"
 #include "vrd.h"
 
@@ -99,6 +100,24 @@ vrd_links_sync(struct vrd *v, const struct net *before, size_t nbefore)
 
 static struct http_server http_srv;
 
+/* The watchdog's question: no half-way commit, the state lock is free within
+ * the ping interval, and the state directory takes a file. */
+static bool
+vrd_well(void *arg)
+{
+	struct vrd *v = arg;
+	int r;
+
+	if (v->fatal)
+		return false;
+	pthread_mutex_lock(&v->lock);
+	r = store_writable(&v->store);
+	pthread_mutex_unlock(&v->lock);
+	if (r < 0)
+		log_err(r, "watchdog: state directory %s not writable", v->store.dir);
+	return r == 0;
+}
+
 static void
 config_check(const struct cli_spec *spec, struct cli_result *cr, struct vrd *v, uid_t *uid,
     gid_t *gid)
@@ -152,9 +171,9 @@ run(struct cli_result *cr, struct vrd *v, uid_t uid, gid_t gid)
 	struct commit_info ci;
 	struct http_limits lim = { .mem_limit = 64 * 1024 };
 	char *const *listen;
-	char err[512];
+	char err[512], status[256];
 	sigset_t set;
-	uint64_t n;
+	uint64_t n, wd;
 	size_t nlisten;
 	int sig, r;
 
@@ -184,15 +203,20 @@ run(struct cli_result *cr, struct vrd *v, uid_t uid, gid_t gid)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	nlisten = conf_get_all(&cr->conf, "listen", &listen);
+	/* read before the listeners' threads can change the state */
+	snprintf(status, sizeof(status), "listening on %s%s; generation %" PRIu64 ", %zu VMs",
+	    listen[0], nlisten > 1 ? " and more" : "", v->st.generation, v->st.nvm);
 	if (http_server_start(&http_srv, listen, nlisten, &lim, api_handle, v, api_done, err,
 	    sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		return 1;
 	}
 	log_info("ready: listening on %s%s", listen[0], nlisten > 1 ? " and more" : "");
+	sdn_ready(status);
+	if ((wd = sdn_watchdog_period()) > 0)
+		log_info("watchdog: pinging every %" PRIu64 " ms", wd / 1000);
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
+		sig = sdn_sigwait(&set, wd, vrd_well, v);
 		if (sig != SIGHUP)
 			break;
 		{
@@ -210,6 +234,7 @@ run(struct cli_result *cr, struct vrd *v, uid_t uid, gid_t gid)
 			log_info("SIGHUP: token re-read");
 		}
 	}
+	sdn_stopping();
 	http_server_stop(&http_srv);
 	log_info("stopping on signal %d", sig);
 	return v->fatal ? 1 : 0;

@@ -47,7 +47,7 @@ BINS := $(BUILD)/vrd $(BUILD)/vrctl $(BUILD)/vr-metadata
 # Debian packages the build, tests, demo and benchmarks need.
 DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
 	    libnl-route-3-dev libcmocka-dev dnsmasq-base udhcpc iproute2 python3 procps \
-	    cloud-init wget
+	    cloud-init wget valgrind
 DEB_PKGS_BENCH := wrk nginx-light
 DEB_PKGS_FUZZ := clang libclang-rt-14-dev
 

@@ -51,7 +51,7 @@ DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
 DEB_PKGS_BENCH := wrk nginx-light
 DEB_PKGS_FUZZ := clang libclang-rt-14-dev
 
-.PHONY: all check demo bench fuzz install clean deps deps-bench deps-fuzz help unit
+.PHONY: all check demo bench soak fuzz install clean deps deps-bench deps-fuzz help unit
 
 all: $(BINS)
 
@@ -60,6 +60,8 @@ help:
 	@echo "make check      install missing packages, build, run every test (SANITIZE=1: ASan+UBSan)"
 	@echo "make demo       install missing packages, build, run the VR flow in namespaces"
 	@echo "make bench      benchmarks; figures go to docs/performance.md"
+	@echo "make soak       boot storm, 60 s metadata load, 100,000 vrd commands; figures"
+	@echo "                go to docs/reliability.md"
 	@echo "make fuzz       libFuzzer targets for FUZZ_SECONDS each (default 60)"
 	@echo "make install    DESTDIR= PREFIX= (default /usr/local)"
 	@echo "make deps       apt-get install what is missing"
@@ -126,6 +128,10 @@ demo: deps
 bench: deps-bench
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@BUILD=$(BUILD) bench/run.sh
+
+soak: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@BUILD=$(BUILD) bench/soak.sh
 
 fuzz: deps-fuzz
 	@BUILD=$(BUILD) fuzz/run.sh

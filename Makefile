@@ -45,6 +45,8 @@ MGR_CORE  := $(filter-out manager/main.c,$(wildcard manager/*.c))
 MGR_SRC   := manager/main.c
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FUZZ_SRC  := $(wildcard fuzz/fuzz_*.c)
+FUZZ_REPLAY := $(patsubst fuzz/fuzz_%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
@@ -57,14 +59,14 @@ endif
 # Debian packages the build, tests, demo and benchmarks need.
 DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
 	    libnl-route-3-dev libsystemd-dev libcmocka-dev dnsmasq-base udhcpc iproute2 python3 procps \
-	    cloud-init wget libsqlite3-dev libvirt-dev qemu-utils
+	    cloud-init wget libsqlite3-dev libvirt-dev qemu-utils valgrind
 DEB_PKGS_BENCH := wrk nginx-light
 DEB_PKGS_FUZZ := clang libclang-rt-14-dev
 # what make image and make image-check need on top of DEB_PKGS
 DEB_PKGS_IMAGE := mmdebstrap e2fsprogs qemu-utils qemu-system-x86
 IMAGE_OUT ?= $(BUILD)/image
 
-.PHONY: all check demo bench fuzz install clean deps deps-bench deps-fuzz help unit \
+.PHONY: all check demo bench soak fuzz install clean deps deps-bench deps-fuzz help unit \
 	image image-check deps-image
 
 all: $(BINS)
@@ -74,6 +76,8 @@ help:
 	@echo "make check      install missing packages, build, run every test (SANITIZE=1: ASan+UBSan)"
 	@echo "make demo       install missing packages, build, run the VR flow in namespaces"
 	@echo "make bench      benchmarks; figures go to docs/performance.md"
+	@echo "make soak       boot storm, 60 s metadata load, 100,000 vrd commands; figures"
+	@echo "                go to docs/reliability.md"
 	@echo "make fuzz       libFuzzer targets for FUZZ_SECONDS each (default 60)"
 	@echo "make install    DESTDIR= PREFIX= (default /usr/local): binaries, systemd units"
 	@echo "                (UNITDIR=$(UNITDIR)), sysusers.d, tmpfiles.d, /etc/vrd examples"
@@ -115,6 +119,13 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libvr.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
+# The fuzz targets without libFuzzer: fuzz/replay.c's main() feeds them the
+# committed corpora in make check (tests/integration/fuzz_corpus.sh).
+$(BUILD)/fuzz/replay_%: $(BUILD)/obj/fuzz/fuzz_%.o $(call obj,fuzz/replay.c metadata/password.c) \
+		$(BUILD)/libvrm.a $(BUILD)/libvr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MGR_LIBS) $(LIBS)
+
 BENCH_LIB := bench/lib/benchlib.c
 $(BUILD)/bench/mgr_%: $(BUILD)/obj/bench/mgr_%.o $(call obj,$(BENCH_LIB)) $(BUILD)/libvrm.a $(BUILD)/libvr.a
 	@mkdir -p $(dir $@)
@@ -124,7 +135,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(call obj,$(BENCH_LIB)) $(BUILD)/libvr
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lm
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(FUZZ_REPLAY)
 
 deps:
 	@missing=""; for p in $(DEB_PKGS) $(EXTRA_PKGS); do \
@@ -156,6 +167,10 @@ demo: deps
 bench: deps-bench
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@BUILD=$(BUILD) bench/run.sh
+
+soak: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@BUILD=$(BUILD) bench/soak.sh
 
 fuzz: deps-fuzz
 	@BUILD=$(BUILD) fuzz/run.sh

@@ -3,6 +3,11 @@
 # UBSan over the real sources, and runs it for FUZZ_SECONDS (default 60) on
 # its committed corpus in fuzz/corpus/<target>/.  Crashes land in build-fuzz/.
 # Arguments, if any, name the targets to run (fuzz_cmd fuzz_mgr_query ...).
+# FUZZ_TARGETS="cmd render" runs only those.  Each run ends with libFuzzer's
+# final statistics (executions, exec/s, coverage); the figures in
+# docs/reliability.md come from here.  Make each crash a regression: copy the
+# input into fuzz/corpus/<target>/ (make check replays it, see
+# tests/integration/fuzz_corpus.sh) and fix the code.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT="$ROOT/build-fuzz"
@@ -21,6 +26,9 @@ for f in "${targets[@]}"; do
 	f=fuzz/$(basename "$f" .c).c
 	name=$(basename "$f" .c)
 	target=${name#fuzz_}
+	if [ -n "${FUZZ_TARGETS:-}" ] && [[ " $FUZZ_TARGETS " != *" $target "* ]]; then
+		continue
+	fi
 	echo "== $name: building"
 	# shellcheck disable=SC2046,SC2086
 	$CC -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -28,12 +36,15 @@ for f in "${targets[@]}"; do
 	    -o "$OUT/$name" $(pkg-config --libs $PKGS)
 	mkdir -p "fuzz/corpus/$target" "$OUT/corpus-$target"
 	echo "== $name: running ${SECONDS_EACH}s"
-	if ! "$OUT/$name" -max_total_time="$SECONDS_EACH" -max_len=65536 \
+	if ! "$OUT/$name" -max_total_time="$SECONDS_EACH" -max_len=65536 -print_final_stats=1 \
 	    -artifact_prefix="$OUT/$name-" "$OUT/corpus-$target" "fuzz/corpus/$target" \
 	    2>"$OUT/$name.log"; then
 		echo "$name: CRASH, see $OUT/$name.log and $OUT/$name-*"
 		status=1
 	fi
 	grep -E '^(#[0-9]+|Done).*' "$OUT/$name.log" | tail -n 2
+	grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$OUT/$name.log" |
+	    tr '\n' ' '
+	echo
 done
 exit $status

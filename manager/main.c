@@ -13,6 +13,7 @@
 #include "fileio.h"
 #include "inventory.h"
 #include "log.h"
+#include "sdnotify.h"
 
 static const struct conf_key mgr_keys[] = {
 	{ "db", "/var/lib/vr-manager/manager.db", 0, "SQLite database file" },
@@ -148,16 +149,15 @@ cmd_serve(struct cli_result *cr)
 		log_warnx("%s", err);
 		goto out_jobs;
 	}
-	log_info("serving %zu hosts, %zu pools, %zu accounts on %s (%u workers)", m.cap.nhosts,
-	    m.cap.npools, a.naccounts, listen[0], (unsigned)workers);
-	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP)
-			continue;
-		log_info("signal %d: stopping", sig);
-		break;
-	}
+	snprintf(err, sizeof(err), "serving %zu hosts, %zu pools, %zu accounts on %s (%u workers)",
+	    m.cap.nhosts, m.cap.npools, a.naccounts, listen[0], (unsigned)workers);
+	log_info("%s", err);
+	sdn_ready(err);
+	do
+		sig = sdn_sigwait(&set, sdn_watchdog_period(), NULL, NULL);
+	while (sig == SIGHUP);
+	sdn_stopping();
+	log_info("signal %d: stopping", sig);
 	rc = 0;
 out_jobs:
 	api_free(&a); /* no new jobs */

@@ -62,7 +62,8 @@ int capacity_claim(struct db *d, struct capacity *c, int64_t host_id, int64_t po
 /* Gives back a claim (inside the caller's transaction). */
 int capacity_release(struct db *d, struct capacity *c, int64_t host_id, int64_t pool_id,
     const struct cap_need *n);
-/* Applies a committed claim (sign +1) or release (-1) to the snapshot. */
+/* Applies a committed claim (sign +1) or release (-1) to the snapshot.
+ * Call it under the db lock, as the refresh after a lost claim runs there. */
 void capacity_apply(struct capacity *c, int64_t host_id, int64_t pool_id,
     const struct cap_need *n, int sign);
 

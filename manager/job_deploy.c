@@ -92,11 +92,14 @@ stage_reservation(struct job *j)
 	int tries, r;
 
 	for (tries = 0; tries < CLAIM_TRIES; tries++) {
+		/* The snapshot changes under the db lock, like the refresh after a
+		 * lost claim: a refresh can then never count a claim twice. */
 		db_lock(j->m->db);
 		r = claim_txn(j);
+		if (r == 0)
+			capacity_apply(&j->m->cap, j->plan.host->id, j->plan.pool->id, &j->need, 1);
 		db_unlock(j->m->db);
 		if (r == 0) {
-			capacity_apply(&j->m->cap, j->plan.host->id, j->plan.pool->id, &j->need, 1);
 			j->reserved = true;
 			j->host_id = j->plan.host->id;
 			j->pool_id = j->plan.pool->id;
@@ -394,10 +397,10 @@ job_finish_commit(struct job *j, const char *vm_state, bool release, int status)
 	sqlite3_bind_text(st, 6, stages, -1, SQLITE_STATIC);
 	if ((r = db_step_done(d, st)) < 0 || (r = db_commit(d)) < 0)
 		goto fail;
+	if (release && was_reserved) /* under the db lock: see stage_reservation */
+		capacity_apply(&j->m->cap, j->host_id, j->pool_id, &j->need, -1);
 	db_unlock(d);
 	if (release) {
-		if (was_reserved)
-			capacity_apply(&j->m->cap, j->host_id, j->pool_id, &j->need, -1);
 		if (j->ip4)
 			ipam_release(&j->m->ipam, j->network_id, j->ip4);
 		j->reserved = false;

@@ -1,25 +1,29 @@
 #!/usr/bin/env bash
 # bench/mgr_bench.sh: vr-manager's deployment benchmarks (figures in docs/performance.md,
 # "vr-manager: deployment").  Each scenario gets a fresh world (tests/lib/mgr_inventory.py:
-# libvirt test:/// hosts, a zone-wide pool and a raw template on disk under BENCH_DIR), a
-# fresh vrd on loopback as the network's VR (real fsyncs), a fresh SQLite database, and
-# drives vr-manager with bench/mgr_load (signed deployVirtualMachine + queryAsyncJobResult):
-#  a. latency: BENCH_LAT_N (200) deployments one after the other (concurrency 1) on 10 hosts,
-#     each stage's median / p99 against CloudStack's reference timings;
-#  b. throughput: 1,000 hosts, as many deployments as fit in BENCH_TP_SECONDS (10) at each
-#     "concurrency/workers[/networks]" setting of BENCH_TP_SETTINGS ("8/4 16/8 16/8/4 16/16/8";
-#     networks: guest networks, each with its own vrd, deployments spread over them in turn,
-#     default 1), then the database is
-#     checked for over-commit (no host or pool used > total; sum of used = successes x offering);
-#  c. planning with 10,000 hosts: the planning stage's duration from BENCH_PLAN_N (200)
-#     deployments at concurrency 4, and bench/mgr_plan (planner_place on an in-memory
-#     snapshot: empty, 90 % full, all full but one host);
-#  d. bench/mgr_volume.sh when BENCH_MGR_VOLUME=1 (it has its own section).
-# BENCH_ALLOW_TMPFS=1 with BENCH_DIR=/dev/shm: a diagnostic run where fsync costs nothing.
-#  b2. saturation: hosts with room for 2 VMs each, more deployments than room (see saturate);
-# BENCH_MGR_RUNS (2): repetitions of a and c; BENCH_MGR_ONLY=latency|throughput|saturation|planning.
-# Writes the tables to $BUILD/bench/mgr_results.md.  Needs root only for nothing; uses
-# python3, sqlite3, ss.
+# libvirt test:/// hosts, a zone-wide pool and a raw template on disk under BENCH_DIR), fresh
+# vrds on loopback as the networks' VRs (real fsyncs), a fresh SQLite database, and drives
+# vr-manager with bench/mgr_load (signed deployVirtualMachine + queryAsyncJobResult, closed
+# loop: each client waits for its job before the next deployment):
+#  a.  latency: BENCH_LAT_N (200) deployments one after the other (concurrency 1) on 10 hosts,
+#      each stage's median / p99 against CloudStack's reference timings;
+#  b.  throughput: 1,000 hosts, as many deployments as fit in BENCH_TP_SECONDS (10) at each
+#      "concurrency/workers[/networks]" of BENCH_TP_SETTINGS ("8/4 16/8 16/8/4 16/16/8";
+#      networks: guest networks, each with its own vrd, deployments spread over them in
+#      turn; default 1), then the database is checked for over-commit (no host or pool used
+#      > total; sum of used = successes x offering);
+#  b2. saturation: 1,000 hosts with room for 2 VMs each, BENCH_SAT_N (2600) deployments:
+#      exactly 2,000 must succeed, the rest fail with 533, no host over;
+#  c.  planning with 10,000 hosts: the planning stage's duration from BENCH_PLAN_N (200)
+#      deployments at concurrency 4, and bench/mgr_plan (planner_place on an in-memory
+#      snapshot: empty, 90 % full, all full but one host);
+#  d.  bench/mgr_volume.sh when BENCH_MGR_VOLUME=1 (it has its own section).
+# BENCH_MGR_RUNS (2): repetitions of a and c; BENCH_MGR_ONLY=latency|throughput|saturation|
+# planning; BENCH_POLL_MS (2): mgr_load's poll interval; BENCH_API_THREADS (2); BENCH_DIR
+# (/var/tmp: a disk); BENCH_ALLOW_TMPFS=1 with BENCH_DIR=/dev/shm: a diagnostic run where
+# fsync costs nothing; BENCH_KEEP=1 keeps the work dir.  Writes the tables to
+# $BUILD/bench/mgr_results.md (BENCH_OUT).  Root not needed; uses python3 (and its sqlite3
+# module for the checks).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
@@ -34,7 +38,7 @@ TP_SETTINGS=${BENCH_TP_SETTINGS:-"8/4 16/8 16/8/4 16/16/8"}
 PLAN_N=${BENCH_PLAN_N:-200}
 RUNS=${BENCH_MGR_RUNS:-2}
 POLL_MS=${BENCH_POLL_MS:-2}
-OUT=$BUILD/bench/mgr_results.md
+OUT=${BENCH_OUT:-$BUILD/bench/mgr_results.md}
 PY=python3
 PIDS=()
 WORK=""
@@ -172,10 +176,18 @@ stage_table() { # FILE...: one column pair per run
 	done
 }
 
+# sql DB QUERY: rows '|'-separated, as the sqlite3 shell prints them (python3's module:
+# the sqlite3 shell is not among the build's packages).
+sql() {
+	$PY -c 'import sqlite3, sys
+for row in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]):
+    print("|".join("" if v is None else str(v) for v in row))' "$1" "$2"
+}
+
 # overcommit DIR OK: checks the database after a throughput run.
 overcommit() {
 	local d=$1 ok=$2 db=$1/manager.db
-	sqlite3 "$db" "SELECT
+	sql "$db" "SELECT
 	  (SELECT COUNT(*) FROM host WHERE cpu_used_mhz > cpu_total_mhz OR ram_used_mib > ram_total_mib),
 	  (SELECT COUNT(*) FROM pool WHERE used_bytes > capacity_bytes),
 	  (SELECT SUM(cpu_used_mhz) FROM host), (SELECT SUM(ram_used_mib) FROM host),
@@ -197,7 +209,6 @@ overcommit() {
 
 preflight() {
 	for f in "$LOAD" "$MGR" "$VRD"; do [ -x "$f" ] || die "$f not built (make BUILD=... all bench)"; done
-	command -v sqlite3 >/dev/null || die "sqlite3 missing (apt-get install sqlite3)"
 	WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/mgr-bench.XXXXXX")
 	chmod 0755 "$WORK"
 	case "$(findmnt -no FSTYPE -T "$WORK")" in
@@ -218,6 +229,7 @@ latency() {
 		echo "### a. Latency: $LAT_N deployments one after the other (concurrency 1), 10 hosts, 4 workers"
 		echo
 		stage_table "${files[@]}"
+		echo
 	} >>"$OUT"
 }
 
@@ -279,7 +291,7 @@ saturate() {
 		echo "### b2. Saturation: 1,000 hosts with room for 2 VMs each, $n deployments at 16 / 8 / 4"
 		echo
 		echo "- $(grep '^deployments sent' "$d/load.txt"); $(grep '^ codes' "$d/load.txt" | sed 's/^ codes/jobresultcode counts/')"
-		echo "- re-planned after a lost claim: $(sqlite3 "$d/manager.db" "SELECT COUNT(*) FROM job WHERE stages LIKE '%re-planned%'") jobs"
+		echo "- re-planned after a lost claim: $(sql "$d/manager.db" "SELECT COUNT(*) FROM job WHERE stages LIKE '%re-planned%'") jobs"
 		echo "- database after the run: $(overcommit "$d" "$ok")"
 		echo "- load average before / after: $(sed -n 's/^LOAD before="\([^"]*\)" after="\([^"]*\)"/\1 \/ \2/p' "$d/load.txt")"
 		echo

@@ -12,6 +12,7 @@ TMPFILESDIR ?= /usr/lib/tmpfiles.d
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS      := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libsystemd
+MGR_PKGS  := sqlite3 libvirt
 
 BUILD     ?= build
 ifeq ($(SANITIZE),1)
@@ -25,38 +26,47 @@ endif
 CFLAGS    ?= -O2 -g
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+MGR_LIBS   = $(shell $(PKG_CONFIG) --libs $(MGR_PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DVR_VERSION=\"$(VERSION)\" $(WARN) $(CFLAGS) $(SANFLAGS) \
-	     -Ilib -Ivrd -Idhcp -Imetadata -Ibench/lib $(PKG_CFLAGS) -MMD -MP
+	     -Ilib -Ivrd -Idhcp -Imetadata -Imanager -Ibench/lib $(PKG_CFLAGS) \
+	     $(shell $(PKG_CONFIG) --cflags $(MGR_PKGS) 2>/dev/null) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LIBS       = $(PKG_LIBS) -lpthread
 
 LIB_SRC   := lib/log.c lib/conf.c lib/fileio.c lib/buf.c lib/addr.c lib/token.c lib/http.c \
-	     lib/base64.c lib/httpc.c lib/sha256.c lib/sdnotify.c
+	     lib/base64.c lib/httpc.c lib/sha256.c lib/sha1.c lib/sdnotify.c
 MD_CORE   := metadata/route.c metadata/entry.c metadata/imds.c
 CORE_SRC  := vrd/model.c vrd/cmd.c vrd/txn.c vrd/doc.c vrd/store.c vrd/metrics.c \
 	     dhcp/render.c dhcp/reload.c dhcp/release.c vrd/links.c $(MD_CORE)
 VRD_SRC   := vrd/main.c vrd/api.c
 VRCTL_SRC := vrd/vrctl.c
 MD_SRC    := metadata/main.c metadata/server.c metadata/vmtable.c metadata/password.c
+MGR_CORE  := $(filter-out manager/main.c,$(wildcard manager/*.c))
+MGR_SRC   := manager/main.c
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FUZZ_SRC  := $(wildcard fuzz/fuzz_*.c)
+FUZZ_REPLAY := $(patsubst fuzz/fuzz_%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 BINS := $(BUILD)/vrd $(BUILD)/vrctl $(BUILD)/vr-metadata
+ifneq ($(wildcard manager/main.c),)
+BINS += $(BUILD)/vr-manager
+endif
 
 # Debian packages the build, tests, demo and benchmarks need.
 DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
 	    libnl-route-3-dev libsystemd-dev systemd libcmocka-dev dnsmasq-base udhcpc iproute2 python3 procps \
-	    cloud-init wget
+	    cloud-init wget libsqlite3-dev libvirt-dev qemu-utils valgrind
 DEB_PKGS_BENCH := wrk nginx-light
 DEB_PKGS_FUZZ := clang libclang-rt-14-dev
 # what make image and make image-check need on top of DEB_PKGS
 DEB_PKGS_IMAGE := mmdebstrap e2fsprogs qemu-utils qemu-system-x86
 IMAGE_OUT ?= $(BUILD)/image
 
-.PHONY: all check demo bench fuzz install clean deps deps-bench deps-fuzz help unit \
+.PHONY: all check demo bench soak fuzz install clean deps deps-bench deps-fuzz help unit \
 	image image-check deps-image
 
 all: $(BINS)
@@ -66,6 +76,8 @@ help:
 	@echo "make check      install missing packages, build, run every test (SANITIZE=1: ASan+UBSan)"
 	@echo "make demo       install missing packages, build, run the VR flow in namespaces"
 	@echo "make bench      benchmarks; figures go to docs/performance.md"
+	@echo "make soak       boot storm, 60 s metadata load, 100,000 vrd commands; figures"
+	@echo "                go to docs/reliability.md"
 	@echo "make fuzz       libFuzzer targets for FUZZ_SECONDS each (default 60)"
 	@echo "make install    DESTDIR= PREFIX= (default /usr/local): binaries, systemd units"
 	@echo "                (UNITDIR=$(UNITDIR)), sysusers.d, tmpfiles.d, /etc/vrd examples"
@@ -91,16 +103,39 @@ $(BUILD)/vrctl: $(call obj,$(VRCTL_SRC)) $(BUILD)/libvr.a
 $(BUILD)/vr-metadata: $(call obj,$(MD_SRC)) $(BUILD)/libvr.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/libvrm.a: $(call obj,$(MGR_CORE))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/vr-manager: $(call obj,$(MGR_SRC)) $(BUILD)/libvrm.a $(BUILD)/libvr.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MGR_LIBS) $(LIBS)
+
+# Manager unit tests (test_mgr_*) link the manager's core as well.
+$(BUILD)/tests/test_mgr_%: $(BUILD)/obj/tests/unit/test_mgr_%.o $(BUILD)/libvrm.a $(BUILD)/libvr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MGR_LIBS) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libvr.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
+# The fuzz targets without libFuzzer: fuzz/replay.c's main() feeds them the
+# committed corpora in make check (tests/integration/fuzz_corpus.sh).
+$(BUILD)/fuzz/replay_%: $(BUILD)/obj/fuzz/fuzz_%.o $(call obj,fuzz/replay.c metadata/password.c) \
+		$(BUILD)/libvrm.a $(BUILD)/libvr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MGR_LIBS) $(LIBS)
+
 BENCH_LIB := bench/lib/benchlib.c
+$(BUILD)/bench/mgr_%: $(BUILD)/obj/bench/mgr_%.o $(call obj,$(BENCH_LIB)) $(BUILD)/libvrm.a $(BUILD)/libvr.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MGR_LIBS) $(LIBS) -lm
+
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(call obj,$(BENCH_LIB)) $(BUILD)/libvr.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lm
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(FUZZ_REPLAY)
 
 deps:
 	@missing=""; for p in $(DEB_PKGS) $(EXTRA_PKGS); do \
@@ -133,6 +168,10 @@ bench: deps-bench
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@BUILD=$(BUILD) bench/run.sh
 
+soak: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@BUILD=$(BUILD) bench/soak.sh
+
 fuzz: deps-fuzz
 	@BUILD=$(BUILD) fuzz/run.sh
 
@@ -158,6 +197,7 @@ install: all
 	install -m 0755 $(BUILD)/vrd $(DESTDIR)$(SBINDIR)/vrd
 	install -m 0755 $(BUILD)/vrctl $(DESTDIR)$(BINDIR)/vrctl
 	install -m 0755 $(BUILD)/vr-metadata $(DESTDIR)$(SBINDIR)/vr-metadata
+	if [ -x $(BUILD)/vr-manager ]; then install -m 0755 $(BUILD)/vr-manager $(DESTDIR)$(SBINDIR)/vr-manager; fi
 	for u in $(UNITS_IN); do \
 	  sed $(UNIT_SED) systemd/$$u.in >$(DESTDIR)$(UNITDIR)/$$u && \
 	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done

@@ -9,7 +9,9 @@
 # then bench/md_bench.sh, vr-metadata's benchmarks (against nginx, boot storm,
 # propagation, memory).
 # Prints a table and writes it to $BUILD/bench/results.md.  Needs root.
-# BENCH_ONLY=vrd or BENCH_ONLY=metadata runs only that part.
+# then bench/mgr_bench.sh, vr-manager's deployment benchmarks (latency, throughput,
+# planning at 10,000 hosts).
+# BENCH_ONLY=vrd, BENCH_ONLY=metadata or BENCH_ONLY=manager runs only that part.
 # Knobs: BENCH_SIZES ("0 1000 10000"), BENCH_ITERATIONS (200), BENCH_CONVERGE
 # (10000), BENCH_CONVERGE_RUNS (5), BENCH_PORT (39923), BENCH_DIR (/var/tmp:
 # a disk, not tmpfs, so that fsync costs what it costs), BENCH_QUIET_WAIT (61:
@@ -304,11 +306,12 @@ run_vrd() {
 
 main() {
 	case "${BENCH_ONLY:-}" in
-	"" | vrd | metadata) ;;
-	*) die "BENCH_ONLY: want vrd or metadata, got \"$BENCH_ONLY\"" ;;
+	"" | vrd | metadata | manager) ;;
+	*) die "BENCH_ONLY: want vrd, metadata or manager, got \"$BENCH_ONLY\"" ;;
 	esac
-	[ "${BENCH_ONLY:-}" = metadata ] || run_vrd
-	[ "${BENCH_ONLY:-}" = vrd ] || BUILD=$BUILD "$ROOT/bench/md_bench.sh"
+	case "${BENCH_ONLY:-}" in "" | vrd) run_vrd ;; esac
+	case "${BENCH_ONLY:-}" in "" | metadata) BUILD=$BUILD "$ROOT/bench/md_bench.sh" ;; esac
+	case "${BENCH_ONLY:-}" in "" | manager) BUILD=$BUILD "$ROOT/bench/mgr_bench.sh" ;; esac
 }
 
 main "$@"

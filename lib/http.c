@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,12 +62,14 @@ struct http_track {
 	int fd;
 	struct timespec since;
 	bool busy;              /* headers complete, request in progress */
+	bool refused;           /* its framing was refused: swallow the rest */
 };
 
 struct http_guard {
 	pthread_mutex_t lock;
 	struct http_track head;
 	unsigned limit_s;
+	bool json_errors;
 	bool stop;
 	pthread_t reaper;
 	MHD_AccessHandlerCallback cb;
@@ -114,17 +117,102 @@ guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 	}
 }
 
+/* --- message framing ------------------------------------------------------
+ * Where one request ends must not be open to two readings (RFC 9112 6.3):
+ * libmicrohttpd takes the first of two Content-Length headers, lets chunked
+ * win over Content-Length, and waits out an unknown Transfer-Encoding.  A
+ * front end that read such a request the other way would see a different
+ * second request (request smuggling), so those are refused outright. */
+
+struct framing {
+	unsigned cl, te;
+	bool te_other, bad_name;
+};
+
+static enum MHD_Result
+framing_count(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (!key)
+		return MHD_YES;
+	if (strpbrk(key, " \t\r\n") || !*key)
+		f->bad_name = true;
+	if (!strcasecmp(key, "Content-Length")) {
+		f->cl++;
+	} else if (!strcasecmp(key, "Transfer-Encoding")) {
+		f->te++;
+		if (!value || strcasecmp(value, "chunked"))
+			f->te_other = true;
+	}
+	return MHD_YES;
+}
+
+/* NULL if the request's framing is unambiguous, else what is wrong. */
+static const char *
+framing_problem(struct MHD_Connection *c)
+{
+	struct framing f = { 0 };
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, framing_count, &f);
+	if (f.bad_name)
+		return "whitespace in a header name";
+	if (f.cl > 1)
+		return "more than one Content-Length";
+	if (f.te > 1)
+		return "more than one Transfer-Encoding";
+	if (f.te_other)
+		return "a Transfer-Encoding other than chunked";
+	if (f.te && f.cl)
+		return "both Transfer-Encoding and Content-Length";
+	return NULL;
+}
+
+static enum MHD_Result
+framing_refuse(struct http_guard *g, struct MHD_Connection *c, const char *why)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char body[160];
+	int n;
+
+	if (g->json_errors)
+		n = snprintf(body, sizeof(body), "{\"error\":\"ambiguous message framing: %s\","
+		    "\"index\":null,\"field\":null}\n", why);
+	else
+		n = snprintf(body, sizeof(body), "bad request: ambiguous message framing: %s", why);
+	r = MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    g->json_errors ? "application/json" : "text/plain");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	ret = MHD_queue_response(c, 400, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result
 guard_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
     const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
 	struct http_guard *g = cls;
 	struct http_track *t = track_of(c);
+	const char *why;
 
-	if (t && !t->busy) {
+	if (t && !t->busy) { /* the request's first call: its headers are complete */
 		pthread_mutex_lock(&g->lock);
 		t->busy = true;
 		pthread_mutex_unlock(&g->lock);
+		if ((why = framing_problem(c))) {
+			t->refused = true;
+			return framing_refuse(g, c, why);
+		}
+	}
+	if (t && t->refused) {
+		*upload_size = 0; /* until the connection closes */
+		return MHD_YES;
 	}
 	return g->cb(g->cls, c, url, method, version, upload, upload_size, con_cls);
 }
@@ -141,6 +229,10 @@ guard_done(void *cls, struct MHD_Connection *c, void **con_cls,
 		t->busy = false;
 		clock_gettime(CLOCK_MONOTONIC, &t->since);
 		pthread_mutex_unlock(&g->lock);
+		if (t->refused) { /* the handler never saw this request */
+			t->refused = false;
+			return;
+		}
 	}
 	if (g->done)
 		g->done(g->cls, c, con_cls, why);
@@ -171,7 +263,7 @@ guard_reaper(void *arg)
 }
 
 static struct http_guard *
-guard_new(unsigned limit_s, MHD_AccessHandlerCallback cb, void *cls,
+guard_new(unsigned limit_s, bool json_errors, MHD_AccessHandlerCallback cb, void *cls,
     MHD_RequestCompletedCallback done)
 {
 	struct http_guard *g = calloc(1, sizeof(*g));
@@ -181,6 +273,7 @@ guard_new(unsigned limit_s, MHD_AccessHandlerCallback cb, void *cls,
 	pthread_mutex_init(&g->lock, NULL);
 	g->head.next = g->head.prev = &g->head;
 	g->limit_s = limit_s;
+	g->json_errors = json_errors;
 	g->cb = cb;
 	g->cls = cls;
 	g->done = done;
@@ -225,7 +318,7 @@ http_server_start_fds(struct http_server *s, const int *fds, size_t n,
 		return -EINVAL;
 	}
 	if (lim->header_deadline_s) {
-		if (!(s->guard = guard_new(lim->header_deadline_s, cb, cls, done))) {
+		if (!(s->guard = guard_new(lim->header_deadline_s, lim->json_errors, cb, cls, done))) {
 			snprintf(err, errlen, "out of memory");
 			return -ENOMEM;
 		}

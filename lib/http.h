@@ -31,6 +31,8 @@ struct http_limits {
 	unsigned header_deadline_s; /* a request's headers must be complete this long
 	                             * after the connection opened or its previous
 	                             * request ended (slowloris), 0: no deadline */
+	bool json_errors;       /* the refusals the glue sends itself are JSON
+	                         * {"error", "index", "field"} (vrd), not text */
 };
 
 /* Opens a listening socket on "host:port" (port replaced by port_override
@@ -40,7 +42,11 @@ int http_listen_open(const char *addr, unsigned port_override, char *err, size_t
 /* Starts one MHD daemon on each open listening socket (it takes the fds).
  * Request paths reach the handler exactly as sent: nothing is
  * percent-decoded, so "%2f" or "%00" can never become a separator or an
- * end of string.
+ * end of string.  With a header deadline, a request whose framing is
+ * ambiguous (two Content-Length headers, Transfer-Encoding with
+ * Content-Length, a Transfer-Encoding other than "chunked", whitespace in a
+ * header name: the stuff of request smuggling) never reaches the handler:
+ * it gets 400 and the connection is closed.
  * Returns 0, or a negative errno with err set. */
 int http_server_start_fds(struct http_server *s, const int *fds, size_t n,
     const struct http_limits *lim, MHD_AccessHandlerCallback cb, void *cls,

@@ -190,9 +190,11 @@ serve(struct cli_result *cr, struct mdd *d, struct md_config *mc)
 		sig = sdn_sigwait(&set, wd, NULL, NULL);
 	} while (sig == SIGHUP);
 	sdn_stopping();
+	log_info("stopping on signal %d", sig);
 	http_server_stop(&md_srv);
 	http_server_stop(&pw_srv);
-	log_info("stopping on signal %d", sig);
+	vmtable_free(&d->vt);
+	pwstore_free(&d->pw);
 	return 0;
 }
 

@@ -49,6 +49,8 @@ struct vmtable {
 	size_t cap, n;
 	char *dir;                   /* <state-dir>/vms */
 	int dirfd;
+	pthread_t watcher;           /* vmtable_watch's thread */
+	int stopfd;                  /* eventfd that tells it to end; -1 until it runs */
 };
 
 int vmtable_init(struct vmtable *t, const char *state_dir, char *err, size_t errlen);
@@ -58,6 +60,8 @@ int vmtable_load_all(struct vmtable *t);
 void vmtable_refresh(struct vmtable *t, const char *name);
 /* Watches the directory in a thread of its own.  Returns 0 or -errno. */
 int vmtable_watch(struct vmtable *t);
+/* Stops the watching thread (if any) and frees every entry. */
+void vmtable_free(struct vmtable *t);
 /* Looks ip up with the read lock taken; vmtable_unlock releases it. */
 const struct md_entry *vmtable_get(struct vmtable *t, uint32_t ip);
 void vmtable_unlock(struct vmtable *t);

@@ -6,9 +6,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +29,7 @@ vmtable_init(struct vmtable *t, const char *state_dir, char *err, size_t errlen)
 	memset(t, 0, sizeof(*t));
 	pthread_rwlock_init(&t->lock, NULL);
 	t->dirfd = -1;
+	t->stopfd = -1;
 	if (asprintf(&t->dir, "%s/vms", state_dir) < 0) {
 		t->dir = NULL;
 		snprintf(err, errlen, "out of memory");
@@ -229,28 +232,40 @@ watch_setup(struct vmtable *t, int in, int *wd, int *pwd)
 	return *pwd >= 0 ? 0 : -errno;
 }
 
+/* Waits for inotify events (or 100 ms when there is no watch yet); false
+ * once vmtable_free asks the thread to end. */
+static bool
+watch_wait(struct vmtable *t, int in, bool watching)
+{
+	struct pollfd p[2] = { { t->stopfd, POLLIN, 0 }, { in, POLLIN, 0 } };
+
+	while (poll(p, watching ? 2 : 1, watching ? -1 : 100) < 0)
+		if (errno != EINTR)
+			return false;
+	return !(p[0].revents & POLLIN);
+}
+
 static void *
 watch_thread(void *arg)
 {
 	struct vmtable *t = arg;
 	char evbuf[64 * 1024] __attribute__((aligned(8)));
-	int in = inotify_init1(IN_CLOEXEC), wd = -1, pwd = -1, events;
+	int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK), wd = -1, pwd = -1, events;
 
 	for (;;) {
+		bool watching = watch_setup(t, in, &wd, &pwd) == 0;
 		ssize_t n;
 
-		if (watch_setup(t, in, &wd, &pwd) < 0) {
-			struct timespec ts = { 0, 100 * 1000 * 1000 };
-
-			nanosleep(&ts, NULL);
+		if (!watch_wait(t, in, watching))
+			break;
+		if (!watching)
 			continue;
-		}
 		n = read(in, evbuf, sizeof(evbuf));
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0) {
 			log_warn("inotify");
-			return NULL;
+			break;
 		}
 		events = 0;
 		for (char *p = evbuf; p < evbuf + n; events++) {
@@ -272,18 +287,48 @@ watch_thread(void *arg)
 		if (events >= 64)
 			malloc_trim(0); /* a burst of documents: hand back what parsing freed */
 	}
+	if (in >= 0)
+		close(in);
+	return NULL;
 }
 
 int
 vmtable_watch(struct vmtable *t)
 {
-	pthread_t th;
-	int r = pthread_create(&th, NULL, watch_thread, t);
+	int r;
 
-	if (r)
+	if ((t->stopfd = eventfd(0, EFD_CLOEXEC)) < 0)
+		return -errno;
+	if ((r = pthread_create(&t->watcher, NULL, watch_thread, t))) {
+		close(t->stopfd);
+		t->stopfd = -1;
 		return -r;
-	pthread_detach(th);
+	}
 	return 0;
+}
+
+void
+vmtable_free(struct vmtable *t)
+{
+	if (t->stopfd >= 0) {
+		uint64_t one = 1;
+
+		if (write(t->stopfd, &one, sizeof(one)) == sizeof(one))
+			pthread_join(t->watcher, NULL);
+		close(t->stopfd);
+		t->stopfd = -1;
+	}
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->ip[i] != EMPTY)
+			md_entry_free(t->slot[i]);
+	free(t->slot);
+	free(t->ip);
+	free(t->dir);
+	if (t->dirfd >= 0)
+		close(t->dirfd);
+	pthread_rwlock_destroy(&t->lock);
+	memset(t, 0, sizeof(*t));
+	t->dirfd = t->stopfd = -1;
 }
 
 const struct md_entry *

@@ -171,7 +171,7 @@ static int
 run(struct cli_result *cr, struct vrd *v, uid_t uid, gid_t gid)
 {
 	struct commit_info ci;
-	struct http_limits lim = { .mem_limit = 64 * 1024 };
+	struct http_limits lim = { .mem_limit = 64 * 1024, .json_errors = true };
 	char *const *listen;
 	char err[512], status[256];
 	sigset_t set;

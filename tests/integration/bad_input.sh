@@ -7,7 +7,10 @@
 # byte-for-byte unchanged (tree_hash) and the generation where it was.  Also:
 # 413 with Content-Length and chunked bodies, 401 variants, batches that fail
 # at the 3rd command, hostile JSON (deep nesting, 10 MB arrays), 404/400/405
-# routes, 409 for a device that does not exist (vrd with --manage-links yes in
+# routes, request smuggling (two Content-Length, TE with CL, odd
+# Transfer-Encodings, bad chunk sizes: 400, connection closed, the hidden
+# request never applied), a slowloris client on the control channel (cut off
+# at --timeout while vrctl keeps working), 409 for a device that does not exist (vrd with --manage-links yes in
 # a throwaway network namespace), and exit status 2 with the key named for bad
 # configuration.  Needs root (network namespace, metadata user "nobody").
 set -u
@@ -207,6 +210,47 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 if [ "$ms" -lt 5000 ]; then ok "10 MB array rejected quickly (${ms} ms)"; else fail "10 MB array rejected quickly" "${ms} ms"; fi
 check "vrd keeps serving after the 10 MB array" vt_vrctl main health
 
+# request smuggling: ambiguous framing is refused with a JSON 400 and the
+# connection closed; neither the request nor the one hidden after it applies
+MDC="$ROOT/tests/lib/md_client.py"
+PORT_MAIN=${VRD_PORT[main]}
+HID='{"type":"dhcpentry","host_name":"hidden","mac_address":"02:00:4c:5f:00:77","ipv4_address":"10.1.1.77"}'
+HIDDEN="POST /v1/commands HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer $TOKEN\r\nContent-Length: ${#HID}\r\nConnection: close\r\n\r\n$HID"
+OUTER="POST /v1/commands HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer $TOKEN\r\nContent-Type: application/json\r\n"
+smuggle() { # DESC RAW [mhd]  (mhd: refused by libmicrohttpd itself, with its HTML body)
+	local desc=$1 line st cl ex why
+	line=$("$VT_PY" "$MDC" req --src 127.0.0.1 --host 127.0.0.1 --port "$PORT_MAIN" --raw "$2" \
+	    --timeout 3 --out-dir "$T" 2>"$T/smuggle.err")
+	read -r st cl ex _ <<<"$line"
+	if [ "$st" = 400 ] && [ "$cl" = 1 ] && [ "$ex" = 0 ]; then
+		ok "smuggling, $desc: 400, connection closed, no second response"
+	else
+		fail "smuggling, $desc: 400, connection closed, no second response" "$line $(cat "$T/smuggle.err")" "$(head -c 300 "$T/body")"
+	fi
+	if [ "${3:-}" = mhd ]; then
+		diag "smuggling, $desc: libmicrohttpd's own body: $(head -c 120 "$T/body")"
+	elif why=$(err_shape "$T/body" "*" null 2>&1); then
+		ok "smuggling, $desc: JSON error body ($(head -c 120 "$T/body"))"
+	else
+		fail "smuggling, $desc: JSON error body" "$why"
+	fi
+	unchanged main "smuggling, $desc"
+}
+smuggle "two Content-Length" "${OUTER}Content-Length: ${#GOOD}\r\nContent-Length: 0\r\n\r\n$GOOD$HIDDEN"
+smuggle "Transfer-Encoding: chunked and Content-Length" "${OUTER}Transfer-Encoding: chunked\r\nContent-Length: ${#GOOD}\r\n\r\n0\r\n\r\n$HIDDEN"
+smuggle "Content-Length and Transfer-Encoding: chunked" "${OUTER}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n$HIDDEN"
+smuggle "Transfer-Encoding: gzip, chunked" "${OUTER}Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n$HIDDEN"
+smuggle "'Content-Length :' (space before the colon)" "${OUTER}Content-Length : ${#GOOD}\r\n\r\n$GOOD$HIDDEN"
+smuggle "a bad chunk size" "${OUTER}Transfer-Encoding: chunked\r\n\r\n-1\r\n$GOOD\r\n0\r\n\r\n$HIDDEN" mhd
+# a body that holds a whole request is only a body (and here bad JSON)
+line=$("$VT_PY" "$MDC" req --src 127.0.0.1 --host 127.0.0.1 --port "$PORT_MAIN" \
+    --raw "${OUTER}Content-Length: $(printf '%b' "$HIDDEN" | wc -c)\r\nConnection: close\r\n\r\n$HIDDEN" \
+    --timeout 3 --out-dir "$T" 2>&1)
+check_eq "a body holding a request: one answer (400 bad JSON), nothing after it" "400 1 0" "$(cut -d' ' -f1-3 <<<"$line")"
+unchanged main "a body holding a request"
+vt_http main GET /v1/vms/10.1.1.77
+check_eq "the hidden request's VM 10.1.1.77 was never added" 404 "$HTTP_STATUS"
+
 # routes
 expect main "GET /v1/vms/<unknown IP>" 404 "*" "*" -- GET /v1/vms/10.1.1.77
 expect main "GET /v1/vms/not-an-ip" 400 "*" "*" -- GET /v1/vms/not-an-ip
@@ -251,6 +295,31 @@ s = open(sys.argv[1]).read(); sys.stdout.write(s + " " * (4097 - len(s)))' "$T/e
 	check_eq "vrd[small] stops with status 0" 0 "$rc"
 else
 	fail "vrd starts with --max-body 4096"
+fi
+
+# --- slow and oversized clients on the control channel (--timeout 2) --------------
+
+vrd_new slow
+if vrd_start slow --timeout 2; then
+	J="$T/slowloris.json"
+	"$VT_PY" "$MDC" slowloris --slow-src 127.0.0.1 --slow-conns 3 --idle-conns 1 --src 127.0.0.1 \
+	    --host 127.0.0.1 --port "${VRD_PORT[slow]}" --path /healthz --interval 1 --max-wait 8 >"$J" 2>&1
+	diag "control slowloris: cut off after $(vt_json "$J" '[s["closed_after_s"] for s in j["slow"] + j["idle"]]' 2>&1) s; other requests: $(vt_json "$J" 'j["fast_statuses"]' 2>&1), max $(vt_json "$J" 'j["max_fast_ms"]' 2>&1) ms"
+	check_eq "3 slowloris and 1 idle control connections are cut off within the 2 s timeout (+1.5 s)" true \
+	    "$(vt_json "$J" 'all(s["closed_after_s"] is not None and s["closed_after_s"] <= 3.5 for s in j["slow"] + j["idle"])' 2>&1)"
+	check_eq "  ... while other control requests are answered in < 100 ms" true \
+	    "$(vt_json "$J" 'j["max_fast_ms"] < 100 and j["fast_during"] >= 5' 2>&1)"
+	for kind in header many url; do
+		"$VT_PY" "$MDC" oversize --src 127.0.0.1 --host 127.0.0.1 --port "${VRD_PORT[slow]}" --kind "$kind" \
+		    --size 262144 >"$T/oversize.json" 2>&1
+		check_eq "control channel: oversized $kind (256 KiB of headers) refused with 4xx, connection closed" "4 true" \
+		    "$(vt_json "$T/oversize.json" '"%d %s" % (j["status"] // 100, str(j["closed"]).lower())' 2>&1)"
+	done
+	check "vrd keeps serving after them" vt_vrctl slow health
+	vrd_stop slow
+	check_eq "vrd[slow] stops with status 0" 0 "$?"
+else
+	fail "vrd starts with --timeout 2"
 fi
 
 # --- a device that does not exist: --manage-links yes in a network namespace -----

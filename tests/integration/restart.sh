@@ -3,10 +3,15 @@
 #
 # A client (tests/lib/batch_stream.py) streams batches; batch k adds VM k
 # (dhcpentry + vmpassword + vmdata with metadata "batch" = k) in the guest
-# network 10.1.0.0/16 and records every acknowledged (200) batch.  Five times,
-# vrd is killed with SIGKILL while the client is sending (after a varying
-# number of acknowledgements) and restarted on the same state directory; the
-# client goes on with the next batch.  After each restart
+# network 10.1.0.0/16 and records every acknowledged (200) batch; 334
+# batches, 1,002 commands.  Twenty times, vrd is killed with SIGKILL while the
+# client is sending (after a number of acknowledgements and an extra 0-9 ms
+# drawn from a seed printed in the output; RESTART_SEED=S replays a run) and
+# restarted on the same state directory; the client goes on with the next
+# batch.  Right after each kill, before the restart: every vms/*.json and
+# networks.json parses, every dhcphosts, dhcpopts and hosts line is well
+# formed, the generation file is a number, dnsmasq --test accepts
+# dnsmasq.conf.  After each restart
 # (tests/lib/restart_check.py): every acknowledged batch is fully present
 # (dhcphosts line, vms/<ip>.json with its metadata, passwords/<ip>, GET
 # /v1/vms), each batch in flight at a kill is wholly present or wholly absent,
@@ -17,7 +22,8 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/vrd.sh"
 vt_init
 
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-20}
+BATCHES=${BATCHES:-334}       # 3 commands each: 1,002 commands
 W="$VT_TMP/stream"
 mkdir -p "$W"
 
@@ -44,16 +50,24 @@ verify() {
 		fi
 	done < <("$VT_PY" "$VT_LIB/restart_check.py" "${VRD_STATE[r]}" "$W" "$G0" "$W/vms.json" \
 	    "$W/state.json" 2>&1 || echo "fail	restart_check.py ran	exit $?")
-	if command -v dnsmasq >/dev/null; then
-		local out
-		out=$(dnsmasq --test --conf-file="${VRD_STATE[r]}/dnsmasq.conf" 2>&1)
-		if [[ "$out" == *"syntax check OK"* ]]; then
-			ok "$label: dnsmasq --test accepts dnsmasq.conf"
-		else
-			fail "$label: dnsmasq --test accepts dnsmasq.conf" "$out"
-		fi
+	dnsmasq_ok "$label"
+}
+
+# dnsmasq_ok LABEL: dnsmasq --test accepts dnsmasq.conf with every dhcphosts
+# line as dhcp-host= and every dhcpopts line as dhcp-option= (--test alone
+# does not read the files dnsmasq.conf names)
+dnsmasq_ok() {
+	local label=$1 out s=${VRD_STATE[r]}
+	{
+		echo "conf-file=$s/dnsmasq.conf"
+		sed 's/^/dhcp-host=/' "$s/dhcphosts"
+		sed 's/^/dhcp-option=/' "$s/dhcpopts"
+	} >"$W/check.conf"
+	out=$(dnsmasq --test -C "$W/check.conf" 2>&1)
+	if [[ "$out" == *"syntax check OK"* ]]; then
+		ok "$label: dnsmasq --test accepts dnsmasq.conf and the $(wc -l <"$s/dhcphosts") dhcphosts lines"
 	else
-		ok "$label: dnsmasq --test # SKIP dnsmasq not installed"
+		fail "$label: dnsmasq --test accepts dnsmasq.conf and the dhcphosts lines" "$out"
 	fi
 }
 
@@ -67,16 +81,43 @@ check_eq "guest network 10.1.0.0/16 accepted" 200 "$HTTP_STATUS"
 G0=$(vt_gen r)
 [ "$HTTP_STATUS" = 200 ] && [[ "$G0" =~ ^[0-9]+$ ]] || vt_finish
 
-vt_bg "$VT_PY" "$VT_LIB/batch_stream.py" "${VRD_URL[r]}" "${VRD_TOKEN_FILE[r]}" "$W"
+# kill points, from a seed printed here (RESTART_SEED=S reproduces them): the
+# acknowledgement count each round waits for (ROUNDS distinct points spread
+# over the stream), then an extra 0-9 ms so that the kill lands at different
+# points of a commit
+SEED=${RESTART_SEED:-$(( $(date +%s%N) % 1000000007 ))}
+read -r -a TARGETS < <("$VT_PY" -c 'import random, sys
+seed, rounds, batches = map(int, sys.argv[1:4])
+r = random.Random(seed)
+print(" ".join(map(str, sorted(r.sample(range(2, batches - 4), rounds)))))' "$SEED" "$ROUNDS" "$BATCHES")
+read -r -a DELAYS < <("$VT_PY" -c 'import random, sys
+r = random.Random(int(sys.argv[1]) + 1)
+print(" ".join(str(r.randrange(10)) for _ in range(int(sys.argv[2]))))' "$SEED" "$ROUNDS")
+diag "seed $SEED (RESTART_SEED=$SEED reproduces it): $ROUNDS kills over $BATCHES batches ($((3 * BATCHES)) commands)"
+diag "kill after acknowledgement: ${TARGETS[*]}"
+diag "extra delay (ms): ${DELAYS[*]}"
+[ "${#TARGETS[@]}" -eq "$ROUNDS" ] || fail "$ROUNDS kill points drawn" "${TARGETS[*]}"
+
+vt_bg "$VT_PY" "$VT_LIB/batch_stream.py" "${VRD_URL[r]}" "${VRD_TOKEN_FILE[r]}" "$W" --last "$BATCHES"
 CLIENT=$VT_LAST_PID
 
-# kill points: acknowledgements to wait for in each round, then a short
-# extra delay (ms) so that the kill lands at different points of a commit
-STEPS=(6 2 11 4 8 3 9)
-DELAYS=(0 3 1 7 2 5 0)
+# files_ok LABEL: the files on disk right after a kill, before vrd restarts
+# and replays anything: every document parses, every dnsmasq line is well
+# formed, dnsmasq --test accepts the configuration
+files_ok() {
+	local label=$1 out
+	if out=$("$VT_PY" "$VT_LIB/restart_check.py" --files "${VRD_STATE[r]}" 2>&1); then
+		ok "$label: right after the kill every file parses ($out)"
+	else
+		fail "$label: right after the kill every file parses" "$out"
+	fi
+	dnsmasq_ok "$label: right after the kill"
+}
+
 replays=0
 for round in $(seq "$ROUNDS"); do
-	target=$(($(acks) + ${STEPS[$(((round - 1) % 7))]}))
+	target=${TARGETS[$((round - 1))]}
+	[ "$(acks)" -ge "$target" ] && target=$(($(acks) + 1)) # the last round's resends
 	for i in $(seq 1000); do # bounded: 20 s
 		[ "$(acks)" -ge "$target" ] && break
 		vt_alive "$CLIENT" && vrd_alive r || break
@@ -88,7 +129,7 @@ for round in $(seq "$ROUNDS"); do
 		break
 	fi
 	touch "$W/pause"
-	d=${DELAYS[$(((round - 1) % 7))]}
+	d=${DELAYS[$((round - 1))]}
 	[ "$d" -gt 0 ] && sleep "0.00$d"
 	vrd_kill9 r
 	# the client notices (its batch in flight fails) before vrd comes back, so
@@ -103,6 +144,7 @@ for round in $(seq "$ROUNDS"); do
 	tmps=$(find "${VRD_STATE[r]}" -name '.*.tmp' | wc -l)
 	[ "$tmps" -gt 0 ] && at_kill+=", $tmps .tmp file(s)"
 	diag "round $round: killed vrd with SIGKILL ($at_kill)"
+	files_ok "round $round"
 	if ! vrd_start r; then
 		fail "round $round: vrd restarts on the same state directory"
 		break
@@ -112,10 +154,9 @@ for round in $(seq "$ROUNDS"); do
 	rm -f "$W/pause"
 done
 
-# let the client send a few more after the last restart, then stop it
-target=$(($(acks) + 3))
-for i in $(seq 500); do
-	[ "$(acks)" -ge "$target" ] && break
+# let the client send the rest of the stream
+for i in $(seq 1500); do # bounded: 30 s
+	[ -s "$W/done" ] && break
 	vt_alive "$CLIENT" && vrd_alive r || break
 	sleep 0.02
 done
@@ -125,8 +166,8 @@ for i in $(seq 500); do
 	sleep 0.02
 done
 wait "$CLIENT" 2>/dev/null
-check "the client ended cleanly" test -s "$W/done"
-diag "$(acks) batches acknowledged, $(wc -l <"$W/unknown" 2>/dev/null || echo 0) in flight at a kill, $replays journal(s) left by a kill"
+check_eq "the client sent all $BATCHES batches and ended cleanly" "$((BATCHES + 1))" "$(cat "$W/done" 2>/dev/null)"
+diag "$(acks) batches acknowledged ($((3 * $(acks))) commands), $(wc -l <"$W/unknown" 2>/dev/null || echo 0) in flight at a kill, $replays journal(s) left by a kill"
 
 # a clean stop and a last start: everything is still there
 vrd_stop r

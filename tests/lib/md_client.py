@@ -35,6 +35,12 @@ Subcommands (all take --src ADDR --host ADDR --port N):
             {status, closed, error, sent}.
   conns     holds --n idle connections from --src, then sends a request on one
             more from --src and one from --other-src; prints JSON.
+  flood     opens --n connections, round robin from the --flood-src addresses,
+            each sending a request line and then nothing; reports how long
+            that took and how many the server still holds open 0.2 s later, a GET from --src (its
+            status and time) while they are held, how long until the server
+            has closed them all (at most --max-wait s), and a GET from the
+            first flood address after that; prints JSON.
 """
 import argparse
 import base64
@@ -528,6 +534,53 @@ def cmd_conns(a):
     print(json.dumps(res))
 
 
+def _open(s):
+    """Whether the server still holds s open (no EOF, no reset)."""
+    s.setblocking(False)
+    try:
+        return s.recv(1, socket.MSG_PEEK) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def cmd_flood(a):
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < a.n + 256:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, a.n + 256), hard))
+    socks, failed = [], 0
+    t0 = time.monotonic()
+    for i in range(a.n):
+        try:
+            s = connect(a.flood_src[i % len(a.flood_src)], a.host, a.port, 3.0)
+            s.sendall(b"GET / HTTP/1.1\r\n")
+            socks.append(s)
+        except OSError:
+            failed += 1
+    t_open = time.monotonic()
+    time.sleep(0.2)
+    res = {"n": a.n, "connected": len(socks), "connect_failed": failed,
+           "open_s": round(t_open - t0, 2), "held": sum(_open(s) for s in socks)}
+    r = request(a.src, a.host, a.port, "GET", a.path, timeout=3.0)
+    res["during"] = {"status": r.status, "error": r.error, "ms": round(r.elapsed_ms, 1)}
+    deadline = t_open + a.max_wait
+    left = res["held"]
+    while time.monotonic() < deadline:
+        left = sum(_open(s) for s in socks)
+        if left == 0:
+            break
+        time.sleep(0.1)
+    res["left"] = left
+    res["all_closed_after_s"] = round(time.monotonic() - t_open, 2) if left == 0 else None
+    for s in socks:
+        s.close()
+    r = request(a.flood_src[0], a.host, a.port, "GET", a.path, timeout=3.0)
+    res["after"] = {"status": r.status, "error": r.error}
+    print(json.dumps(res))
+
+
 def main():
     ap = argparse.ArgumentParser(description="raw HTTP probes of vr-metadata")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -594,6 +647,14 @@ def main():
     p.add_argument("--other-src", required=True)
     p.add_argument("--path", default="/latest/meta-data/instance-id")
     p.set_defaults(fn=cmd_conns)
+
+    p = sub.add_parser("flood")
+    common(p)
+    p.add_argument("--n", type=int, required=True)
+    p.add_argument("--flood-src", action="append", required=True)
+    p.add_argument("--max-wait", type=float, default=8.0)
+    p.add_argument("--path", default="/latest/meta-data/instance-id")
+    p.set_defaults(fn=cmd_flood)
 
     a = ap.parse_args()
     a.fn(a)

@@ -2,6 +2,7 @@
 #
 # Source it after tests/lib/vrd.sh (it uses VT_TMP, VT_PY, ok/fail/diag,
 # vt_alive and VT_BG_PIDS, so vt_cleanup kills what it starts).  It gives:
+#   MD_WRAP=(CMD...)             a command vr-metadata runs under (e.g. valgrind ...)
 #   md_new NAME [NETNS]          a home for one vr-metadata: log file, empty config, pid slot
 #   md_start NAME [--key value]...   starts "$BUILD/vr-metadata -c EMPTY --key value..." (in NETNS
 #                                if given) and waits (bounded, 10 s) for its "ready" line
@@ -20,6 +21,7 @@
 MD_BIN="$BUILD/vr-metadata"
 MD_CLIENT="$VT_LIB/md_client.py"
 MD_NAMES=()
+MD_WRAP=()
 declare -A MD_PID=() MD_LOG=() MD_NS=() MD_HOME=()
 MD_REQ_DIR=""
 R_STATUS="" R_CLOSED="" R_EXTRA="" R_CL="" R_BODY=""
@@ -51,9 +53,9 @@ md_start() {
 	echo "=== $(date +%T.%N) start: vr-metadata $*" >>"${MD_LOG[$n]}"
 	skip=$(wc -l <"${MD_LOG[$n]}")
 	if [ -n "${MD_NS[$n]}" ]; then
-		ip netns exec "${MD_NS[$n]}" "$MD_BIN" -c "${MD_HOME[$n]}/metadata.conf" "$@" >>"${MD_LOG[$n]}" 2>&1 &
+		ip netns exec "${MD_NS[$n]}" "${MD_WRAP[@]}" "$MD_BIN" -c "${MD_HOME[$n]}/metadata.conf" "$@" >>"${MD_LOG[$n]}" 2>&1 &
 	else
-		"$MD_BIN" -c "${MD_HOME[$n]}/metadata.conf" "$@" >>"${MD_LOG[$n]}" 2>&1 &
+		"${MD_WRAP[@]}" "$MD_BIN" -c "${MD_HOME[$n]}/metadata.conf" "$@" >>"${MD_LOG[$n]}" 2>&1 &
 	fi
 	pid=$!
 	MD_PID[$n]=$pid

@@ -2,6 +2,7 @@
 """restart_check.py: checks vrd's state after batch_stream.py and crashes.
 
 Usage: restart_check.py STATE_DIR WORKDIR G0 VMS_JSON STATE_JSON
+       restart_check.py --files STATE_DIR
 
 STATE_DIR  vrd's state directory (vrd restarted on it, no batch in progress)
 WORKDIR    batch_stream.py's directory (acks, unknown, rejected)
@@ -9,11 +10,57 @@ G0         the generation before the first batch of the stream
 VMS_JSON   a file holding GET /v1/vms, STATE_JSON one holding GET /v1/state
 
 Prints one line per check: "ok<TAB>what" or "fail<TAB>what<TAB>diagnostic".
+
+--files checks only that every file vrd writes is well formed, as dnsmasq
+and vr-metadata would read it at that instant (right after a kill, before
+any restart): vms/*.json and networks.json parse, each dhcphosts, dhcpopts
+and hosts line has its shape, generation is a number.  It prints a summary
+and exits 0, or prints what is wrong and exits 1.
 """
 import glob
 import json
 import os
+import re
 import sys
+
+MAC = r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}"
+IP = r"(?:\d{1,3}\.){3}\d{1,3}"
+NAME = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+LINE_RE = {
+    "dhcphosts": re.compile(r"%s,%s(?:,%s)?,(?:infinite|\d+)" % (MAC, IP, NAME)),
+    "dhcpopts": re.compile(r"\d+_\d+_\d+_\d+,(?:3|6|15|121)"),
+    "hosts": re.compile(r"%s (?:%s|data-server)" % (IP, NAME)),
+}
+
+
+def files_check(state):
+    bad, counts = [], {}
+    for name, rx in LINE_RE.items():
+        with open(os.path.join(state, name), "rb") as f:
+            data = f.read()
+        if data and not data.endswith(b"\n"):
+            bad.append("%s: no newline at the end" % name)
+        lines = data.decode("ascii", "replace").splitlines()
+        counts[name] = len(lines)
+        bad += ["%s line %d: %r" % (name, i + 1, l)
+                for i, l in enumerate(lines) if not rx.fullmatch(l)][:5]
+    docs = glob.glob(os.path.join(state, "vms", "*.json")) + [os.path.join(state, "networks.json")]
+    for path in docs:
+        try:
+            with open(path) as f:
+                json.load(f)
+        except (ValueError, OSError) as e:
+            bad.append("%s: %s" % (path, e))
+    with open(os.path.join(state, "generation")) as f:
+        g = f.read()
+    if not re.fullmatch(r"\d+\n", g):
+        bad.append("generation: %r" % g)
+    if bad:
+        print("\n".join(bad))
+        return 1
+    print("%d documents parse; %s lines well formed; generation %s" % (
+        len(docs), ", ".join("%d %s" % (counts[k], k) for k in LINE_RE), g.strip()))
+    return 0
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -21,6 +68,8 @@ from batch_stream import vm  # noqa: E402
 
 
 def main():
+    if sys.argv[1] == "--files":
+        return files_check(sys.argv[2])
     state, work, g0, vms_json, state_json = sys.argv[1:6]
     g0 = int(g0)
     results = []

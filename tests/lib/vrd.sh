@@ -5,6 +5,7 @@
 #                   check_gen DESC WANT GOT (generations; "?" never passes)   (count failures)
 #                   vt_finish: stops every vrd still running (SIGTERM, exit 0 checked),
 #                   checks the logs for sanitizer reports, exits 1 if any check failed.
+#   VRD_WRAP=(CMD...)   a command vrd runs under (e.g. valgrind ...); empty by default
 #   vrd instances   vrd_new NAME [NETNS]    temp home: state dir, 0600 hex token, empty
 #                                           config, dnsmasq pid/lease file paths
 #                   vrd_start NAME [--key value]...   start on a free loopback port, wait
@@ -39,6 +40,7 @@ VT_CHECKS=0
 VT_NAMES=()          # instances created, in order
 VT_NETNS=()          # network namespaces created by vt_netns_add
 VT_BG_PIDS=()        # other background processes (vt_bg)
+VRD_WRAP=()          # prefix of vrd's command line (valgrind.sh)
 declare -A VRD_HOME=() VRD_STATE=() VRD_TOKEN_FILE=() VRD_PORT=() VRD_URL=() VRD_PID=()
 declare -A VRD_LOG=() VRD_NS=() VRD_CONF=()
 HTTP_STATUS="" HTTP_BODY="" HTTP_BODY_FILE=""
@@ -277,11 +279,11 @@ vrd_start() {
 		echo "=== $(date +%T.%N) start: vrd --listen 127.0.0.1:${VRD_PORT[$n]} ${args[*]} ${extra[*]}" \
 		    >>"${VRD_LOG[$n]}"
 		if [ -n "${VRD_NS[$n]}" ]; then
-			ip netns exec "${VRD_NS[$n]}" "$VRD_BIN" -c "${VRD_CONF[$n]}" \
+			ip netns exec "${VRD_NS[$n]}" "${VRD_WRAP[@]}" "$VRD_BIN" -c "${VRD_CONF[$n]}" \
 			    --listen "127.0.0.1:${VRD_PORT[$n]}" "${args[@]}" "${extra[@]}" \
 			    2>>"${VRD_LOG[$n]}" >>"${VRD_LOG[$n]}" &
 		else
-			"$VRD_BIN" -c "${VRD_CONF[$n]}" --listen "127.0.0.1:${VRD_PORT[$n]}" \
+			"${VRD_WRAP[@]}" "$VRD_BIN" -c "${VRD_CONF[$n]}" --listen "127.0.0.1:${VRD_PORT[$n]}" \
 			    "${args[@]}" "${extra[@]}" 2>>"${VRD_LOG[$n]}" >>"${VRD_LOG[$n]}" &
 		fi
 		pid=$!

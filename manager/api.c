@@ -1,0 +1,315 @@
+/* api.c: the HTTP side of CloudStack's API: collects a request's
+ * parameters (query string and form body), checks the apiKey and its
+ * signature, dispatches through the command table, and answers with
+ * CloudStack's JSON and error codes. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "api.h"
+#include "log.h"
+#include "sign.h"
+
+static const struct api_cmd api_cmds[] = {
+	{ "deployVirtualMachine", cmd_deploy_vm, false },
+	{ "destroyVirtualMachine", cmd_destroy_vm, false },
+	{ "listVirtualMachines", cmd_list_vms, false },
+	{ "queryAsyncJobResult", cmd_query_job, false },
+	{ "listAsyncJobs", cmd_list_jobs, false },
+	{ "listHosts", cmd_list_hosts, true },
+	{ "listCapacity", cmd_list_capacity, true },
+};
+
+int
+api_fail(struct api_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->text, sizeof(e->text), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+cmp_key(const void *a, const void *b)
+{
+	return strcmp(((const struct api_account *)a)->api_key,
+	    ((const struct api_account *)b)->api_key);
+}
+
+int
+api_init(struct api *a, struct mgr *m)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->m = m;
+	db_lock(m->db);
+	if (sqlite3_prepare_v2(m->db->h, "SELECT id, uuid, name, api_key, secret_key, role"
+	    " FROM account", -1, &st, NULL) != SQLITE_OK) {
+		r = -EIO;
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct api_account *ac;
+		void *p = realloc(a->accounts, (a->naccounts + 1) * sizeof(*a->accounts));
+
+		if (!p) {
+			r = -ENOMEM;
+			goto out;
+		}
+		a->accounts = p;
+		ac = &a->accounts[a->naccounts++];
+		ac->id = sqlite3_column_int64(st, 0);
+		snprintf(ac->uuid, sizeof(ac->uuid), "%s", db_text(st, 1));
+		snprintf(ac->name, sizeof(ac->name), "%s", db_text(st, 2));
+		snprintf(ac->api_key, sizeof(ac->api_key), "%s", db_text(st, 3));
+		snprintf(ac->secret, sizeof(ac->secret), "%s", db_text(st, 4));
+		ac->admin = !strcmp(db_text(st, 5), "admin");
+	}
+	qsort(a->accounts, a->naccounts, sizeof(*a->accounts), cmp_key);
+out:
+	sqlite3_finalize(st);
+	db_unlock(m->db);
+	return r;
+}
+
+void
+api_free(struct api *a)
+{
+	http_server_stop(&a->http);
+	free(a->accounts);
+	a->accounts = NULL;
+}
+
+/* "deployVirtualMachine" -> "deployvirtualmachineresponse". */
+static void
+response_name(const char *cmd, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; cmd[i] && i + 9 < len; i++)
+		out[i] = (char)(cmd[i] >= 'A' && cmd[i] <= 'Z' ? cmd[i] + 32 : cmd[i]);
+	snprintf(out + i, len - i, "response");
+}
+
+static enum MHD_Result
+reply_error(struct MHD_Connection *c, const char *cmd, const struct api_err *e)
+{
+	char name[96];
+
+	response_name(cmd && *cmd ? cmd : "error", name, sizeof(name));
+	return http_reply_json(c, (unsigned)e->code,
+	    json_pack("{s{s[]sisiss}}", name, "uuidList", "errorcode", e->code, "cserrorcode",
+	    e->code == CS_UNAUTHORIZED ? 9999 : 4350, "errortext", e->text));
+}
+
+static const struct api_cmd *
+find_cmd(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(api_cmds) / sizeof(api_cmds[0]); i++)
+		if (!strcmp(api_cmds[i].name, name))
+			return &api_cmds[i];
+	return NULL;
+}
+
+static const struct api_account *
+find_account(const struct api *a, const char *key)
+{
+	struct api_account k;
+
+	snprintf(k.api_key, sizeof(k.api_key), "%s", key);
+	return bsearch(&k, a->accounts, a->naccounts, sizeof(*a->accounts), cmp_key);
+}
+
+/* Authenticates and runs one parsed request. */
+static enum MHD_Result
+api_dispatch(struct api *a, struct MHD_Connection *c, const struct query *q)
+{
+	const char *cmd = query_get(q, "command"), *key = query_get(q, "apiKey");
+	const struct api_account *acct;
+	const struct api_cmd *ac;
+	struct api_req req;
+	struct api_err e = { 0, "" };
+	json_t *out = NULL;
+	char name[96];
+	const char *resp = query_get(q, "response");
+
+	if (resp && strcasecmp(resp, "json")) {
+		api_fail(&e, CS_PARAM_ERROR, "only response=json is served");
+		return reply_error(c, cmd, &e);
+	}
+	if (!cmd || !*cmd) {
+		api_fail(&e, CS_PARAM_ERROR, "missing parameter command");
+		return reply_error(c, NULL, &e);
+	}
+	/* Authentication comes before anything that tells a stranger whether a
+	 * command exists. */
+	if (!key || !(acct = find_account(a, key)) || sign_verify(acct->secret, q, time(NULL))) {
+		atomic_fetch_add(&a->unauthorized, 1);
+		api_fail(&e, CS_UNAUTHORIZED,
+		    "unable to verify user credentials and/or request signature");
+		return reply_error(c, cmd, &e);
+	}
+	if (!(ac = find_cmd(cmd)) || (ac->admin && !acct->admin)) {
+		api_fail(&e, CS_UNAUTHORIZED,
+		    "The given command does not exist or it is not available for user");
+		return reply_error(c, cmd, &e);
+	}
+	req.m = a->m;
+	req.q = q;
+	req.acct = acct;
+	if (ac->fn(&req, &out, &e) < 0) {
+		json_decref(out);
+		if (e.code == CS_INTERNAL_ERROR)
+			log_warnx("api: %s by %s: %s", cmd, acct->name, e.text);
+		return reply_error(c, cmd, &e);
+	}
+	response_name(cmd, name, sizeof(name));
+	return http_reply_json(c, 200, json_pack("{so}", name, out));
+}
+
+/* Per-request state: the form body of a POST. */
+struct api_conn {
+	struct http_body body;
+};
+
+static enum MHD_Result
+collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct buf *b = cls;
+
+	(void)kind;
+	if (b->len)
+		buf_adds(b, "&");
+	buf_adds(b, key);
+	if (value) {
+		buf_adds(b, "=");
+		buf_adds(b, value);
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result
+api_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+    const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct api *a = cls;
+	struct api_conn *ac = *con_cls;
+	struct api_err e = { 0, "" };
+	struct query q = { 0 };
+	enum MHD_Result ret;
+	struct buf raw;
+	int r;
+
+	(void)version;
+	if (!ac) {
+		if (strcmp(url, "/client/api") && strcmp(url, "/client/api/"))
+			return http_reply(c, 404, "text/plain", "not found\n", 10);
+		if (strcmp(method, "GET") && strcmp(method, "POST"))
+			return http_reply(c, 405, "text/plain", "GET or POST\n", 12);
+		if (!(ac = calloc(1, sizeof(*ac))))
+			return MHD_NO;
+		buf_init(&ac->body.b);
+		ac->body.max = QUERY_LEN_MAX;
+		*con_cls = ac;
+		return MHD_YES;
+	}
+	if (!http_body_step(&ac->body, upload, upload_size))
+		return MHD_YES;
+	atomic_fetch_add(&a->requests, 1);
+	if (ac->body.too_big) {
+		api_fail(&e, CS_PARAM_ERROR, "request larger than %u bytes", QUERY_LEN_MAX);
+		return reply_error(c, NULL, &e);
+	}
+	buf_init(&raw);
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &raw);
+	if (ac->body.b.len) {
+		if (raw.len)
+			buf_adds(&raw, "&");
+		buf_add(&raw, ac->body.b.p, ac->body.b.len);
+	}
+	if (raw.oom) {
+		buf_free(&raw);
+		return MHD_NO;
+	}
+	r = query_parse(raw.p ? raw.p : "", raw.len, &q);
+	buf_free(&raw);
+	if (r < 0) {
+		api_fail(&e, CS_PARAM_ERROR, "malformed request parameters: %s",
+		    r == -E2BIG ? "too many or too long" : "bad encoding, empty or repeated key");
+		return reply_error(c, NULL, &e);
+	}
+	ret = api_dispatch(a, c, &q);
+	query_free(&q);
+	return ret;
+}
+
+static void
+api_done(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct api_conn *ac = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (ac) {
+		buf_free(&ac->body.b);
+		free(ac);
+		*con_cls = NULL;
+	}
+}
+
+int
+api_listen(struct api *a, char *const *listen, size_t n, unsigned threads, char *err,
+    size_t errlen)
+{
+	struct http_limits lim = {
+		.conn_limit = 512,
+		.per_ip_limit = 0,
+		.timeout_s = 30,
+		.mem_limit = 256 * 1024,
+		.threads = threads,
+		.poll_loop = true,
+		.header_deadline_s = 10,
+	};
+
+	return http_server_start(&a->http, listen, n, &lim, api_handler, a, api_done, err, errlen);
+}
+
+int
+api_paging(const struct query *q, int64_t *limit, int64_t *offset, struct api_err *e)
+{
+	const char *ps = query_get(q, "pagesize"), *pg = query_get(q, "page");
+	char *end;
+	long long size = 500, page = 1;
+
+	if (!ps && !pg) { /* everything, as CloudStack does without paging */
+		*limit = -1;
+		*offset = 0;
+		return 0;
+	}
+	if (ps) {
+		size = strtoll(ps, &end, 10);
+		if (*end || size < 1 || size > 10000)
+			return api_fail(e, CS_PARAM_ERROR, "pagesize must be 1..10000");
+	}
+	if (pg) {
+		page = strtoll(pg, &end, 10);
+		if (*end || page < 1 || page > 1000000)
+			return api_fail(e, CS_PARAM_ERROR, "page must be 1..1000000");
+	}
+	*limit = size;
+	*offset = (page - 1) * size;
+	return 0;
+}

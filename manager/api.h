@@ -1,0 +1,73 @@
+/* api.h: CloudStack's API at /client/api: request parameters, signature
+ * check, the command table, and CloudStack-shaped replies and errors. */
+#ifndef VRM_API_H
+#define VRM_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "http.h"
+#include "mgr.h"
+#include "query.h"
+
+struct api_account {
+	int64_t id;
+	char uuid[65], name[256], api_key[256], secret[256];
+	bool admin;
+};
+
+struct api {
+	struct mgr *m;
+	struct api_account *accounts; /* sorted by api_key */
+	size_t naccounts;
+	struct http_server http;
+	_Atomic uint64_t requests, unauthorized;
+};
+
+struct api_req {
+	struct mgr *m;
+	const struct query *q;
+	const struct api_account *acct;
+};
+
+struct api_err {
+	int code; /* enum cs_error */
+	char text[512];
+};
+
+/* A command: fills *out (the object inside "<command>response") or e. */
+typedef int (*api_cmd_fn)(struct api_req *r, json_t **out, struct api_err *e);
+
+struct api_cmd {
+	const char *name;
+	api_cmd_fn fn;
+	bool admin; /* only accounts with role admin */
+};
+
+/* Loads the accounts.  0 or -errno. */
+int api_init(struct api *a, struct mgr *m);
+void api_free(struct api *a);
+/* Starts listening on each address.  0 or -errno with err. */
+int api_listen(struct api *a, char *const *listen, size_t n, unsigned threads, char *err,
+    size_t errlen);
+
+/* Sets e and returns -1. */
+int api_fail(struct api_err *e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Commands (cmd_vm.c, cmd_list.c). */
+int cmd_deploy_vm(struct api_req *r, json_t **out, struct api_err *e);
+int cmd_destroy_vm(struct api_req *r, json_t **out, struct api_err *e);
+int cmd_list_vms(struct api_req *r, json_t **out, struct api_err *e);
+int cmd_query_job(struct api_req *r, json_t **out, struct api_err *e);
+int cmd_list_jobs(struct api_req *r, json_t **out, struct api_err *e);
+int cmd_list_hosts(struct api_req *r, json_t **out, struct api_err *e);
+int cmd_list_capacity(struct api_req *r, json_t **out, struct api_err *e);
+
+/* The VM as listVirtualMachines shows it (with its password when asked);
+ * caller holds the db lock.  NULL if there is no such VM. */
+json_t *vm_json(struct mgr *m, int64_t vm_id, bool with_password);
+/* page and pagesize: 0 or a 431 error. */
+int api_paging(const struct query *q, int64_t *limit, int64_t *offset, struct api_err *e);
+
+#endif

@@ -1,0 +1,307 @@
+/* capacity.c: the hosts' and pools' capacity snapshot and the conditional
+ * claims that keep concurrent deployments from over-committing a host. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capacity.h"
+#include "log.h"
+
+static int
+cmp_id(const void *key, const void *elem, size_t off)
+{
+	int64_t a = *(const int64_t *)key, b = *(const int64_t *)((const char *)elem + off);
+
+	return (a > b) - (a < b);
+}
+
+static int
+cmp_host(const void *k, const void *e)
+{
+	return cmp_id(k, e, offsetof(struct cap_host, id));
+}
+
+static int
+cmp_pool(const void *k, const void *e)
+{
+	return cmp_id(k, e, offsetof(struct cap_pool, id));
+}
+
+struct cap_host *
+capacity_host(struct capacity *c, int64_t id)
+{
+	return bsearch(&id, c->hosts, c->nhosts, sizeof(*c->hosts), cmp_host);
+}
+
+struct cap_pool *
+capacity_pool(struct capacity *c, int64_t id)
+{
+	return bsearch(&id, c->pools, c->npools, sizeof(*c->pools), cmp_pool);
+}
+
+static int
+load_hosts(struct db *d, struct capacity *c)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(d->h, "SELECT id, cluster_id, pod_id, zone_id, uuid, name, uri,"
+	    " cpu_total_mhz, ram_total_mib, cpu_used_mhz, ram_used_mib FROM host ORDER BY id",
+	    -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct cap_host *h;
+
+		if (c->nhosts == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			void *p = realloc(c->hosts, ncap * sizeof(*c->hosts));
+
+			if (!p) {
+				sqlite3_finalize(st);
+				return -ENOMEM;
+			}
+			c->hosts = p;
+			cap = ncap;
+		}
+		h = &c->hosts[c->nhosts++];
+		memset(h, 0, sizeof(*h));
+		h->id = sqlite3_column_int64(st, 0);
+		h->cluster_id = sqlite3_column_int64(st, 1);
+		h->pod_id = sqlite3_column_int64(st, 2);
+		h->zone_id = sqlite3_column_int64(st, 3);
+		snprintf(h->uuid, sizeof(h->uuid), "%s", db_text(st, 4));
+		snprintf(h->name, sizeof(h->name), "%s", db_text(st, 5));
+		snprintf(h->uri, sizeof(h->uri), "%s", db_text(st, 6));
+		h->cpu_total_mhz = sqlite3_column_int64(st, 7);
+		h->ram_total_mib = sqlite3_column_int64(st, 8);
+		atomic_init(&h->cpu_used_mhz, sqlite3_column_int64(st, 9));
+		atomic_init(&h->ram_used_mib, sqlite3_column_int64(st, 10));
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_errno(rc);
+}
+
+static int
+load_pools(struct db *d, struct capacity *c)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(d->h, "SELECT id, zone_id, IFNULL(cluster_id, 0),"
+	    " IFNULL(host_id, 0), uuid, name, scope, path, capacity_bytes, used_bytes"
+	    " FROM pool ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct cap_pool *p;
+
+		if (c->npools == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			void *q = realloc(c->pools, ncap * sizeof(*c->pools));
+
+			if (!q) {
+				sqlite3_finalize(st);
+				return -ENOMEM;
+			}
+			c->pools = q;
+			cap = ncap;
+		}
+		p = &c->pools[c->npools++];
+		memset(p, 0, sizeof(*p));
+		p->id = sqlite3_column_int64(st, 0);
+		p->zone_id = sqlite3_column_int64(st, 1);
+		p->cluster_id = sqlite3_column_int64(st, 2);
+		p->host_id = sqlite3_column_int64(st, 3);
+		snprintf(p->uuid, sizeof(p->uuid), "%s", db_text(st, 4));
+		snprintf(p->name, sizeof(p->name), "%s", db_text(st, 5));
+		snprintf(p->scope, sizeof(p->scope), "%s", db_text(st, 6));
+		snprintf(p->path, sizeof(p->path), "%s", db_text(st, 7));
+		p->capacity_bytes = sqlite3_column_int64(st, 8);
+		atomic_init(&p->used_bytes, sqlite3_column_int64(st, 9));
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_errno(rc);
+}
+
+/* Each host's candidate pools in allocator-chain order.  Cluster and zone
+ * pools are few; host-local pools are found through their host. */
+static int
+link_pools(struct capacity *c)
+{
+	size_t i, j, nshared = 0;
+	struct cap_host *h;
+
+	for (j = 0; j < c->npools; j++)
+		if (strcmp(c->pools[j].scope, "host"))
+			nshared++;
+	for (i = 0; i < c->nhosts; i++) {
+		h = &c->hosts[i];
+		if (!(h->pools = calloc(nshared + 1, sizeof(*h->pools))))
+			return -ENOMEM;
+	}
+	for (j = 0; j < c->npools; j++) {
+		struct cap_pool *p = &c->pools[j];
+
+		if (strcmp(p->scope, "host") || !(h = capacity_host(c, p->host_id)))
+			continue;
+		if (h->nlocal == 0) {
+			h->pools[h->npools++] = (uint32_t)j;
+			h->nlocal++;
+		} /* more than one local pool per host: the first one serves */
+	}
+	for (i = 0; i < c->nhosts; i++) {
+		h = &c->hosts[i];
+		for (j = 0; j < c->npools; j++)
+			if (!strcmp(c->pools[j].scope, "cluster") &&
+			    c->pools[j].cluster_id == h->cluster_id) {
+				h->pools[h->npools++] = (uint32_t)j;
+				h->ncluster++;
+			}
+		for (j = 0; j < c->npools; j++)
+			if (!strcmp(c->pools[j].scope, "zone") && c->pools[j].zone_id == h->zone_id)
+				h->pools[h->npools++] = (uint32_t)j;
+	}
+	return 0;
+}
+
+int
+capacity_load(struct db *d, struct capacity *c)
+{
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	db_lock(d);
+	r = load_hosts(d, c);
+	if (r == 0)
+		r = load_pools(d, c);
+	db_unlock(d);
+	if (r == 0)
+		r = link_pools(c);
+	if (r < 0)
+		capacity_free(c);
+	return r;
+}
+
+void
+capacity_free(struct capacity *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nhosts; i++)
+		free(c->hosts[i].pools);
+	free(c->hosts);
+	free(c->pools);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Re-reads a host's or a pool's used values (id 0: not that one) after a
+ * lost claim. */
+static void
+refresh(struct db *d, struct capacity *c, int64_t host_id, int64_t pool_id)
+{
+	static const char sql[] = "SELECT (SELECT cpu_used_mhz FROM host WHERE id = ?1),"
+				  " (SELECT ram_used_mib FROM host WHERE id = ?1),"
+				  " (SELECT used_bytes FROM pool WHERE id = ?2)";
+	sqlite3_stmt *st = db_stmt(d, sql);
+	struct cap_host *h = capacity_host(c, host_id);
+	struct cap_pool *p = capacity_pool(c, pool_id);
+
+	if (!st)
+		return;
+	sqlite3_bind_int64(st, 1, host_id);
+	sqlite3_bind_int64(st, 2, pool_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		if (h) {
+			atomic_store(&h->cpu_used_mhz, sqlite3_column_int64(st, 0));
+			atomic_store(&h->ram_used_mib, sqlite3_column_int64(st, 1));
+		}
+		if (p)
+			atomic_store(&p->used_bytes, sqlite3_column_int64(st, 2));
+	}
+	sqlite3_reset(st);
+}
+
+int
+capacity_claim(struct db *d, struct capacity *c, int64_t host_id, int64_t pool_id,
+    const struct cap_need *n)
+{
+	static const char sql_host[] =
+	    "UPDATE host SET cpu_used_mhz = cpu_used_mhz + ?2, ram_used_mib = ram_used_mib + ?3"
+	    " WHERE id = ?1 AND cpu_used_mhz + ?2 <= cpu_total_mhz"
+	    " AND ram_used_mib + ?3 <= ram_total_mib";
+	static const char sql_pool[] =
+	    "UPDATE pool SET used_bytes = used_bytes + ?2"
+	    " WHERE id = ?1 AND used_bytes + ?2 <= capacity_bytes";
+	sqlite3_stmt *st;
+	int r;
+
+	if (!(st = db_stmt(d, sql_host)))
+		return -EIO;
+	sqlite3_bind_int64(st, 1, host_id);
+	sqlite3_bind_int64(st, 2, n->cpu_mhz);
+	sqlite3_bind_int64(st, 3, n->ram_mib);
+	if ((r = db_step_done(d, st)) < 0)
+		return r;
+	if (db_changes(d) != 1) {
+		refresh(d, c, host_id, 0);
+		goto lost;
+	}
+	if (!(st = db_stmt(d, sql_pool)))
+		return -EIO;
+	sqlite3_bind_int64(st, 1, pool_id);
+	sqlite3_bind_int64(st, 2, n->disk_bytes);
+	if ((r = db_step_done(d, st)) < 0)
+		return r;
+	if (db_changes(d) != 1) {
+		refresh(d, c, 0, pool_id); /* the host's claim is rolled back by the caller */
+		goto lost;
+	}
+	return 0;
+lost:
+	atomic_fetch_add(&c->conflicts, 1);
+	return -EAGAIN;
+}
+
+int
+capacity_release(struct db *d, struct capacity *c, int64_t host_id, int64_t pool_id,
+    const struct cap_need *n)
+{
+	static const char sql_host[] =
+	    "UPDATE host SET cpu_used_mhz = cpu_used_mhz - ?2, ram_used_mib = ram_used_mib - ?3"
+	    " WHERE id = ?1";
+	static const char sql_pool[] = "UPDATE pool SET used_bytes = used_bytes - ?2 WHERE id = ?1";
+	sqlite3_stmt *st;
+	int r;
+
+	(void)c;
+	if (!(st = db_stmt(d, sql_host)))
+		return -EIO;
+	sqlite3_bind_int64(st, 1, host_id);
+	sqlite3_bind_int64(st, 2, n->cpu_mhz);
+	sqlite3_bind_int64(st, 3, n->ram_mib);
+	if ((r = db_step_done(d, st)) < 0)
+		return r;
+	if (!(st = db_stmt(d, sql_pool)))
+		return -EIO;
+	sqlite3_bind_int64(st, 1, pool_id);
+	sqlite3_bind_int64(st, 2, n->disk_bytes);
+	return db_step_done(d, st);
+}
+
+void
+capacity_apply(struct capacity *c, int64_t host_id, int64_t pool_id, const struct cap_need *n,
+    int sign)
+{
+	struct cap_host *h = capacity_host(c, host_id);
+	struct cap_pool *p = capacity_pool(c, pool_id);
+
+	if (h) {
+		atomic_fetch_add(&h->cpu_used_mhz, sign * n->cpu_mhz);
+		atomic_fetch_add(&h->ram_used_mib, sign * n->ram_mib);
+	}
+	if (p)
+		atomic_fetch_add(&p->used_bytes, sign * n->disk_bytes);
+}

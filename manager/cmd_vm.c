@@ -1,0 +1,460 @@
+/* cmd_vm.c: the VM commands: deployVirtualMachine's sync phase (limits,
+ * VM, NIC and ROOT volume records, resource counts, job), the sync phase of
+ * destroyVirtualMachine, listVirtualMachines and the VM's JSON. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "addr.h"
+#include "api.h"
+#include "base64.h"
+#include "cmd.h"
+#include "inventory.h"
+#include "log.h"
+
+#define USERDATA_B64_MAX (48 * 1024) /* the whole request is at most QUERY_LEN_MAX */
+#define SSH_KEY_MAX 8192
+#define PASSWORD_LEN 12
+
+/* What the deploy's parameters resolve to. */
+struct deploy_in {
+	int64_t zone_id, offering_id, template_id, network_id;
+	int64_t cpu_count, cpu_mhz, ram_mib, disk_bytes;
+	char name[64], password[PASSWORD_LEN + 1];
+	const char *userdata, *ssh_key;
+};
+
+static const char *const limit_cs_names[INV_LIM_N] = { "user_vm", "cpu", "memory", "volume",
+	"primary_storage" };
+
+/* One row's id (and an optional second integer) by uuid. */
+static int
+id_by_uuid(struct mgr *m, const char *sql, const char *uuid, int64_t *id, int64_t *extra)
+{
+	sqlite3_stmt *st = db_stmt(m->db, sql);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		if (extra)
+			*extra = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
+}
+
+static void
+password_new(char out[PASSWORD_LEN + 1])
+{
+	static const char set[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	unsigned char b[PASSWORD_LEN];
+	size_t i;
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		memset(b, 0, sizeof(b)); /* getrandom(2) of 12 bytes does not fail */
+	for (i = 0; i < PASSWORD_LEN; i++)
+		out[i] = set[b[i] % (sizeof(set) - 1)];
+	out[PASSWORD_LEN] = '\0';
+}
+
+/* Checks and resolves the parameters (caller holds the db lock). */
+static int
+deploy_resolve(struct api_req *r, struct deploy_in *in, struct api_err *e)
+{
+	const char *zone = query_get(r->q, "zoneid"), *off = query_get(r->q, "serviceofferingid");
+	const char *tpl = query_get(r->q, "templateid"), *net = query_get(r->q, "networkids");
+	const char *name = query_get(r->q, "name");
+	int64_t tpl_zone = 0, net_zone = 0;
+	sqlite3_stmt *st;
+	char *dec = NULL;
+	size_t declen;
+
+	if (!zone || !off || !tpl)
+		return api_fail(e, CS_PARAM_ERROR, "Unable to execute API command "
+		    "deployvirtualmachine due to missing parameter %s",
+		    !zone ? "zoneid" : !off ? "serviceofferingid" : "templateid");
+	if (id_by_uuid(r->m, "SELECT id FROM zone WHERE uuid = ?", zone, &in->zone_id, NULL))
+		return api_fail(e, CS_PARAM_ERROR, "Unable to find zone by id %.64s", zone);
+	if (id_by_uuid(r->m, "SELECT id FROM offering WHERE uuid = ?", off, &in->offering_id,
+	    NULL))
+		return api_fail(e, CS_PARAM_ERROR, "Unable to find service offering by id %.64s",
+		    off);
+	if (id_by_uuid(r->m, "SELECT id, zone_id FROM template WHERE uuid = ?", tpl,
+	    &in->template_id, &tpl_zone) || tpl_zone != in->zone_id)
+		return api_fail(e, CS_PARAM_ERROR, "Unable to find template by id %.64s in zone "
+		    "%.64s", tpl, zone);
+	if (net && strchr(net, ','))
+		return api_fail(e, CS_PARAM_ERROR, "one network per VM is supported");
+	if (net) {
+		if (id_by_uuid(r->m, "SELECT id, zone_id FROM network WHERE uuid = ?", net,
+		    &in->network_id, &net_zone) || net_zone != in->zone_id)
+			return api_fail(e, CS_PARAM_ERROR, "Unable to find network by id %.64s in "
+			    "zone %.64s", net, zone);
+	} else if (id_by_uuid(r->m, "SELECT MIN(id), COUNT(*) FROM network WHERE zone_id ="
+	    " (SELECT id FROM zone WHERE uuid = ?)", zone, &in->network_id, &net_zone) ||
+	    net_zone != 1) {
+		return api_fail(e, CS_PARAM_ERROR, "Unable to execute API command "
+		    "deployvirtualmachine due to missing parameter networkids");
+	}
+	if (name && (strlen(name) >= sizeof(in->name) || !host_label_valid(name)))
+		return api_fail(e, CS_PARAM_ERROR, "name must be a hostname label (letters, digits, "
+		    "'-', at most 63)");
+	snprintf(in->name, sizeof(in->name), "%s", name ? name : "");
+	in->userdata = query_get(r->q, "userdata");
+	if (in->userdata && *in->userdata) {
+		if (strlen(in->userdata) > USERDATA_B64_MAX ||
+		    base64_decode(in->userdata, strlen(in->userdata), USERDATA_B64_MAX, &dec,
+		    &declen) < 0)
+			return api_fail(e, CS_PARAM_ERROR, "userdata must be base64, at most %d bytes",
+			    USERDATA_B64_MAX);
+		free(dec);
+	}
+	in->ssh_key = query_get(r->q, "sshkey");
+	if (in->ssh_key && (strlen(in->ssh_key) > SSH_KEY_MAX || strpbrk(in->ssh_key, "\r\n")))
+		return api_fail(e, CS_PARAM_ERROR, "sshkey must be one line of at most %d bytes",
+		    SSH_KEY_MAX);
+	if (query_get(r->q, "keypair"))
+		return api_fail(e, CS_PARAM_ERROR, "keypair: registered SSH key pairs are not "
+		    "supported; pass the public key as sshkey");
+	if (!(st = db_stmt(r->m->db, "SELECT o.cpu_count, o.cpu_mhz, o.ram_mib, t.size FROM"
+	    " offering o, template t WHERE o.id = ?1 AND t.id = ?2")))
+		return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(r->m->db));
+	sqlite3_bind_int64(st, 1, in->offering_id);
+	sqlite3_bind_int64(st, 2, in->template_id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(r->m->db));
+	}
+	in->cpu_count = sqlite3_column_int64(st, 0);
+	in->cpu_mhz = sqlite3_column_int64(st, 1);
+	in->ram_mib = sqlite3_column_int64(st, 2);
+	in->disk_bytes = sqlite3_column_int64(st, 3);
+	sqlite3_reset(st);
+	password_new(in->password);
+	return 0;
+}
+
+/* The account's limits against what the VM adds; on success raises the
+ * counts (inside the caller's transaction). */
+static int
+limits_take(struct api_req *r, const struct deploy_in *in, struct api_err *e)
+{
+	static const char sql_get[] =
+	    "SELECT type, count, max FROM resource_count WHERE account_id = ?1";
+	static const char sql_add[] =
+	    "UPDATE resource_count SET count = count + ?3 WHERE account_id = ?1 AND type = ?2";
+	int64_t need[INV_LIM_N] = { 1, in->cpu_count, in->ram_mib, 1, in->disk_bytes };
+	sqlite3_stmt *st = db_stmt(r->m->db, sql_get);
+	int k, rc;
+
+	if (!st)
+		return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(r->m->db));
+	sqlite3_bind_int64(st, 1, r->acct->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *type = db_text(st, 0);
+		int64_t count = sqlite3_column_int64(st, 1), max = sqlite3_column_int64(st, 2);
+
+		for (k = 0; k < INV_LIM_N && strcmp(type, inv_limit_names[k]); k++)
+			;
+		if (k < INV_LIM_N && max >= 0 && count + need[k] > max) {
+			sqlite3_reset(st);
+			return api_fail(e, CS_RESOURCE_LIMIT, "Maximum number of resources of type "
+			    "'%s' for account name=%s has been exceeded (%lld in use, %lld asked, "
+			    "limit %lld)", limit_cs_names[k], r->acct->name, (long long)count,
+			    (long long)need[k], (long long)max);
+		}
+	}
+	sqlite3_reset(st);
+	for (k = 0; k < INV_LIM_N; k++) {
+		if (!(st = db_stmt(r->m->db, sql_add)))
+			return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(r->m->db));
+		sqlite3_bind_int64(st, 1, r->acct->id);
+		sqlite3_bind_text(st, 2, inv_limit_names[k], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, need[k]);
+		if (db_step_done(r->m->db, st) < 0)
+			return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(r->m->db));
+	}
+	return 0;
+}
+
+static int
+bind_exec(struct db *d, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = db_stmt(d, sql);
+	va_list ap;
+	int i;
+
+	if (!st)
+		return -EIO;
+	va_start(ap, fmt);
+	for (i = 0; fmt[i]; i++)
+		if (fmt[i] == 's')
+			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+	va_end(ap);
+	return db_step_done(d, st);
+}
+
+/* The records of the sync phase, inside the caller's transaction. */
+static int
+deploy_records(struct api_req *r, struct deploy_in *in, uint32_t ip, char vm_uuid[37],
+    char job_uuid[37], int64_t *job_id)
+{
+	struct db *d = r->m->db;
+	char inst[80], mac[MAC_STRLEN], vol_uuid[37];
+	uint8_t macb[6];
+	int64_t vm_id, now = now_ms();
+	int x;
+
+	uuid_new(vm_uuid);
+	uuid_new(vol_uuid);
+	uuid_new(job_uuid);
+	if (!in->name[0])
+		snprintf(in->name, sizeof(in->name), "VM-%s", vm_uuid);
+	if ((x = bind_exec(d, "INSERT INTO vm (uuid, name, instance_name, account_id, zone_id,"
+	    " offering_id, template_id, network_id, state, password, userdata, ssh_key,"
+	    " created_ms) VALUES (?, ?, '', ?, ?, ?, ?, ?, 'Stopped', ?, ?, ?, ?)", "ssiiiiisssi",
+	    vm_uuid, in->name, r->acct->id, in->zone_id, in->offering_id, in->template_id,
+	    in->network_id, in->password, in->userdata ? in->userdata : "",
+	    in->ssh_key ? in->ssh_key : "", now)) < 0)
+		return x;
+	vm_id = db_last_id(d);
+	/* CloudStack's instance name, and a MAC that is unique because the id is. */
+	snprintf(inst, sizeof(inst), "i-%lld-%lld-VM", (long long)r->acct->id, (long long)vm_id);
+	macb[0] = 0x02;
+	macb[1] = 0x00;
+	macb[2] = (uint8_t)(vm_id >> 24);
+	macb[3] = (uint8_t)(vm_id >> 16);
+	macb[4] = (uint8_t)(vm_id >> 8);
+	macb[5] = (uint8_t)vm_id;
+	mac_format(macb, mac);
+	if ((x = bind_exec(d, "UPDATE vm SET instance_name = ? WHERE id = ?", "si", inst,
+	    vm_id)) < 0 ||
+	    (x = bind_exec(d, "INSERT INTO nic (vm_id, network_id, ip, mac) VALUES (?, ?, ?, ?)",
+	    "iiis", vm_id, in->network_id, (int64_t)ip, mac)) < 0 ||
+	    (x = bind_exec(d, "INSERT INTO volume (uuid, vm_id, type, state, size)"
+	    " VALUES (?, ?, 'ROOT', 'Allocated', ?)", "sii", vol_uuid, vm_id, in->disk_bytes)) < 0 ||
+	    (x = bind_exec(d, "INSERT INTO job (uuid, account_id, cmd, vm_id, created_ms)"
+	    " VALUES (?, ?, 'deploy', ?, ?)", "siii", job_uuid, r->acct->id, vm_id, now)) < 0)
+		return x;
+	*job_id = db_last_id(d);
+	return 0;
+}
+
+int
+cmd_deploy_vm(struct api_req *r, json_t **out, struct api_err *e)
+{
+	struct db *d = r->m->db;
+	struct deploy_in in;
+	char vm_uuid[37], job_uuid[37];
+	int64_t job_id = 0;
+	uint32_t ip = 0;
+	int x;
+
+	memset(&in, 0, sizeof(in));
+	db_lock(d);
+	if ((x = deploy_resolve(r, &in, e)) < 0)
+		goto out;
+	if ((x = ipam_alloc(&r->m->ipam, in.network_id, &ip)) < 0) {
+		x = api_fail(e, CS_INSUFFICIENT_CAPACITY, "Insufficient address capacity: network "
+		    "has no free IP address");
+		goto out;
+	}
+	if (db_begin(d) < 0) {
+		x = api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(d));
+		goto out;
+	}
+	if ((x = limits_take(r, &in, e)) < 0)
+		goto fail;
+	if ((x = deploy_records(r, &in, ip, vm_uuid, job_uuid, &job_id)) < 0 ||
+	    (x = db_commit(d)) < 0) {
+		x = api_fail(e, CS_INTERNAL_ERROR, "cannot record the VM: %s (%s)", strerror(-x),
+		    db_errmsg(d));
+		goto fail;
+	}
+	db_unlock(d);
+	if (jobs_submit(r->m, job_id) < 0)
+		log_warnx("deploy: job queue full; job %s runs after the next restart", job_uuid);
+	*out = json_pack("{ssss}", "id", vm_uuid, "jobid", job_uuid);
+	return 0;
+fail:
+	db_rollback(d);
+out:
+	if (ip)
+		ipam_release(&r->m->ipam, in.network_id, ip);
+	db_unlock(d);
+	return x;
+}
+
+/* The VM of the caller's account (any for an admin): id, state. */
+static int
+vm_of_account(struct api_req *r, const char *uuid, int64_t *id, char state[16])
+{
+	sqlite3_stmt *st = db_stmt(r->m->db, "SELECT id, state, account_id FROM vm WHERE uuid = ?");
+	int rc, found = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	    (r->acct->admin || sqlite3_column_int64(st, 2) == r->acct->id)) {
+		*id = sqlite3_column_int64(st, 0);
+		snprintf(state, 16, "%s", db_text(st, 1));
+		found = 1;
+	}
+	sqlite3_reset(st);
+	return found ? 0 : -ENOENT;
+}
+
+int
+cmd_destroy_vm(struct api_req *r, json_t **out, struct api_err *e)
+{
+	const char *uuid = query_get(r->q, "id");
+	struct db *d = r->m->db;
+	char state[16], job_uuid[37];
+	int64_t vm_id, job_id;
+	int x;
+
+	if (!uuid)
+		return api_fail(e, CS_PARAM_ERROR, "Unable to execute API command "
+		    "destroyvirtualmachine due to missing parameter id");
+	db_lock(d);
+	if (vm_of_account(r, uuid, &vm_id, state) < 0) {
+		x = api_fail(e, CS_PARAM_ERROR, "Unable to find virtual machine by id %.64s", uuid);
+		goto out;
+	}
+	if (strcmp(state, "Running") && strcmp(state, "Stopped") && strcmp(state, "Error")) {
+		x = api_fail(e, CS_PARAM_ERROR, "VM %s is %s; it can be destroyed when Running, "
+		    "Stopped or Error", uuid, state);
+		goto out;
+	}
+	uuid_new(job_uuid);
+	if (db_begin(d) < 0 ||
+	    bind_exec(d, "UPDATE vm SET state = 'Expunging' WHERE id = ?", "i", vm_id) < 0 ||
+	    bind_exec(d, "INSERT INTO job (uuid, account_id, cmd, vm_id, created_ms)"
+	    " VALUES (?, ?, 'destroy', ?, ?)", "siii", job_uuid, r->acct->id, vm_id, now_ms()) < 0 ||
+	    (job_id = db_last_id(d), db_commit(d)) < 0) {
+		db_rollback(d);
+		x = api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(d));
+		goto out;
+	}
+	db_unlock(d);
+	if (jobs_submit(r->m, job_id) < 0)
+		log_warnx("destroy: job queue full; job %s runs after the next restart", job_uuid);
+	*out = json_pack("{ssss}", "id", uuid, "jobid", job_uuid);
+	return 0;
+out:
+	db_unlock(d);
+	return x;
+}
+
+static const char SQL_VM[] =
+    "SELECT v.uuid, v.name, v.instance_name, v.state, v.created_ms, v.error_text, z.uuid,"
+    " z.name, o.uuid, o.name, o.cpu_count, o.cpu_mhz, o.ram_mib, t.uuid, t.name,"
+    " IFNULL(h.uuid, ''), IFNULL(h.name, ''), a.name, n.uuid, IFNULL(c.ip, 0),"
+    " IFNULL(c.mac, ''), n.gateway, n.prefix, v.password"
+    " FROM vm v JOIN zone z ON z.id = v.zone_id JOIN offering o ON o.id = v.offering_id"
+    " JOIN template t ON t.id = v.template_id JOIN account a ON a.id = v.account_id"
+    " JOIN network n ON n.id = v.network_id LEFT JOIN host h ON h.id = v.host_id"
+    " LEFT JOIN nic c ON c.vm_id = v.id WHERE v.id = ?";
+
+json_t *
+vm_json(struct mgr *m, int64_t vm_id, bool with_password)
+{
+	sqlite3_stmt *st = db_stmt(m->db, SQL_VM);
+	char created[32], ip[IP4_STRLEN], gw[IP4_STRLEN], mask[IP4_STRLEN];
+	json_t *v = NULL, *nics;
+
+	if (!st)
+		return NULL;
+	sqlite3_bind_int64(st, 1, vm_id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto out;
+	time_format(sqlite3_column_int64(st, 4), created);
+	v = json_pack("{ssssssssssssssssssssssssss sIsIsI}", "id", db_text(st, 0), "name",
+	    db_text(st, 1), "displayname", db_text(st, 1), "instancename", db_text(st, 2),
+	    "state", db_text(st, 3), "created", created, "zoneid", db_text(st, 6), "zonename",
+	    db_text(st, 7), "serviceofferingid", db_text(st, 8), "serviceofferingname",
+	    db_text(st, 9), "templateid", db_text(st, 13), "templatename", db_text(st, 14),
+	    "account", db_text(st, 17), "cpunumber", (json_int_t)sqlite3_column_int64(st, 10),
+	    "cpuspeed", (json_int_t)sqlite3_column_int64(st, 11), "memory",
+	    (json_int_t)sqlite3_column_int64(st, 12));
+	if (!v)
+		goto out;
+	if (*db_text(st, 15)) {
+		json_object_set_new(v, "hostid", json_string(db_text(st, 15)));
+		json_object_set_new(v, "hostname", json_string(db_text(st, 16)));
+	}
+	if (*db_text(st, 5))
+		json_object_set_new(v, "errortext", json_string(db_text(st, 5)));
+	if (with_password)
+		json_object_set_new(v, "password", json_string(db_text(st, 23)));
+	nics = json_array();
+	if (sqlite3_column_int64(st, 19)) {
+		ip4_format((uint32_t)sqlite3_column_int64(st, 19), ip);
+		ip4_format((uint32_t)sqlite3_column_int64(st, 21), gw);
+		ip4_format(prefix_mask(sqlite3_column_int(st, 22)), mask);
+		json_array_append_new(nics, json_pack("{sssssssssssb}", "networkid",
+		    db_text(st, 18), "ipaddress", ip, "macaddress", db_text(st, 20), "gateway", gw,
+		    "netmask", mask, "isdefault", 1));
+	}
+	json_object_set_new(v, "nic", nics);
+out:
+	sqlite3_reset(st);
+	return v;
+}
+
+int
+cmd_list_vms(struct api_req *r, json_t **out, struct api_err *e)
+{
+	static const char sql[] =
+	    "SELECT id FROM vm WHERE (?1 OR account_id = ?2) AND (?3 IS NULL OR uuid = ?3)"
+	    " AND (?4 IS NULL OR state = ?4) AND (?4 IS NOT NULL OR state != 'Destroyed')"
+	    " AND (?5 IS NULL OR name = ?5) ORDER BY id LIMIT ?6 OFFSET ?7";
+	struct db *d = r->m->db;
+	int64_t limit, offset, *ids = NULL;
+	size_t n = 0, i;
+	sqlite3_stmt *st;
+	json_t *list;
+	int rc;
+
+	if (api_paging(r->q, &limit, &offset, e) < 0)
+		return -1;
+	db_lock(d);
+	if (!(st = db_stmt(d, sql))) {
+		db_unlock(d);
+		return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(d));
+	}
+	sqlite3_bind_int(st, 1, r->acct->admin);
+	sqlite3_bind_int64(st, 2, r->acct->id);
+	if (query_get(r->q, "id"))
+		sqlite3_bind_text(st, 3, query_get(r->q, "id"), -1, SQLITE_STATIC);
+	if (query_get(r->q, "state"))
+		sqlite3_bind_text(st, 4, query_get(r->q, "state"), -1, SQLITE_STATIC);
+	if (query_get(r->q, "name"))
+		sqlite3_bind_text(st, 5, query_get(r->q, "name"), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, limit);
+	sqlite3_bind_int64(st, 7, offset);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		void *p = realloc(ids, (n + 1) * sizeof(*ids));
+
+		if (!p)
+			break;
+		ids = p;
+		ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	list = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(list, vm_json(r->m, ids[i], false));
+	db_unlock(d);
+	free(ids);
+	*out = json_pack("{sIso}", "count", (json_int_t)n, "virtualmachine", list);
+	return 0;
+}

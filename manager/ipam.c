@@ -1,0 +1,153 @@
+/* ipam.c: per-network address bitmaps for guest NICs. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "ipam.h"
+
+static void
+mark(struct ipam_net *n, uint32_t ip)
+{
+	uint32_t off = ip - n->net;
+
+	if (off < n->size && !(n->used[off / 8] & (1u << (off % 8)))) {
+		n->used[off / 8] |= (uint8_t)(1u << (off % 8));
+		n->free--;
+	}
+}
+
+static struct ipam_net *
+find(struct ipam *a, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		if (a->nets[i].id == id)
+			return &a->nets[i];
+	return NULL;
+}
+
+int
+ipam_load(struct db *d, struct ipam *a)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	memset(a, 0, sizeof(*a));
+	pthread_mutex_init(&a->mu, NULL);
+	db_lock(d);
+	if (sqlite3_prepare_v2(d->h, "SELECT id, net, prefix, gateway FROM network ORDER BY id",
+	    -1, &st, NULL) != SQLITE_OK) {
+		r = -EIO;
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ipam_net *n;
+		void *p = realloc(a->nets, (a->n + 1) * sizeof(*a->nets));
+
+		if (!p) {
+			r = -ENOMEM;
+			goto out;
+		}
+		a->nets = p;
+		n = &a->nets[a->n];
+		memset(n, 0, sizeof(*n));
+		n->id = sqlite3_column_int64(st, 0);
+		n->net = (uint32_t)sqlite3_column_int64(st, 1);
+		n->prefix = sqlite3_column_int(st, 2);
+		n->gateway = (uint32_t)sqlite3_column_int64(st, 3);
+		n->size = (uint32_t)(~prefix_mask(n->prefix)) + 1u;
+		n->free = n->size;
+		if (!(n->used = calloc(n->size / 8 + 1, 1))) {
+			r = -ENOMEM;
+			goto out;
+		}
+		a->n++;
+		mark(n, n->net);
+		mark(n, n->net + n->size - 1);
+		mark(n, n->gateway);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(d->h, "SELECT network_id, ip FROM nic", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		r = -EIO;
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ipam_net *n = find(a, sqlite3_column_int64(st, 0));
+
+		if (n)
+			mark(n, (uint32_t)sqlite3_column_int64(st, 1));
+	}
+out:
+	sqlite3_finalize(st);
+	db_unlock(d);
+	if (r < 0)
+		ipam_destroy(a);
+	return r;
+}
+
+void
+ipam_destroy(struct ipam *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->nets[i].used);
+	free(a->nets);
+	a->nets = NULL;
+	a->n = 0;
+	pthread_mutex_destroy(&a->mu);
+}
+
+int
+ipam_alloc(struct ipam *a, int64_t net_id, uint32_t *ip)
+{
+	struct ipam_net *n;
+	uint32_t off;
+	int r = -ENOSPC;
+
+	pthread_mutex_lock(&a->mu);
+	if (!(n = find(a, net_id))) {
+		r = -ENOENT;
+		goto out;
+	}
+	if (n->free == 0)
+		goto out;
+	for (off = 0; off < n->size; off += 8) {
+		uint8_t b = n->used[off / 8];
+
+		if (b == 0xff)
+			continue;
+		while (b & 1u) {
+			b >>= 1;
+			off++;
+		}
+		if (off >= n->size)
+			break;
+		mark(n, n->net + off);
+		*ip = n->net + off;
+		r = 0;
+		break;
+	}
+out:
+	pthread_mutex_unlock(&a->mu);
+	return r;
+}
+
+void
+ipam_release(struct ipam *a, int64_t net_id, uint32_t ip)
+{
+	struct ipam_net *n;
+	uint32_t off;
+
+	pthread_mutex_lock(&a->mu);
+	if ((n = find(a, net_id)) && (off = ip - n->net) < n->size && ip != n->gateway &&
+	    off != 0 && off != n->size - 1 && (n->used[off / 8] & (1u << (off % 8)))) {
+		n->used[off / 8] &= (uint8_t)~(1u << (off % 8));
+		n->free++;
+	}
+	pthread_mutex_unlock(&a->mu);
+}

@@ -1,0 +1,34 @@
+/* ipam.h: guest IP addresses: one bitmap per guest network, loaded from
+ * the NICs in the database, handing out the lowest free host address. */
+#ifndef VRM_IPAM_H
+#define VRM_IPAM_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "db.h"
+
+struct ipam_net {
+	int64_t id;
+	uint32_t net, gateway, size; /* size: addresses in the network */
+	int prefix;
+	uint8_t *used;               /* bit per address; network, gateway, broadcast set */
+	uint32_t free;
+};
+
+struct ipam {
+	struct ipam_net *nets;
+	size_t n;
+	pthread_mutex_t mu;
+};
+
+/* Loads every network and marks its NICs' addresses.  0 or -errno. */
+int ipam_load(struct db *d, struct ipam *a);
+void ipam_destroy(struct ipam *a);
+/* The lowest free address of a network: 0, -ENOENT (no such network) or
+ * -ENOSPC (full). */
+int ipam_alloc(struct ipam *a, int64_t net_id, uint32_t *ip);
+/* Gives an address back (no-op when it is not in use). */
+void ipam_release(struct ipam *a, int64_t net_id, uint32_t ip);
+
+#endif

@@ -1,0 +1,205 @@
+/* main.c: vr-manager's command line: `init` loads an inventory into a new
+ * or existing database, `serve` runs the API and the job workers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "conf.h"
+#include "fileio.h"
+#include "inventory.h"
+#include "log.h"
+#include "sdnotify.h"
+
+static const struct conf_key mgr_keys[] = {
+	{ "db", "/var/lib/vr-manager/manager.db", 0, "SQLite database file" },
+	{ "listen", "127.0.0.1:8080", CONF_MULTI, "API address host:port (serve)" },
+	{ "workers", "4", 0, "async job worker threads (serve)" },
+	{ "api-threads", "2", 0, "threads answering API requests (serve)" },
+	{ "vr-timeout", "10", 0, "seconds to wait for a VR's answer (serve)" },
+	{ "inventory", NULL, 0, "inventory JSON file (init; format: docs/manager.md)" },
+};
+
+static const struct cli_spec mgr_cli = {
+	.prog = "vr-manager",
+	.summary = "The compact manager core: CloudStack's deployVirtualMachine flow (sync phase,\n"
+		   "async job: plan, reserve, VR network prep, volume prep, libvirt start).",
+	.usage = "[OPTION]... init|serve",
+	.default_config = "/etc/vr-manager/manager.conf",
+	.keys = mgr_keys,
+	.nkeys = sizeof(mgr_keys) / sizeof(mgr_keys[0]),
+	.takes_args = true,
+	.extra_help = "Commands:\n"
+		      "  init   create or migrate the database and load --inventory FILE\n"
+		      "  serve  answer the API at http://LISTEN/client/api and run jobs\n"
+		      "Signals: SIGTERM/SIGINT stop after the running stages; unfinished jobs\n"
+		      "are finished or rolled back at the next start.\n"
+		      "Docs: docs/manager.md.\n",
+};
+
+static int
+cmd_init(struct cli_result *cr)
+{
+	const char *path = conf_get(&cr->conf, "inventory");
+	struct inventory *inv = NULL;
+	struct db *d = NULL;
+	char err[512], *buf = NULL;
+	size_t len;
+	int r;
+
+	if (!path)
+		cli_config_error(&mgr_cli, "init needs --inventory FILE");
+	if ((r = file_read_all(path, INV_LEN_MAX, &buf, &len)) < 0) {
+		fprintf(stderr, "vr-manager: %s: %s\n", path, strerror(-r));
+		return r == -EFBIG ? 2 : 1;
+	}
+	if ((r = inventory_parse(buf, len, &inv, err, sizeof(err))) < 0) {
+		fprintf(stderr, "vr-manager: %s: %s\n", path, err);
+		free(buf);
+		return 2;
+	}
+	free(buf);
+	if ((r = db_open(conf_get(&cr->conf, "db"), &d, err, sizeof(err))) < 0) {
+		fprintf(stderr, "vr-manager: %s\n", err);
+		inventory_free(inv);
+		return 1;
+	}
+	if ((r = inventory_store(d, inv, err, sizeof(err))) < 0) {
+		fprintf(stderr, "vr-manager: %s: %s\n", path, err);
+		r = r == -EEXIST || r == -ENOENT ? 2 : 1;
+	} else {
+		printf("vr-manager: %s loaded into %s: %zu zones, %zu pods, %zu clusters, %zu hosts, "
+		    "%zu pools, %zu secondary, %zu templates, %zu offerings, %zu networks, "
+		    "%zu accounts\n", path, conf_get(&cr->conf, "db"), inv->n_zones, inv->n_pods,
+		    inv->n_clusters, inv->n_hosts, inv->n_pools, inv->n_secondary,
+		    inv->n_templates, inv->n_offerings, inv->n_networks, inv->n_accounts);
+		r = 0;
+	}
+	inventory_free(inv);
+	db_close(d);
+	return r;
+}
+
+/* Temp files an interrupted template copy or overlay left in the pools. */
+static void
+sweep_pools(struct capacity *c)
+{
+	size_t i;
+	int fd, n;
+
+	for (i = 0; i < c->npools; i++) {
+		if ((fd = open(c->pools[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			continue;
+		if ((n = af_sweep(fd)) > 0)
+			log_info("pool %s: removed %d unfinished temp files", c->pools[i].uuid, n);
+		close(fd);
+	}
+}
+
+static int
+cmd_serve(struct cli_result *cr)
+{
+	struct mgr m;
+	struct api a;
+	uint64_t workers, threads, vr_timeout;
+	char err[512], *const *listen;
+	size_t nlisten;
+	sigset_t set;
+	int r, sig, rc = 1;
+
+	if (conf_get_u64(&cr->conf, "workers", 1, WORKERS_MAX, &workers, err, sizeof(err)) < 0 ||
+	    conf_get_u64(&cr->conf, "api-threads", 1, 64, &threads, err, sizeof(err)) < 0 ||
+	    conf_get_u64(&cr->conf, "vr-timeout", 1, 600, &vr_timeout, err, sizeof(err)) < 0)
+		cli_config_error(&mgr_cli, "%s", err);
+	nlisten = conf_get_all(&cr->conf, "listen", &listen);
+	memset(&m, 0, sizeof(m));
+	memset(&a, 0, sizeof(a));
+	m.vr_timeout_s = (int)vr_timeout;
+	/* Signals are taken by sigwait below; every thread inherits the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((r = db_open(conf_get(&cr->conf, "db"), &m.db, err, sizeof(err))) < 0) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	if ((r = capacity_load(m.db, &m.cap)) < 0 || (r = ipam_load(m.db, &m.ipam)) < 0) {
+		log_err(r, "cannot load hosts, pools and networks from %s", conf_get(&cr->conf, "db"));
+		goto out_db;
+	}
+	if (!(m.virt = virt_hosts_new())) {
+		log_warnx("cannot initialise libvirt");
+		goto out_cap;
+	}
+	sweep_pools(&m.cap);
+	if ((r = api_init(&a, &m)) < 0 || (r = jobs_start(&m, (unsigned)workers)) < 0) {
+		log_err(r, "cannot start");
+		goto out_virt;
+	}
+	if ((r = jobs_recover(&m)) > 0)
+		log_info("recovered %d unfinished jobs", r);
+	if ((r = api_listen(&a, listen, nlisten, (unsigned)threads, err, sizeof(err))) < 0) {
+		log_warnx("%s", err);
+		goto out_jobs;
+	}
+	snprintf(err, sizeof(err), "serving %zu hosts, %zu pools, %zu accounts on %s (%u workers)",
+	    m.cap.nhosts, m.cap.npools, a.naccounts, listen[0], (unsigned)workers);
+	log_info("%s", err);
+	sdn_ready(err);
+	do
+		sig = sdn_sigwait(&set, sdn_watchdog_period(), NULL, NULL);
+	while (sig == SIGHUP);
+	sdn_stopping();
+	log_info("signal %d: stopping", sig);
+	rc = 0;
+out_jobs:
+	api_free(&a); /* no new jobs */
+	jobs_stop(&m);
+out_virt:
+	api_free(&a);
+	virt_hosts_free(m.virt);
+out_cap:
+	ipam_destroy(&m.ipam);
+	capacity_free(&m.cap);
+out_db:
+	db_close(m.db);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli_result cr;
+	char err[256];
+	uint64_t n;
+	int rc;
+
+	cli_parse(&mgr_cli, argc, argv, &cr);
+	if (conf_get_u64(&cr.conf, "workers", 1, WORKERS_MAX, &n, err, sizeof(err)) < 0 ||
+	    conf_get_u64(&cr.conf, "api-threads", 1, 64, &n, err, sizeof(err)) < 0 ||
+	    conf_get_u64(&cr.conf, "vr-timeout", 1, 600, &n, err, sizeof(err)) < 0)
+		cli_config_error(&mgr_cli, "%s", err);
+	if (cr.check_only) {
+		cli_report(&mgr_cli, &cr);
+		cli_result_free(&cr);
+		return 0;
+	}
+	if (cr.nargs != 1)
+		cli_config_error(&mgr_cli, "expected one command: init or serve (see --help)");
+	log_init("vr-manager", cr.verbose);
+	if (!strcmp(cr.args[0], "init"))
+		rc = cmd_init(&cr);
+	else if (!strcmp(cr.args[0], "serve"))
+		rc = cmd_serve(&cr);
+	else
+		cli_config_error(&mgr_cli, "unknown command \"%s\": init or serve", cr.args[0]);
+	cli_result_free(&cr);
+	return rc;
+}

@@ -1,0 +1,68 @@
+/* mgr.h: the running manager: its database, capacity snapshot, address
+ * pools, libvirt connections and job workers, shared by the API (sync
+ * phase) and the jobs (async phase). */
+#ifndef VRM_MGR_H
+#define VRM_MGR_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "capacity.h"
+#include "db.h"
+#include "ipam.h"
+#include "virt.h"
+
+/* CloudStack's error codes (ApiErrorCode). */
+enum cs_error {
+	CS_UNAUTHORIZED = 401,
+	CS_PARAM_ERROR = 431,
+	CS_UNSUPPORTED = 432,
+	CS_RESOURCE_LIMIT = 532,
+	CS_INSUFFICIENT_CAPACITY = 533,
+	CS_INTERNAL_ERROR = 530,
+};
+
+#define JOB_QUEUE_MAX 65536
+#define WORKERS_MAX 64
+
+struct job_queue {
+	int64_t *ids;
+	size_t head, len;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stopping;
+};
+
+struct mgr {
+	struct db *db;
+	struct capacity cap;
+	struct ipam ipam;
+	struct virt_hosts *virt;
+	struct job_queue q;
+	pthread_t workers[WORKERS_MAX];
+	unsigned nworkers;
+	int vr_timeout_s;
+	_Atomic uint64_t jobs_done, jobs_failed;
+};
+
+/* Milliseconds and microseconds of the wall clock. */
+int64_t now_ms(void);
+int64_t now_us(void);
+/* A random version-4 UUID, canonical form. */
+void uuid_new(char out[37]);
+/* "2026-11-22T10:00:00+0000" for a time in ms. */
+void time_format(int64_t ms, char out[32]);
+
+/* Job engine (job.c). */
+int jobs_start(struct mgr *m, unsigned nworkers);
+void jobs_stop(struct mgr *m);
+/* Queues a committed job for the workers; -EAGAIN when the queue is full
+ * (the job stays pending in the database and runs after a restart). */
+int jobs_submit(struct mgr *m, int64_t job_id);
+/* Finishes or rolls back the jobs a previous run left pending; called
+ * before the API opens.  Returns how many jobs it handled. */
+int jobs_recover(struct mgr *m);
+
+#endif

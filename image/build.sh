@@ -133,6 +133,7 @@ mmdebstrap --variant=minbase --mode=root --format=directory \
 	--customize-hook="sync-out /var/cache/apt/archives '$APT_CACHE'" \
 	--customize-hook='rm -f "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*_Packages "$1"/var/lib/apt/lists/*_InRelease' \
 	--customize-hook="make -s -C '$ROOT' install BUILD='$BUILD' DESTDIR=\"\$1\" PREFIX=/usr" \
+	--customize-hook='rm -f "$1"/usr/sbin/vr-manager "$1"/lib/systemd/system/vr-manager.service' \
 	--customize-hook="install -m 0600 '$OUT/token' \"\$1\"/etc/vrd/token" \
 	--customize-hook="install -m 0644 '$STAGE/files/10-control.network' \"\$1\"/etc/systemd/network/10-control.network" \
 	--customize-hook="install -m 0644 '$STAGE/files/fstab' \"\$1\"/etc/fstab" \

@@ -312,7 +312,7 @@ if vrd_start slow --timeout 2; then
 	for kind in header many url; do
 		"$VT_PY" "$MDC" oversize --src 127.0.0.1 --host 127.0.0.1 --port "${VRD_PORT[slow]}" --kind "$kind" \
 		    --size 262144 >"$T/oversize.json" 2>&1
-		check_eq "control channel: oversized $kind (256 KiB of headers) refused with 4xx, connection closed" "4 true" \
+		check_eq "control channel: oversized $kind (256 KiB) refused with 4xx, connection closed" "4 true" \
 		    "$(vt_json "$T/oversize.json" '"%d %s" % (j["status"] // 100, str(j["closed"]).lower())' 2>&1)"
 	done
 	check "vrd keeps serving after them" vt_vrctl slow health

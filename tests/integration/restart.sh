@@ -89,7 +89,9 @@ SEED=${RESTART_SEED:-$(( $(date +%s%N) % 1000000007 ))}
 read -r -a TARGETS < <("$VT_PY" -c 'import random, sys
 seed, rounds, batches = map(int, sys.argv[1:4])
 r = random.Random(seed)
-print(" ".join(map(str, sorted(r.sample(range(2, batches - 4), rounds)))))' "$SEED" "$ROUNDS" "$BATCHES")
+# each kill leaves one batch unacknowledged (in flight): the last kill point
+# must be reachable, with batches still to send after it
+print(" ".join(map(str, sorted(r.sample(range(2, batches - rounds - 4), rounds)))))' "$SEED" "$ROUNDS" "$BATCHES")
 read -r -a DELAYS < <("$VT_PY" -c 'import random, sys
 r = random.Random(int(sys.argv[1]) + 1)
 print(" ".join(str(r.randrange(10)) for _ in range(int(sys.argv[2]))))' "$SEED" "$ROUNDS")
@@ -98,7 +100,9 @@ diag "kill after acknowledgement: ${TARGETS[*]}"
 diag "extra delay (ms): ${DELAYS[*]}"
 [ "${#TARGETS[@]}" -eq "$ROUNDS" ] || fail "$ROUNDS kill points drawn" "${TARGETS[*]}"
 
-vt_bg "$VT_PY" "$VT_LIB/batch_stream.py" "${VRD_URL[r]}" "${VRD_TOKEN_FILE[r]}" "$W" --last "$BATCHES"
+# the client may run past BATCHES while a kill is being set up; it is told to
+# stop once BATCHES have been sent after the last kill
+vt_bg "$VT_PY" "$VT_LIB/batch_stream.py" "${VRD_URL[r]}" "${VRD_TOKEN_FILE[r]}" "$W" --last $((BATCHES + 200))
 CLIENT=$VT_LAST_PID
 
 # files_ok LABEL: the files on disk right after a kill, before vrd restarts
@@ -156,7 +160,7 @@ done
 
 # let the client send the rest of the stream
 for i in $(seq 1500); do # bounded: 30 s
-	[ -s "$W/done" ] && break
+	[ $(($(acks) + $(unknowns))) -ge "$BATCHES" ] && break
 	vt_alive "$CLIENT" && vrd_alive r || break
 	sleep 0.02
 done
@@ -166,7 +170,12 @@ for i in $(seq 500); do
 	sleep 0.02
 done
 wait "$CLIENT" 2>/dev/null
-check_eq "the client sent all $BATCHES batches and ended cleanly" "$((BATCHES + 1))" "$(cat "$W/done" 2>/dev/null)"
+sent=$(($(cat "$W/done" 2>/dev/null || echo 1) - 1))
+if [ "$sent" -ge "$BATCHES" ] && [ "$sent" -le $((BATCHES + 200)) ]; then
+	ok "the client sent $sent batches ($((3 * sent)) commands, at least $BATCHES) and ended cleanly"
+else
+	fail "the client sent at least $BATCHES batches and ended cleanly" "done: $(cat "$W/done" 2>&1)"
+fi
 diag "$(acks) batches acknowledged ($((3 * $(acks))) commands), $(wc -l <"$W/unknown" 2>/dev/null || echo 0) in flight at a kill, $replays journal(s) left by a kill"
 
 # a clean stop and a last start: everything is still there

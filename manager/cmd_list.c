@@ -195,14 +195,7 @@ cmd_list_capacity(struct api_req *r, json_t **out, struct api_err *e)
 	(void)e;
 	if (zid) {
 		db_lock(r->m->db);
-		sqlite3_stmt *st = db_stmt(r->m->db, "SELECT id FROM zone WHERE uuid = ?");
-
-		if (st) {
-			sqlite3_bind_text(st, 1, zid, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				zone = sqlite3_column_int64(st, 0);
-			sqlite3_reset(st);
-		}
+		db_ints_by_text(r->m->db, "SELECT id FROM zone WHERE uuid = ?", zid, &zone, 1);
 		db_unlock(r->m->db);
 		if (!zone) {
 			json_decref(list);

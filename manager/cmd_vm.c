@@ -33,19 +33,15 @@ static const char *const limit_cs_names[INV_LIM_N] = { "user_vm", "cpu", "memory
 static int
 id_by_uuid(struct mgr *m, const char *sql, const char *uuid, int64_t *id, int64_t *extra)
 {
-	sqlite3_stmt *st = db_stmt(m->db, sql);
-	int rc;
+	int64_t cols[2] = { 0, 0 };
+	int r = db_ints_by_text(m->db, sql, uuid, cols, extra ? 2 : 1);
 
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
+	if (r == 0) {
+		*id = cols[0];
 		if (extra)
-			*extra = sqlite3_column_int64(st, 1);
+			*extra = cols[1];
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
+	return r;
 }
 
 static void
@@ -182,25 +178,6 @@ limits_take(struct api_req *r, const struct deploy_in *in, struct api_err *e)
 	return 0;
 }
 
-static int
-bind_exec(struct db *d, const char *sql, const char *fmt, ...)
-{
-	sqlite3_stmt *st = db_stmt(d, sql);
-	va_list ap;
-	int i;
-
-	if (!st)
-		return -EIO;
-	va_start(ap, fmt);
-	for (i = 0; fmt[i]; i++)
-		if (fmt[i] == 's')
-			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
-	va_end(ap);
-	return db_step_done(d, st);
-}
-
 /* The records of the sync phase, inside the caller's transaction. */
 static int
 deploy_records(struct api_req *r, struct deploy_in *in, uint32_t ip, char vm_uuid[37],
@@ -217,7 +194,7 @@ deploy_records(struct api_req *r, struct deploy_in *in, uint32_t ip, char vm_uui
 	uuid_new(job_uuid);
 	if (!in->name[0])
 		snprintf(in->name, sizeof(in->name), "VM-%s", vm_uuid);
-	if ((x = bind_exec(d, "INSERT INTO vm (uuid, name, instance_name, account_id, zone_id,"
+	if ((x = db_run(d, "INSERT INTO vm (uuid, name, instance_name, account_id, zone_id,"
 	    " offering_id, template_id, network_id, state, password, userdata, ssh_key,"
 	    " created_ms) VALUES (?, ?, '', ?, ?, ?, ?, ?, 'Stopped', ?, ?, ?, ?)", "ssiiiiisssi",
 	    vm_uuid, in->name, r->acct->id, in->zone_id, in->offering_id, in->template_id,
@@ -234,13 +211,13 @@ deploy_records(struct api_req *r, struct deploy_in *in, uint32_t ip, char vm_uui
 	macb[4] = (uint8_t)(vm_id >> 8);
 	macb[5] = (uint8_t)vm_id;
 	mac_format(macb, mac);
-	if ((x = bind_exec(d, "UPDATE vm SET instance_name = ? WHERE id = ?", "si", inst,
+	if ((x = db_run(d, "UPDATE vm SET instance_name = ? WHERE id = ?", "si", inst,
 	    vm_id)) < 0 ||
-	    (x = bind_exec(d, "INSERT INTO nic (vm_id, network_id, ip, mac) VALUES (?, ?, ?, ?)",
+	    (x = db_run(d, "INSERT INTO nic (vm_id, network_id, ip, mac) VALUES (?, ?, ?, ?)",
 	    "iiis", vm_id, in->network_id, (int64_t)ip, mac)) < 0 ||
-	    (x = bind_exec(d, "INSERT INTO volume (uuid, vm_id, type, state, size)"
+	    (x = db_run(d, "INSERT INTO volume (uuid, vm_id, type, state, size)"
 	    " VALUES (?, ?, 'ROOT', 'Allocated', ?)", "sii", vol_uuid, vm_id, in->disk_bytes)) < 0 ||
-	    (x = bind_exec(d, "INSERT INTO job (uuid, account_id, cmd, vm_id, created_ms)"
+	    (x = db_run(d, "INSERT INTO job (uuid, account_id, cmd, vm_id, created_ms)"
 	    " VALUES (?, ?, 'deploy', ?, ?)", "siii", job_uuid, r->acct->id, vm_id, now)) < 0)
 		return x;
 	*job_id = db_last_id(d);
@@ -336,8 +313,8 @@ cmd_destroy_vm(struct api_req *r, json_t **out, struct api_err *e)
 	}
 	uuid_new(job_uuid);
 	if (db_begin(d) < 0 ||
-	    bind_exec(d, "UPDATE vm SET state = 'Expunging' WHERE id = ?", "i", vm_id) < 0 ||
-	    bind_exec(d, "INSERT INTO job (uuid, account_id, cmd, vm_id, created_ms)"
+	    db_run(d, "UPDATE vm SET state = 'Expunging' WHERE id = ?", "i", vm_id) < 0 ||
+	    db_run(d, "INSERT INTO job (uuid, account_id, cmd, vm_id, created_ms)"
 	    " VALUES (?, ?, 'destroy', ?, ?)", "siii", job_uuid, r->acct->id, vm_id, now_ms()) < 0 ||
 	    (job_id = db_last_id(d), db_commit(d)) < 0) {
 		db_rollback(d);

@@ -2,6 +2,7 @@
  * migrations, and wraps the connection (mutex, statement cache, errors). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +274,45 @@ db_step_done(struct db *d, sqlite3_stmt *st)
 		return db_errno(rc);
 	}
 	return 0;
+}
+
+int
+db_run(struct db *d, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = db_stmt(d, sql);
+	va_list ap;
+	int i;
+
+	if (!st)
+		return -EIO;
+	va_start(ap, fmt);
+	for (i = 0; fmt[i]; i++) {
+		if (fmt[i] == 's')
+			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_STATIC);
+		else if (fmt[i] == 'i')
+			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+		else
+			sqlite3_bind_double(st, i + 1, va_arg(ap, double));
+	}
+	va_end(ap);
+	return db_step_done(d, st);
+}
+
+int
+db_ints_by_text(struct db *d, const char *sql, const char *key, int64_t *cols, int n)
+{
+	sqlite3_stmt *st = db_stmt(d, sql);
+	int rc, i;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		for (i = 0; i < n && i < sqlite3_column_count(st); i++)
+			cols[i] = sqlite3_column_int64(st, i);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
 }
 
 int

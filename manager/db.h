@@ -38,6 +38,12 @@ sqlite3_stmt *db_stmt(struct db *d, const char *sql);
 /* sqlite3_step to completion for a statement without rows: 0 or -errno. */
 int db_step_done(struct db *d, sqlite3_stmt *st);
 int db_exec(struct db *d, const char *sql);
+/* Binds ?1..?n from fmt ('s' text, 'i' int64_t, 'd' double) to the cached
+ * statement for sql and runs it (no rows expected).  0 or -errno. */
+int db_run(struct db *d, const char *sql, const char *fmt, ...);
+/* The first row of sql with ?1 bound to key: its first n integer columns
+ * into cols.  0, -ENOENT (no row) or -errno. */
+int db_ints_by_text(struct db *d, const char *sql, const char *key, int64_t *cols, int n);
 int db_begin(struct db *d);   /* BEGIN IMMEDIATE */
 int db_commit(struct db *d);
 void db_rollback(struct db *d);

@@ -1,29 +1,10 @@
 /* inventory_db.c: writes a parsed inventory into the database in one
  * transaction, resolving every reference by id (or failing with its name). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "inventory.h"
-
-/* One row id by uuid, with up to two more integer columns. */
-static int
-lookup(struct db *d, const char *sql, const char *uuid, int64_t cols[3])
-{
-	sqlite3_stmt *st = db_stmt(d, sql);
-	int rc, i;
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		for (i = 0; i < sqlite3_column_count(st) && i < 3; i++)
-			cols[i] = sqlite3_column_int64(st, i);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
-}
 
 static const char SQL_ZONE[] = "SELECT id FROM zone WHERE uuid = ?";
 static const char SQL_POD[] = "SELECT id, zone_id FROM pod WHERE uuid = ?";
@@ -31,32 +12,9 @@ static const char SQL_CLUSTER[] = "SELECT id, pod_id, zone_id FROM cluster WHERE
 static const char SQL_HOST[] = "SELECT id, cluster_id, zone_id FROM host WHERE uuid = ?";
 static const char SQL_SECONDARY[] = "SELECT id, zone_id FROM secondary WHERE uuid = ?";
 
-/* Binds ?1..?n from a format: 's' text, 'i' int64, 'd' double. */
-static int
-insert(struct db *d, const char *sql, const char *fmt, ...)
-{
-	sqlite3_stmt *st = db_stmt(d, sql);
-	va_list ap;
-	int i;
-
-	if (!st)
-		return -EIO;
-	va_start(ap, fmt);
-	for (i = 0; fmt[i]; i++) {
-		if (fmt[i] == 's')
-			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_STATIC);
-		else if (fmt[i] == 'i')
-			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
-		else
-			sqlite3_bind_double(st, i + 1, va_arg(ap, double));
-	}
-	va_end(ap);
-	return db_step_done(d, st);
-}
-
 #define REF(sql, sect, i, key, val, cols)                                                   \
 	do {                                                                                   \
-		if ((r = lookup(d, sql, val, cols)) < 0) {                                         \
+		if ((r = db_ints_by_text(d, sql, val, cols, 3)) < 0) {                                         \
 			snprintf(err, errlen, "%s[%zu].%s: %s \"%s\"", sect, i, key,               \
 			    r == -ENOENT ? "unknown" : "cannot look up", val);                     \
 			goto out;                                                                  \
@@ -64,7 +22,7 @@ insert(struct db *d, const char *sql, const char *fmt, ...)
 	} while (0)
 #define INS(sect, i, id, ...)                                                               \
 	do {                                                                                   \
-		if ((r = insert(d, __VA_ARGS__)) < 0) {                                            \
+		if ((r = db_run(d, __VA_ARGS__)) < 0) {                                            \
 			snprintf(err, errlen, "%s[%zu] \"%s\": %s", sect, i, id,                   \
 			    r == -EEXIST ? "id already in the database" : db_errmsg(d));           \
 			goto out;                                                                  \

@@ -445,6 +445,7 @@ inventory_parse(const char *buf, size_t len, struct inventory **out, char *err, 
 		}
 	}
 	if (!(inv = calloc(1, sizeof(*inv)))) {
+		snprintf(err, errlen, "out of memory");
 		r = -ENOMEM;
 		goto out;
 	}

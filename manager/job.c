@@ -13,7 +13,7 @@
 #include "log.h"
 
 static const char SQL_LOAD[] =
-    "SELECT j.uuid, j.cmd, j.vm_id, j.account_id, v.uuid, v.name, v.instance_name, v.state,"
+    "SELECT j.uuid, j.cmd, j.vm_id, v.account_id, v.uuid, v.name, v.instance_name, v.state,"
     " v.password, v.userdata, v.ssh_key, v.zone_id, IFNULL(v.host_id, 0),"
     " IFNULL(v.pool_id, 0), v.reserved, o.name, o.cpu_count, o.cpu_mhz, o.ram_mib,"
     " o.local_storage, z.name, t.uuid, s.path || '/' || t.path, t.size, n.id, n.vr_url,"
@@ -182,6 +182,7 @@ job_run(struct mgr *m, int64_t id)
 		rec->end_us = now_us();
 		if (r < 0)
 			break;
+		j.err[0] = '\0'; /* a stage that succeeded may leave a note there */
 	}
 	if (r < 0) {
 		if (!j.err[0])

@@ -18,7 +18,7 @@ struct job_stage_rec {
 
 struct job {
 	struct mgr *m;
-	int64_t id, vm_id, account_id;
+	int64_t id, vm_id, account_id; /* account_id: the VM's owner, whose counts change */
 	char uuid[37], cmd[16];
 	/* the VM */
 	char vm_uuid[37], vm_name[64], instance_name[80], state[16], password[64];

@@ -16,22 +16,13 @@ if ! vrd_start vr; then
 	fail "vrd starts"
 	mgr_finish
 fi
-W="$VT_TMP/world"
 # 6 hosts x 4 cores x 2500 MHz = 10000 MHz each: 20 VMs of 1 x 500 MHz; RAM for 256
-mgr_world "$W" --hosts 6 --host-cores 4 --host-mhz 2500 --host-ram 65536 \
+W="$VT_TMP/m"
+MGR_START_ARGS=(--workers 8 --api-threads 4)
+mgr_up m --hosts 6 --host-cores 4 --host-mhz 2500 --host-ram 65536 \
     --offering-cpus 1 --offering-mhz 500 --offering-ram 256 --template-mib 2 \
     --cidr 10.20.0.0/16 --gateway 10.20.0.1 \
-    --vr-url "${VRD_URL[vr]}" --vr-token "$(cat "${VRD_TOKEN_FILE[vr]}")" || {
-	fail "mgr_inventory.py writes a world"
-	mgr_finish
-}
-mgr_new m
-mgr_init m "$W/inventory.json"
-check_eq "init: exit 0" 0 "$MGR_RC"
-if ! mgr_start m --workers 8 --api-threads 4; then
-	fail "vr-manager starts"
-	mgr_finish
-fi
+    --vr-url "${VRD_URL[vr]}" --vr-token "$(cat "${VRD_TOKEN_FILE[vr]}")" || mgr_finish
 export VR_URL=${VRD_URL[vr]} VR_TOKEN_FILE=${VRD_TOKEN_FILE[vr]} POOL="$W/primary"
 
 # vrd_vm_count: VMs vrd knows, from `vrctl vms --json`
@@ -185,14 +176,11 @@ check_eq "vrctl vms --json: 0 VMs" 0 "$(vrd_vm_count)"
 mgr_stop m
 
 # --- the pool as the limit: room for 10 ROOT volumes, hosts ample --------------------
-W2="$VT_TMP/world2"
-mgr_world "$W2" --hosts 3 --host-cores 64 --host-mhz 3000 --host-ram 262144 --template-mib 2 \
+W2="$VT_TMP/p"
+MGR_START_ARGS=(--workers 8)
+if mgr_up p --hosts 3 --host-cores 64 --host-mhz 3000 --host-ram 262144 --template-mib 2 \
     --pool-capacity $((10 * 2 * 1024 * 1024 + 1024 * 1024)) --cidr 10.21.0.0/16 --gateway 10.21.0.1 \
-    --vr-url "${VRD_URL[vr]}" --vr-token "$(cat "${VRD_TOKEN_FILE[vr]}")"
-mgr_new p
-mgr_init p "$W2/inventory.json"
-check_eq "init (pool-limited world): exit 0" 0 "$MGR_RC"
-if mgr_start p --workers 8; then
+    --vr-url "${VRD_URL[vr]}" --vr-token "$(cat "${VRD_TOKEN_FILE[vr]}")"; then
 	POOL="$W2/primary" mgr_py p <<'EOF'
 N, ROOM, DISK = 40, 10, 2 << 20
 out = [None] * N
@@ -232,8 +220,6 @@ check_eq("after destroying them: pool, hosts and counts at 0", (0, 0, 0),
           counts("admin")["vm"]))
 check_eq("vrd empty again", [], vr_vms())
 EOF
-else
-	fail "vr-manager (pool-limited world) starts"
 fi
 
 mgr_finish

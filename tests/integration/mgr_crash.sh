@@ -33,22 +33,12 @@ if ! vrd_start vr; then
 	fail "vrd starts"
 	mgr_finish
 fi
-W="$VT_TMP/world"
 # 2 hosts x 3 cores x 2000 MHz: 12 VMs of 500 MHz each (RAM for 16)
-mgr_world "$W" --hosts 2 --host-cores 3 --host-mhz 2000 --host-ram 8192 \
+W="$VT_TMP/m"
+MGR_START_ARGS=(--workers 4 --vr-timeout 5)
+mgr_up m --hosts 2 --host-cores 3 --host-mhz 2000 --host-ram 8192 \
     --offering-mhz 500 --offering-ram 512 --template-mib 2 --limit vm=8 \
-    --vr-url "${VRD_URL[vr]}" --vr-token "$(cat "${VRD_TOKEN_FILE[vr]}")" || {
-	fail "mgr_inventory.py writes a world"
-	mgr_finish
-}
-mgr_new m
-mgr_init m "$W/inventory.json"
-check_eq "init: exit 0" 0 "$MGR_RC"
-MGR_ARGS=(--workers 4 --vr-timeout 5)
-if ! mgr_start m "${MGR_ARGS[@]}"; then
-	fail "vr-manager starts"
-	mgr_finish
-fi
+    --vr-url "${VRD_URL[vr]}" --vr-token "$(cat "${VRD_TOKEN_FILE[vr]}")" || mgr_finish
 export VR_URL=${VRD_URL[vr]} VR_TOKEN_FILE=${VRD_TOKEN_FILE[vr]} POOL="$W/primary"
 export STATS="$VT_TMP/stats.jsonl" VT_LIB
 : >"$STATS"
@@ -165,7 +155,7 @@ EOF
 	npending=$("$VT_PY" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' \
 	    "$acks.pending" 2>/dev/null || echo "?")
 	restart_ms=$(date +%s%3N)
-	if ! mgr_start m "${MGR_ARGS[@]}"; then
+	if ! mgr_start m "${MGR_START_ARGS[@]}"; then
 		fail "round $round: vr-manager restarts"
 		break
 	fi

@@ -25,32 +25,11 @@ if ! vrd_start vr; then
 fi
 TOKEN=$(cat "${VRD_TOKEN_FILE[vr]}")
 
-# world NAME ARGS...: a world in $VT_TMP/NAME, a manager NAME initialised from
-# it and started.  Returns 1 (after a failed check) if any step fails.
-world() {
-	local n=$1
-	shift
-	if ! mgr_world "$VT_TMP/$n" "$@"; then
-		fail "world $n written"
-		return 1
-	fi
-	mgr_new "$n"
-	mgr_init "$n" "$VT_TMP/$n/inventory.json"
-	if [ "$MGR_RC" != 0 ]; then
-		fail "world $n: init" "$MGR_OUT"
-		return 1
-	fi
-	if ! mgr_start "$n"; then
-		fail "world $n: vr-manager starts"
-		return 1
-	fi
-}
-
 # --- (a) the VR is unreachable, then reachable ------------------------------------
 vrd_new vr2 # not started yet: its port is closed
 VRD_PORT[vr2]=$(vt_free_port vr2)
 VRD_URL[vr2]="http://127.0.0.1:${VRD_PORT[vr2]}"
-if world a --hosts 2 --vr-url "${VRD_URL[vr2]}" --vr-token "$(cat "${VRD_TOKEN_FILE[vr2]}")"; then
+if mgr_up a --hosts 2 --vr-url "${VRD_URL[vr2]}" --vr-token "$(cat "${VRD_TOKEN_FILE[vr2]}")"; then
 	POOL="$VT_TMP/a/primary" VR_PORT="${VRD_PORT[vr2]}" mgr_py a <<'EOF'
 st, js, r = deploy_wait(admin, name="vra")
 check_eq("(a) deploy accepted in the sync phase", 200, st)
@@ -90,7 +69,7 @@ fi
 export VR_URL=${VRD_URL[vr]} VR_TOKEN_FILE=${VRD_TOKEN_FILE[vr]}
 
 # --- (b) the template file is missing ------------------------------------------------
-if world b --hosts 2 --vr-url "${VRD_URL[vr]}" --vr-token "$TOKEN"; then
+if mgr_up b --hosts 2 --vr-url "${VRD_URL[vr]}" --vr-token "$TOKEN"; then
 	rm -f "$VT_TMP/b/secondary/template/tiny.raw"
 	POOL="$VT_TMP/b/primary" mgr_py b <<'EOF'
 st, js, r = deploy_wait(admin, name="vrb")
@@ -111,7 +90,7 @@ fi
 mkdir -p "$VT_TMP/c/primary"
 if mount -t tmpfs -o size=256k,mode=0755 tmpfs "$VT_TMP/c/primary"; then
 	mgr_on_exit umount -l "$VT_TMP/c/primary"
-	if world c --hosts 2 --template-mib 8 --vr-url "${VRD_URL[vr]}" --vr-token "$TOKEN"; then
+	if mgr_up c --hosts 2 --template-mib 8 --vr-url "${VRD_URL[vr]}" --vr-token "$TOKEN"; then
 		POOL="$VT_TMP/c/primary" mgr_py c <<'EOF'
 st, js, r = deploy_wait(admin, name="vrc")
 check_eq("(c) the job fails", 2, (r or {}).get("jobstatus"))
@@ -182,7 +161,7 @@ else
 fi
 
 # --- (e) alice's VM limit ------------------------------------------------------------------
-if world e --hosts 2 --limit vm=2 --vr-url "${VRD_URL[vr]}" --vr-token "$TOKEN"; then
+if mgr_up e --hosts 2 --limit vm=2 --vr-url "${VRD_URL[vr]}" --vr-token "$TOKEN"; then
 	mgr_py e <<'EOF'
 for i in (1, 2):
     st, js, r = deploy_wait(alice, name="e%d" % i)
@@ -207,7 +186,7 @@ EOF
 fi
 
 # --- (f) alice's CPU limit below the offering -------------------------------------------------
-if world f --hosts 2 --offering-cpus 2 --limit cpu=1 --vr-url "${VRD_URL[vr]}" --vr-token "$TOKEN"; then
+if mgr_up f --hosts 2 --offering-cpus 2 --limit cpu=1 --vr-url "${VRD_URL[vr]}" --vr-token "$TOKEN"; then
 	mgr_py f <<'EOF'
 st, js = deploy(alice, name="f1")
 check_eq("(f) a 2-CPU deploy with cpu=1 gets 532 at once", (532, 532),
@@ -223,7 +202,7 @@ EOF
 fi
 
 # --- (g) the guest network runs out of addresses ------------------------------------------
-if world g --hosts 2 --cidr 10.9.9.0/30 --gateway 10.9.9.1 --vr-url "${VRD_URL[vr]}" \
+if mgr_up g --hosts 2 --cidr 10.9.9.0/30 --gateway 10.9.9.1 --vr-url "${VRD_URL[vr]}" \
     --vr-token "$TOKEN"; then
 	mgr_py g <<'EOF'
 st, js, r = deploy_wait(admin, name="g1")

@@ -8,6 +8,9 @@
 #   mgr_on_exit CMD...         a clean-up command run at exit (umount ...)
 #   mgr_world DIR ARGS...      tests/lib/mgr_inventory.py --dir DIR ARGS...
 #   mgr_new NAME               a home for one manager: MGR_DB[NAME], MGR_LOG[NAME]
+#   mgr_up NAME ARGS...        mgr_world $VT_TMP/NAME ARGS..., mgr_new, mgr_init and
+#                              mgr_start NAME "${MGR_START_ARGS[@]}"; 1 after a
+#                              failed check if any step fails
 #   mgr_init NAME INVENTORY    vr-manager init; its status in MGR_RC, output in
 #                              MGR_OUT (stdout+stderr)
 #   mgr_start NAME [--key v]...  serve on a free loopback port (same port on a
@@ -109,6 +112,26 @@ mgr_new() {
 	MGR_PID[$n]=""
 	MGR_SANCHECK[$n]=""
 	: >"${MGR_LOG[$n]}"
+}
+
+MGR_START_ARGS=()
+mgr_up() {
+	local n=$1
+	shift
+	if ! mgr_world "$VT_TMP/$n" "$@"; then
+		fail "world $n written"
+		return 1
+	fi
+	mgr_new "$n"
+	mgr_init "$n" "$VT_TMP/$n/inventory.json"
+	if [ "$MGR_RC" != 0 ]; then
+		fail "world $n: init" "$MGR_OUT"
+		return 1
+	fi
+	if ! mgr_start "$n" "${MGR_START_ARGS[@]}"; then
+		fail "world $n: vr-manager starts"
+		return 1
+	fi
 }
 
 mgr_init() {

@@ -29,6 +29,7 @@
 #                              pool and domain probes); its "ok"/"not ok" lines
 #                              count as this test's checks
 #   mgr_finish                 stops the managers still running, then vt_finish
+#   MGR_WRAP=(CMD...)          a command init and serve run under (valgrind ...)
 #
 # A failed check shows the tail of every manager's log too.
 
@@ -36,6 +37,7 @@
 
 MGR_BIN="$BUILD/vr-manager"
 MGR_NAMES=()
+MGR_WRAP=()
 MGR_EXIT_CMDS=()
 declare -A MGR_HOME=() MGR_DB=() MGR_LOG=() MGR_PORT=() MGR_URL=() MGR_PID=() MGR_SANCHECK=()
 MGR_LAST="" MGR_RC="" MGR_OUT="" MGR_STATUS="" MGR_BODY=""
@@ -135,7 +137,7 @@ mgr_up() {
 }
 
 mgr_init() {
-	MGR_OUT=$("$MGR_BIN" -c /dev/null --db "${MGR_DB[$1]}" --inventory "$2" init 2>&1)
+	MGR_OUT=$("${MGR_WRAP[@]}" "$MGR_BIN" -c /dev/null --db "${MGR_DB[$1]}" --inventory "$2" init 2>&1)
 	MGR_RC=$?
 	printf '=== init %s: exit %s\n%s\n' "$2" "$MGR_RC" "$MGR_OUT" >>"${MGR_LOG[$1]}"
 	return "$MGR_RC"
@@ -163,7 +165,7 @@ mgr_start() {
 		MGR_URL[$n]="http://127.0.0.1:${MGR_PORT[$n]}"
 		echo "=== $(date +%T.%N) start: serve --listen 127.0.0.1:${MGR_PORT[$n]} $*" \
 		    >>"${MGR_LOG[$n]}"
-		"$MGR_BIN" -c /dev/null --db "${MGR_DB[$n]}" --listen "127.0.0.1:${MGR_PORT[$n]}" \
+		"${MGR_WRAP[@]}" "$MGR_BIN" -c /dev/null --db "${MGR_DB[$n]}" --listen "127.0.0.1:${MGR_PORT[$n]}" \
 		    "$@" serve >>"${MGR_LOG[$n]}" 2>&1 &
 		pid=$!
 		MGR_PID[$n]=$pid

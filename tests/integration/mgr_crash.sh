@@ -112,7 +112,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	# bounded poll (10 ms, 60 s) for the K-th accepted request: the kill point
 	for ((i = 0; i < 6000; i++)); do
 		[ "$(accepted "$acks")" -ge "$k" ] && break
-		mgr_alive m && vt_alive "$cpid" || break
+		if ! mgr_alive m || ! vt_alive "$cpid"; then break; fi
 		sleep 0.01
 	done
 	if [ "$(accepted "$acks")" -lt "$k" ]; then

@@ -1,5 +1,8 @@
-/* buf.c: growable byte buffer; an allocation failure is sticky (b->oom). */
+/* buf.c: growable byte buffer (an allocation failure is sticky: b->oom) and
+ * array growth. */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +52,29 @@ buf_grow(struct buf *b, size_t need)
 	b->p = np;
 	b->cap = cap;
 	return true;
+}
+
+int
+array_reserve(void *arrp, size_t *cap, size_t need, size_t elsize, size_t first)
+{
+	size_t nc = *cap ? *cap : (first ? first : 1);
+	void *old, *p;
+
+	if (need <= *cap)
+		return 0;
+	while (nc < need) {
+		if (nc > SIZE_MAX / 2)
+			return -ENOMEM;
+		nc *= 2;
+	}
+	if (nc > SIZE_MAX / elsize)
+		return -ENOMEM;
+	memcpy(&old, arrp, sizeof(old)); /* the pointer, whatever its type */
+	if (!(p = realloc(old, nc * elsize)))
+		return -ENOMEM;
+	memcpy(arrp, &p, sizeof(p));
+	*cap = nc;
+	return 0;
 }
 
 void

@@ -1,4 +1,5 @@
-/* buf.h: a growable byte buffer for rendering files and responses. */
+/* buf.h: a growable byte buffer for rendering files and responses, and the
+ * growth of any array. */
 #ifndef VR_BUF_H
 #define VR_BUF_H
 
@@ -19,5 +20,10 @@ void buf_adds(struct buf *b, const char *s);
 void buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Takes the content (NUL-terminated, NULL if oom) and leaves b empty. */
 char *buf_steal(struct buf *b, size_t *len);
+
+/* Makes the array whose pointer is at arrp (elements of elsize bytes, *cap of
+ * them allocated) hold at least need, doubling from first.  Returns 0, or
+ * -ENOMEM with the array and *cap unchanged. */
+int array_reserve(void *arrp, size_t *cap, size_t need, size_t elsize, size_t first);
 
 #endif

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "buf.h"
 #include "log.h"
 #include "sign.h"
 
@@ -47,6 +48,7 @@ int
 api_init(struct api *a, struct mgr *m)
 {
 	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
 	int rc, r = 0;
 
 	memset(a, 0, sizeof(*a));
@@ -59,13 +61,10 @@ api_init(struct api *a, struct mgr *m)
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct api_account *ac;
-		void *p = realloc(a->accounts, (a->naccounts + 1) * sizeof(*a->accounts));
 
-		if (!p) {
-			r = -ENOMEM;
+		if ((r = array_reserve(&a->accounts, &cap, a->naccounts + 1, sizeof(*a->accounts),
+		    16)) < 0)
 			goto out;
-		}
-		a->accounts = p;
 		ac = &a->accounts[a->naccounts++];
 		ac->id = sqlite3_column_int64(st, 0);
 		snprintf(ac->uuid, sizeof(ac->uuid), "%s", db_text(st, 1));

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "capacity.h"
 #include "log.h"
 
@@ -55,16 +56,9 @@ load_hosts(struct db *d, struct capacity *c)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct cap_host *h;
 
-		if (c->nhosts == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			void *p = realloc(c->hosts, ncap * sizeof(*c->hosts));
-
-			if (!p) {
-				sqlite3_finalize(st);
-				return -ENOMEM;
-			}
-			c->hosts = p;
-			cap = ncap;
+		if (array_reserve(&c->hosts, &cap, c->nhosts + 1, sizeof(*c->hosts), 64) < 0) {
+			sqlite3_finalize(st);
+			return -ENOMEM;
 		}
 		h = &c->hosts[c->nhosts++];
 		memset(h, 0, sizeof(*h));
@@ -98,16 +92,9 @@ load_pools(struct db *d, struct capacity *c)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct cap_pool *p;
 
-		if (c->npools == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			void *q = realloc(c->pools, ncap * sizeof(*c->pools));
-
-			if (!q) {
-				sqlite3_finalize(st);
-				return -ENOMEM;
-			}
-			c->pools = q;
-			cap = ncap;
+		if (array_reserve(&c->pools, &cap, c->npools + 1, sizeof(*c->pools), 64) < 0) {
+			sqlite3_finalize(st);
+			return -ENOMEM;
 		}
 		p = &c->pools[c->npools++];
 		memset(p, 0, sizeof(*p));

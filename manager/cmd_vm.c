@@ -10,6 +10,7 @@
 #include "addr.h"
 #include "api.h"
 #include "base64.h"
+#include "buf.h"
 #include "cmd.h"
 #include "inventory.h"
 #include "log.h"
@@ -396,10 +397,10 @@ cmd_list_vms(struct api_req *r, json_t **out, struct api_err *e)
 	    " AND (?5 IS NULL OR name = ?5) ORDER BY id LIMIT ?6 OFFSET ?7";
 	struct db *d = r->m->db;
 	int64_t limit, offset, *ids = NULL;
-	size_t n = 0, i;
+	size_t n = 0, cap = 0, i;
 	sqlite3_stmt *st;
 	json_t *list;
-	int rc;
+	int rc, x = 0;
 
 	if (api_paging(r->q, &limit, &offset, e) < 0)
 		return -1;
@@ -419,14 +420,17 @@ cmd_list_vms(struct api_req *r, json_t **out, struct api_err *e)
 	sqlite3_bind_int64(st, 6, limit);
 	sqlite3_bind_int64(st, 7, offset);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		void *p = realloc(ids, (n + 1) * sizeof(*ids));
-
-		if (!p)
+		if ((x = array_reserve(&ids, &cap, n + 1, sizeof(*ids), 64)) < 0)
 			break;
-		ids = p;
 		ids[n++] = sqlite3_column_int64(st, 0);
 	}
 	sqlite3_reset(st);
+	if (x < 0 || rc != SQLITE_DONE) {
+		x = x < 0 ? x : db_errno(rc);
+		db_unlock(d);
+		free(ids);
+		return api_fail(e, CS_INTERNAL_ERROR, "listing virtual machines: %s", strerror(-x));
+	}
 	list = json_array();
 	for (i = 0; i < n; i++)
 		json_array_append_new(list, vm_json(r->m, ids[i], false));

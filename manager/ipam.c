@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "ipam.h"
 
 static void
@@ -32,6 +33,7 @@ int
 ipam_load(struct db *d, struct ipam *a)
 {
 	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
 	int rc, r = 0;
 
 	memset(a, 0, sizeof(*a));
@@ -44,13 +46,9 @@ ipam_load(struct db *d, struct ipam *a)
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct ipam_net *n;
-		void *p = realloc(a->nets, (a->n + 1) * sizeof(*a->nets));
 
-		if (!p) {
-			r = -ENOMEM;
+		if ((r = array_reserve(&a->nets, &cap, a->n + 1, sizeof(*a->nets), 8)) < 0)
 			goto out;
-		}
-		a->nets = p;
 		n = &a->nets[a->n];
 		memset(n, 0, sizeof(*n));
 		n->id = sqlite3_column_int64(st, 0);

@@ -333,23 +333,25 @@ jobs_recover(struct mgr *m)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t *ids = NULL;
-	size_t n = 0, i;
-	int rc, r = 0;
+	size_t n = 0, cap = 0, i;
+	int rc = SQLITE_ERROR, r = 0;
 
 	db_lock(m->db);
 	if (sqlite3_prepare_v2(m->db->h, "SELECT id FROM job WHERE status = 0 ORDER BY id", -1,
-	    &st, NULL) == SQLITE_OK) {
+	    &st, NULL) == SQLITE_OK)
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			void *p = realloc(ids, (n + 1) * sizeof(*ids));
-
-			if (!p)
+			if ((r = array_reserve(&ids, &cap, n + 1, sizeof(*ids), 64)) < 0)
 				break;
-			ids = p;
 			ids[n++] = sqlite3_column_int64(st, 0);
 		}
-	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = db_errno(rc);
 	sqlite3_finalize(st);
 	db_unlock(m->db);
+	if (r < 0) {
+		free(ids);
+		return r;
+	}
 	for (i = 0; i < n; i++)
 		if ((rc = recover_one(m, ids[i])) < 0)
 			log_err(rc, "job %lld: recovery failed", (long long)ids[i]);

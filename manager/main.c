@@ -143,7 +143,12 @@ cmd_serve(struct cli_result *cr)
 		log_err(r, "cannot start");
 		goto out_virt;
 	}
-	if ((r = jobs_recover(&m)) > 0)
+	if ((r = jobs_recover(&m)) < 0) {
+		/* serving would leave those jobs pending until another restart */
+		log_err(r, "cannot read the unfinished jobs from the database");
+		goto out_jobs;
+	}
+	if (r > 0)
 		log_info("recovered %d unfinished jobs", r);
 	if ((r = api_listen(&a, listen, nlisten, (unsigned)threads, err, sizeof(err))) < 0) {
 		log_warnx("%s", err);

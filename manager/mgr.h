@@ -62,7 +62,8 @@ void jobs_stop(struct mgr *m);
  * (the job stays pending in the database and runs after a restart). */
 int jobs_submit(struct mgr *m, int64_t job_id);
 /* Finishes or rolls back the jobs a previous run left pending; called
- * before the API opens.  Returns how many jobs it handled. */
+ * before the API opens.  Returns how many jobs it handled, or a negative errno
+ * when the pending jobs cannot be read (nothing was recovered then). */
 int jobs_recover(struct mgr *m);
 
 #endif

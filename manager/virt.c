@@ -356,16 +356,9 @@ host_get(struct virt_hosts *h, const char *uri, struct virt_host **out)
 		else
 			lo = mid + 1;
 	}
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? 2 * h->cap : 16;
-		struct virt_host **v = realloc(h->v, cap * sizeof(*v));
-
-		if (!v) {
-			r = -ENOMEM;
-			goto out;
-		}
-		h->v = v;
-		h->cap = cap;
+	if (array_reserve(&h->v, &h->cap, h->n + 1, sizeof(*h->v), 16) < 0) {
+		r = -ENOMEM;
+		goto out;
 	}
 	host = calloc(1, sizeof(*host));
 	if (!host || !(host->uri = strdup(uri))) {

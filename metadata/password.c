@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "fileio.h"
 #include "log.h"
 #include "md.h"
@@ -78,17 +79,12 @@ sent_slot(struct pwstore *p, uint32_t ip, bool create)
 	if (!create)
 		return NULL;
 	if (p->n == p->cap) {
-		size_t nc = p->cap ? p->cap * 2 : 64;
-		uint32_t *ni = realloc(p->ip, nc * sizeof(*ni));
-		char **ns;
+		size_t cap_ip = p->cap, cap_sent = p->cap; /* two arrays, one length */
 
-		if (!ni)
+		if (array_reserve(&p->ip, &cap_ip, p->n + 1, sizeof(*p->ip), 64) < 0 ||
+		    array_reserve(&p->sent, &cap_sent, p->n + 1, sizeof(*p->sent), 64) < 0)
 			return NULL;
-		p->ip = ni;
-		if (!(ns = realloc(p->sent, nc * sizeof(*ns))))
-			return NULL;
-		p->sent = ns;
-		p->cap = nc;
+		p->cap = cap_ip;
 	}
 	p->ip[p->n] = ip;
 	p->sent[p->n] = NULL;

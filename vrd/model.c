@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "model.h"
 
 void
@@ -73,15 +74,8 @@ state_vm_by_mac(const struct state *st, const uint8_t mac[6])
 static int
 ptr_array_insert(struct vm ***arr, size_t *n, size_t *cap, size_t at, struct vm *v)
 {
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 64;
-		struct vm **na = realloc(*arr, nc * sizeof(*na));
-
-		if (!na)
-			return -ENOMEM;
-		*arr = na;
-		*cap = nc;
-	}
+	if (array_reserve(arr, cap, *n + 1, sizeof(**arr), 64) < 0)
+		return -ENOMEM;
 	memmove(*arr + at + 1, *arr + at, (*n - at) * sizeof(**arr));
 	(*arr)[at] = v;
 	(*n)++;

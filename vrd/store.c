@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "doc.h"
 #include "fileio.h"
 #include "store.h"
@@ -503,15 +504,8 @@ plan_add(struct plan *p, enum store_dir d, const char *name, bool remove, const 
 {
 	struct staged *e;
 
-	if (p->n == p->cap) {
-		size_t nc = p->cap ? p->cap * 2 : 16;
-		struct staged *nv = realloc(p->v, nc * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		p->v = nv;
-		p->cap = nc;
-	}
+	if (array_reserve(&p->v, &p->cap, p->n + 1, sizeof(*p->v), 16) < 0)
+		return -ENOMEM;
 	e = &p->v[p->n++];
 	memset(e, 0, sizeof(*e));
 	e->d = d;

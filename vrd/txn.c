@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "txn.h"
 
 static uint64_t txn_serial;
@@ -26,15 +27,8 @@ txn_save(struct txn *t, uint32_t ip)
 
 	if (cur && cur->saved_in == t->serial)
 		return 0;
-	if (t->nu == t->capu) {
-		size_t nc = t->capu ? t->capu * 2 : 16;
-		struct undo *nu = realloc(t->u, nc * sizeof(*nu));
-
-		if (!nu)
-			return -ENOMEM;
-		t->u = nu;
-		t->capu = nc;
-	}
+	if (array_reserve(&t->u, &t->capu, t->nu + 1, sizeof(*t->u), 16) < 0)
+		return -ENOMEM;
 	if (cur && !(old = vm_clone(cur)))
 		return -ENOMEM;
 	t->u[t->nu].ip = ip;
@@ -48,15 +42,8 @@ txn_save(struct txn *t, uint32_t ip)
 static int
 txn_pw(struct txn *t, uint32_t ip, const char *pw)
 {
-	if (t->npw == t->cappw) {
-		size_t nc = t->cappw ? t->cappw * 2 : 16;
-		struct pw_op *np = realloc(t->pw, nc * sizeof(*np));
-
-		if (!np)
-			return -ENOMEM;
-		t->pw = np;
-		t->cappw = nc;
-	}
+	if (array_reserve(&t->pw, &t->cappw, t->npw + 1, sizeof(*t->pw), 16) < 0)
+		return -ENOMEM;
 	t->pw[t->npw].ip = ip;
 	t->pw[t->npw].seq = t->npw;
 	t->pw[t->npw].pw = pw;

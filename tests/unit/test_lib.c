@@ -325,6 +325,36 @@ test_buf_grows_and_steals(void **state)
 	buf_free(&b);
 }
 
+static void
+test_array_reserve(void **state)
+{
+	struct pair { uint64_t a, b; } *v = NULL, *before;
+	size_t cap = 0, n;
+
+	(void)state;
+	assert_int_equal(array_reserve(&v, &cap, 0, sizeof(*v), 4), 0); /* nothing needed */
+	assert_null(v);
+	assert_int_equal(cap, 0);
+	for (n = 0; n < 1000; n++) {
+		assert_int_equal(array_reserve(&v, &cap, n + 1, sizeof(*v), 4), 0);
+		assert_true(cap >= n + 1);
+		v[n].a = n;
+		v[n].b = ~(uint64_t)n;
+	}
+	assert_int_equal(cap, 1024); /* 4, 8, ... doubled */
+	for (n = 0; n < 1000; n++)
+		assert_true(v[n].a == n && v[n].b == ~(uint64_t)n);
+	assert_int_equal(array_reserve(&v, &cap, 5000, sizeof(*v), 4), 0); /* jumps */
+	assert_int_equal(cap, 8192);
+	/* a size that cannot be had: -ENOMEM, the array and cap as they were */
+	before = v;
+	assert_int_equal(array_reserve(&v, &cap, SIZE_MAX / 2, sizeof(*v), 4), -ENOMEM);
+	assert_ptr_equal(v, before);
+	assert_int_equal(cap, 8192);
+	assert_int_equal(v[999].a, 999);
+	free(v);
+}
+
 int
 main(void)
 {
@@ -339,6 +369,7 @@ main(void)
 		cmocka_unit_test(test_token_equal),
 		cmocka_unit_test(test_token_load),
 		cmocka_unit_test(test_buf_grows_and_steals),
+		cmocka_unit_test(test_array_reserve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

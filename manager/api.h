@@ -64,9 +64,9 @@ int cmd_list_jobs(struct api_req *r, json_t **out, struct api_err *e);
 int cmd_list_hosts(struct api_req *r, json_t **out, struct api_err *e);
 int cmd_list_capacity(struct api_req *r, json_t **out, struct api_err *e);
 
-/* The VM as listVirtualMachines shows it (with its password when asked);
- * caller holds the db lock.  NULL if there is no such VM. */
-json_t *vm_json(struct mgr *m, int64_t vm_id, bool with_password);
+/* The VM as listVirtualMachines shows it (with its password when asked),
+ * read through d; caller holds d's lock.  NULL if there is no such VM. */
+json_t *vm_json(struct db *d, int64_t vm_id, bool with_password);
 /* page and pagesize: 0 or a 431 error. */
 int api_paging(const struct query *q, int64_t *limit, int64_t *offset, struct api_err *e);
 

@@ -16,7 +16,7 @@ job_cmd_class(const char *cmd)
 
 /* One job row as CloudStack shows it (caller holds the db lock). */
 static json_t *
-job_json(struct mgr *m, sqlite3_stmt *st, bool with_result)
+job_json(struct db *d, sqlite3_stmt *st, bool with_result)
 {
 	char created[32], done[32];
 	const char *cmd = db_text(st, 1);
@@ -38,7 +38,7 @@ job_json(struct mgr *m, sqlite3_stmt *st, bool with_result)
 	}
 	if (with_result && status == 1)
 		json_object_set_new(j, "jobresult", json_pack("{so*}", "virtualmachine",
-		    vm_json(m, sqlite3_column_int64(st, 10), !strcmp(cmd, "deploy"))));
+		    vm_json(d, sqlite3_column_int64(st, 10), !strcmp(cmd, "deploy"))));
 	else if (with_result && status == 2)
 		json_object_set_new(j, "jobresult", json_pack("{siss}", "errorcode",
 		    sqlite3_column_int(st, 4), "errortext", db_text(st, 5)));
@@ -57,7 +57,7 @@ cmd_query_job(struct api_req *r, json_t **out, struct api_err *e)
 {
 	static const char sql[] = SQL_JOB_SELECT "WHERE j.uuid = ?1 AND (?2 OR j.account_id = ?3)";
 	const char *uuid = query_get(r->q, "jobid");
-	struct db *d = r->m->db;
+	struct db *d = r->m->reader;
 	sqlite3_stmt *st;
 	int x = -1;
 
@@ -77,7 +77,7 @@ cmd_query_job(struct api_req *r, json_t **out, struct api_err *e)
 		x = api_fail(e, CS_PARAM_ERROR, "Unable to find job by id %.64s", uuid);
 		goto out;
 	}
-	*out = job_json(r->m, st, true);
+	*out = job_json(d, st, true);
 	sqlite3_reset(st);
 	x = *out ? 0 : api_fail(e, CS_INTERNAL_ERROR, "out of memory");
 out:
@@ -90,7 +90,7 @@ cmd_list_jobs(struct api_req *r, json_t **out, struct api_err *e)
 {
 	static const char sql[] = SQL_JOB_SELECT
 	    "WHERE (?1 OR j.account_id = ?2) ORDER BY j.id DESC LIMIT ?3 OFFSET ?4";
-	struct db *d = r->m->db;
+	struct db *d = r->m->reader;
 	int64_t limit, offset;
 	sqlite3_stmt *st;
 	json_t *list;
@@ -109,7 +109,7 @@ cmd_list_jobs(struct api_req *r, json_t **out, struct api_err *e)
 	sqlite3_bind_int64(st, 4, offset);
 	list = json_array();
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_array_append_new(list, job_json(r->m, st, false));
+		json_array_append_new(list, job_json(d, st, false));
 		n++;
 	}
 	sqlite3_reset(st);
@@ -194,9 +194,9 @@ cmd_list_capacity(struct api_req *r, json_t **out, struct api_err *e)
 
 	(void)e;
 	if (zid) {
-		db_lock(r->m->db);
-		db_ints_by_text(r->m->db, "SELECT id FROM zone WHERE uuid = ?", zid, &zone, 1);
-		db_unlock(r->m->db);
+		db_lock(r->m->reader);
+		db_ints_by_text(r->m->reader, "SELECT id FROM zone WHERE uuid = ?", zid, &zone, 1);
+		db_unlock(r->m->reader);
 		if (!zone) {
 			json_decref(list);
 			return api_fail(e, CS_PARAM_ERROR, "Unable to find zone by id %.64s", zid);

@@ -343,9 +343,9 @@ static const char SQL_VM[] =
     " LEFT JOIN nic c ON c.vm_id = v.id WHERE v.id = ?";
 
 json_t *
-vm_json(struct mgr *m, int64_t vm_id, bool with_password)
+vm_json(struct db *d, int64_t vm_id, bool with_password)
 {
-	sqlite3_stmt *st = db_stmt(m->db, SQL_VM);
+	sqlite3_stmt *st = db_stmt(d, SQL_VM);
 	char created[32], ip[IP4_STRLEN], gw[IP4_STRLEN], mask[IP4_STRLEN];
 	json_t *v = NULL, *nics;
 
@@ -395,7 +395,7 @@ cmd_list_vms(struct api_req *r, json_t **out, struct api_err *e)
 	    "SELECT id FROM vm WHERE (?1 OR account_id = ?2) AND (?3 IS NULL OR uuid = ?3)"
 	    " AND (?4 IS NULL OR state = ?4) AND (?4 IS NOT NULL OR state != 'Destroyed')"
 	    " AND (?5 IS NULL OR name = ?5) ORDER BY id LIMIT ?6 OFFSET ?7";
-	struct db *d = r->m->db;
+	struct db *d = r->m->reader;
 	int64_t limit, offset, *ids = NULL;
 	size_t n = 0, cap = 0, i;
 	sqlite3_stmt *st;
@@ -433,7 +433,7 @@ cmd_list_vms(struct api_req *r, json_t **out, struct api_err *e)
 	}
 	list = json_array();
 	for (i = 0; i < n; i++)
-		json_array_append_new(list, vm_json(r->m, ids[i], false));
+		json_array_append_new(list, vm_json(d, ids[i], false));
 	db_unlock(d);
 	free(ids);
 	*out = json_pack("{sIso}", "count", (json_int_t)n, "virtualmachine", list);

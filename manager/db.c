@@ -205,6 +205,35 @@ fail:
 	return r;
 }
 
+int
+db_open_reader(const char *path, struct db **out, char *err, size_t errlen)
+{
+	struct db *d;
+	int r;
+
+	if (!(d = calloc(1, sizeof(*d)))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&d->mu, NULL);
+	r = sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (r != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, d->h ? db_errmsg(d) : sqlite3_errstr(r));
+		r = db_errno(r);
+		goto fail;
+	}
+	sqlite3_busy_timeout(d->h, 5000);
+	if ((r = db_exec(d, "PRAGMA query_only = ON")) < 0) {
+		snprintf(err, errlen, "%s: %s", path, db_errmsg(d));
+		goto fail;
+	}
+	*out = d;
+	return 0;
+fail:
+	db_close(d);
+	return r;
+}
+
 void
 db_close(struct db *d)
 {

@@ -1,6 +1,7 @@
 /* db.h: the manager's SQLite database: opening, the versioned schema,
- * one connection shared by every thread under a mutex, cached statements
- * and SQLite result codes turned into negative errno values in one place. */
+ * connections shared by every thread under a mutex each (one that writes,
+ * one that only reads), cached statements and SQLite result codes turned
+ * into negative errno values in one place. */
 #ifndef VRM_DB_H
 #define VRM_DB_H
 
@@ -25,6 +26,10 @@ struct db {
  * newest schema.  Returns 0 or a negative errno with the reason in err. */
 int db_open(const char *path, struct db **out, char *err, size_t errlen);
 void db_close(struct db *d); /* NULL-safe */
+/* A second connection to the database db_open made current, for queries
+ * only (PRAGMA query_only): in WAL mode it reads the last commit without
+ * waiting for the writer's connection and its fsyncs.  Same errors. */
+int db_open_reader(const char *path, struct db **out, char *err, size_t errlen);
 /* The schema version this build writes. */
 int db_schema_version(void);
 

@@ -130,6 +130,10 @@ cmd_serve(struct cli_result *cr)
 		log_warnx("%s", err);
 		return 1;
 	}
+	if ((r = db_open_reader(conf_get(&cr->conf, "db"), &m.reader, err, sizeof(err))) < 0) {
+		log_warnx("%s", err);
+		goto out_db;
+	}
 	if ((r = capacity_load(m.db, &m.cap)) < 0 || (r = ipam_load(m.db, &m.ipam)) < 0) {
 		log_err(r, "cannot load hosts, pools and networks from %s", conf_get(&cr->conf, "db"));
 		goto out_db;
@@ -174,6 +178,7 @@ out_cap:
 	ipam_destroy(&m.ipam);
 	capacity_free(&m.cap);
 out_db:
+	db_close(m.reader);
 	db_close(m.db);
 	return rc;
 }

@@ -37,6 +37,7 @@ struct job_queue {
 
 struct mgr {
 	struct db *db;
+	struct db *reader; /* list and query commands: never waits for db's commits */
 	struct capacity cap;
 	struct ipam ipam;
 	struct virt_hosts *virt;

@@ -164,31 +164,45 @@ fail:
 	return r;
 }
 
-int
-db_open(const char *path, struct db **out, char *err, size_t errlen)
+/* A connection to path (which exists) under its own mutex: the part both
+ * kinds of connection share. */
+static int
+db_connect(const char *path, struct db **out, char *err, size_t errlen)
 {
 	struct db *d;
-	int r, fd;
+	int r;
 
 	if (!(d = calloc(1, sizeof(*d)))) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&d->mu, NULL);
-	/* Create it 0600: it holds the accounts' secret keys and VR tokens. */
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	close(fd);
 	r = sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (r != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, d->h ? db_errmsg(d) : sqlite3_errstr(r));
-		r = db_errno(r);
-		goto fail;
+		db_close(d);
+		return db_errno(r);
 	}
 	sqlite3_busy_timeout(d->h, 5000);
+	*out = d;
+	return 0;
+}
+
+int
+db_open(const char *path, struct db **out, char *err, size_t errlen)
+{
+	struct db *d;
+	int r, fd;
+
+	/* Create it 0600: it holds the accounts' secret keys and VR tokens. */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	close(fd);
+	if ((r = db_connect(path, &d, err, errlen)) < 0)
+		return r;
 	/* WAL with synchronous=FULL: every commit is on disk before it returns. */
 	if ((r = db_exec(d, "PRAGMA journal_mode = WAL")) < 0 ||
 	    (r = db_exec(d, "PRAGMA synchronous = FULL")) < 0 ||
@@ -211,27 +225,15 @@ db_open_reader(const char *path, struct db **out, char *err, size_t errlen)
 	struct db *d;
 	int r;
 
-	if (!(d = calloc(1, sizeof(*d)))) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	pthread_mutex_init(&d->mu, NULL);
-	r = sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (r != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, d->h ? db_errmsg(d) : sqlite3_errstr(r));
-		r = db_errno(r);
-		goto fail;
-	}
-	sqlite3_busy_timeout(d->h, 5000);
+	if ((r = db_connect(path, &d, err, errlen)) < 0)
+		return r;
 	if ((r = db_exec(d, "PRAGMA query_only = ON")) < 0) {
 		snprintf(err, errlen, "%s: %s", path, db_errmsg(d));
-		goto fail;
+		db_close(d);
+		return r;
 	}
 	*out = d;
 	return 0;
-fail:
-	db_close(d);
-	return r;
 }
 
 void

@@ -46,7 +46,8 @@ check_signed(const struct query *q, char *sig)
 	const char *ver = query_get(q, "signatureVersion");
 	int r;
 
-	memcpy(p, q->p, q->n * sizeof(*p));
+	if (q->n) /* an empty query has no array: memcpy from NULL is undefined */
+		memcpy(p, q->p, q->n * sizeof(*p));
 	p[q->n].key = (char *)"signature";
 	p[q->n].val = sig;
 	r = sign_verify(SECRET, &s, NOW);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fuzz/run.sh: builds each fuzz/fuzz_*.c with clang's libFuzzer, ASan and
-# UBSan over the real sources, and runs it for FUZZ_SECONDS (default 60) on
+# UBSan (every report fatal) over the real sources, and runs it for FUZZ_SECONDS (default 60) on
 # its committed corpus in fuzz/corpus/<target>/.  Crashes land in build-fuzz/.
 # Arguments, if any, name the targets to run (fuzz_cmd fuzz_mgr_query ...).
 # FUZZ_TARGETS="cmd render" runs only those.  Each run ends with libFuzzer's
@@ -31,7 +31,7 @@ for f in "${targets[@]}"; do
 	fi
 	echo "== $name: building"
 	# shellcheck disable=SC2046,SC2086
-	$CC -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	$CC -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -Ilib -Ivrd -Idhcp -Imanager $(pkg-config --cflags $PKGS) "$f" $SRC \
 	    -o "$OUT/$name" $(pkg-config --libs $PKGS)
 	mkdir -p "fuzz/corpus/$target" "$OUT/corpus-$target"

@@ -261,12 +261,6 @@ EOF
 # Everything destroyed, alice's VMs by admin (their counts go back to alice,
 # the VM's owner, not to the caller): back to zero.
 mgr_py m <<'EOF'
-def destroy_all():
-    for (u,) in q("SELECT uuid FROM vm WHERE state IN ('Running', 'Error')"):
-        st, js = admin.call("destroyVirtualMachine", id=u)
-        st, r = admin.wait_job(body(js).get("jobid"))
-        check_eq("admin destroys %s" % u[:8], 1, res(r).get("jobstatus"))
-
 destroy_all()
 st, js, r = deploy_wait(alice, name="last")  # (now there is room, whatever the stream left)
 check_eq("alice deploys one more VM", 1, (r or {}).get("jobstatus"))

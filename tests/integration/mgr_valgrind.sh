@@ -96,9 +96,7 @@ for cmd, kw in (("listVirtualMachines", {}), ("listAsyncJobs", {}), ("listCapaci
                 ("listHosts", {"listdomains": "true"})):
     check_eq("%s: 200" % cmd, 200, admin.call(cmd, **kw)[0])
 check_eq("vrd has the four VMs", 4, len(vr_vms() or []))
-for (u,) in q("SELECT uuid FROM vm WHERE state IN ('Running', 'Error')"):
-    st, js = admin.call("destroyVirtualMachine", id=u)
-    check_eq("destroy %s: done" % u[:8], 1, res(admin.wait_job(body(js).get("jobid"), timeout=120)[1]).get("jobstatus"))
+destroy_all(timeout=120)
 check_eq("everything given back", ([], [], 0), ([h for h in hosts_used() if h[1] or h[2]], vr_vms(),
          q1("SELECT used_bytes FROM pool")))
 EOF
@@ -131,9 +129,7 @@ deadline = time.monotonic() + 120
 while q1("SELECT COUNT(*) FROM job WHERE status = 0") and time.monotonic() < deadline:
     time.sleep(0.05)
 check_eq("every job finished or rolled back", 0, q1("SELECT COUNT(*) FROM job WHERE status = 0"))
-for (u,) in q("SELECT uuid FROM vm WHERE state IN ('Running', 'Error')"):
-    st, js = admin.call("destroyVirtualMachine", id=u)
-    check_eq("destroy %s: done" % u[:8], 1, res(admin.wait_job(body(js).get("jobid"), timeout=120)[1]).get("jobstatus"))
+destroy_all(timeout=120)
 check_eq("everything given back", ([], [], 0), ([h for h in hosts_used() if h[1] or h[2]], vr_vms(),
          q1("SELECT used_bytes FROM pool")))
 EOF

@@ -371,6 +371,13 @@ def hosts_used():
 def counts(account="alice"):
     return dict(q("SELECT r.type, r.count FROM resource_count r JOIN account a ON a.id = r.account_id WHERE a.name = ?", account))
 
+def destroy_all(timeout=60):
+    """admin destroys every Running or Error VM, whoever owns it: one check each."""
+    for (u,) in q("SELECT uuid FROM vm WHERE state IN (?, ?)", "Running", "Error"):
+        st, js = admin.call("destroyVirtualMachine", id=u)
+        st, r = admin.wait_job(body(js).get("jobid"), timeout=timeout)
+        check_eq("admin destroys %s" % u[:8], 1, res(r).get("jobstatus"))
+
 def nothing_left(desc, vm_uuid, pool_dir, account="admin", template_cached=None, keep_domains=()):
     """One check per kind of leftover of a failed (or destroyed) VM, everything expected at 0."""
     vm = q("SELECT id, state, error_text, instance_name FROM vm WHERE uuid = ?", vm_uuid)

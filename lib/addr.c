@@ -88,8 +88,8 @@ cidr_parse(const char *s, uint32_t *net, int *prefix)
 	return 0;
 }
 
-static int
-hexval(char c)
+int
+hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -116,7 +116,7 @@ mac_parse(const char *s, uint8_t out[6])
 				return -EINVAL;
 			sep = *s++;
 		}
-		if ((hi = hexval(s[0])) < 0 || (lo = hexval(s[1])) < 0)
+		if ((hi = hex_digit(s[0])) < 0 || (lo = hex_digit(s[1])) < 0)
 			return -EINVAL;
 		mac[i] = (uint8_t)(hi << 4 | lo);
 		s += 2;

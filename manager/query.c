@@ -5,19 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
 #include "query.h"
-
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Decodes s[0..len) ('+' is a space, %XX a byte) into a new string. */
 static int
@@ -34,8 +23,8 @@ url_decode(const char *s, size_t len, char **out)
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == '%') {
-			if (len - i < 3 || (hi = hexval((unsigned char)s[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)s[i + 2])) < 0)
+			if (len - i < 3 || (hi = hex_digit(s[i + 1])) < 0 ||
+			    (lo = hex_digit(s[i + 2])) < 0)
 				goto bad;
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;

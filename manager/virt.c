@@ -11,6 +11,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "addr.h"
 #include "virt.h"
 
 /* cgroup v1 takes cpu.shares in 2..262144, but on cgroup v2 (Debian 12's default) libvirt
@@ -28,18 +29,6 @@ static bool
 ascii_alnum(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* [A-Za-z0-9][A-Za-z0-9._-]*, 1..max characters, NUL within field_size bytes. */
@@ -79,20 +68,12 @@ valid_uuid(const char *s)
 static bool
 valid_mac(const char *s)
 {
-	bool zero = true;
+	static const uint8_t zero[6];
+	uint8_t mac[6];
 
-	if (strnlen(s, 18) != 17)
-		return false;
-	for (size_t i = 0; i < 6; i++) {
-		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
-
-		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
-			return false;
-		if (i == 0 && (lo & 1))
-			return false;
-		zero = zero && hi == 0 && lo == 0;
-	}
-	return !zero;
+	/* mac_parse takes one separator throughout: the first decides */
+	return strnlen(s, 18) == 17 && s[2] == ':' && mac_parse(s, mac) == 0 && !(mac[0] & 1) &&
+	    memcmp(mac, zero, sizeof(zero)) != 0;
 }
 
 static bool

@@ -34,7 +34,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LIBS       = $(PKG_LIBS) -lpthread
 
 LIB_SRC   := lib/log.c lib/conf.c lib/fileio.c lib/buf.c lib/addr.c lib/token.c lib/http.c \
-	     lib/base64.c lib/httpc.c lib/sha256.c lib/sha1.c lib/sdnotify.c
+	     lib/base64.c lib/httpc.c lib/hash.c lib/sha256.c lib/sha1.c lib/sdnotify.c
 MD_CORE   := metadata/route.c metadata/entry.c metadata/imds.c
 CORE_SRC  := vrd/model.c vrd/cmd.c vrd/txn.c vrd/doc.c vrd/store.c vrd/metrics.c \
 	     dhcp/render.c dhcp/reload.c dhcp/release.c vrd/links.c $(MD_CORE)

@@ -1,6 +1,5 @@
-/* sha256.c: SHA-256 and HMAC-SHA-256, straight from FIPS 180-4 and RFC 2104. */
-#include <string.h>
-
+/* sha256.c: SHA-256's block function, straight from FIPS 180-4 (the frame and
+ * HMAC: hash.c). */
 #include "sha256.h"
 
 static const uint32_t K[64] = {
@@ -19,7 +18,7 @@ static const uint32_t K[64] = {
 #define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
 static void
-sha256_block(struct sha256 *c, const uint8_t *p)
+sha256_block(uint32_t hs[8], const uint8_t *p)
 {
 	uint32_t w[64], a, b, d, e, f, g, h, cc, t1, t2;
 
@@ -32,93 +31,26 @@ sha256_block(struct sha256 *c, const uint8_t *p)
 
 		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
 	}
-	a = c->h[0], b = c->h[1], cc = c->h[2], d = c->h[3];
-	e = c->h[4], f = c->h[5], g = c->h[6], h = c->h[7];
+	a = hs[0], b = hs[1], cc = hs[2], d = hs[3];
+	e = hs[4], f = hs[5], g = hs[6], h = hs[7];
 	for (int i = 0; i < 64; i++) {
 		t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
 		t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & cc) ^ (b & cc));
 		h = g, g = f, f = e, e = d + t1;
 		d = cc, cc = b, b = a, a = t1 + t2;
 	}
-	c->h[0] += a, c->h[1] += b, c->h[2] += cc, c->h[3] += d;
-	c->h[4] += e, c->h[5] += f, c->h[6] += g, c->h[7] += h;
+	hs[0] += a, hs[1] += b, hs[2] += cc, hs[3] += d;
+	hs[4] += e, hs[5] += f, hs[6] += g, hs[7] += h;
 }
 
-void
-sha256_init(struct sha256 *c)
-{
-	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-		0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
-
-	memcpy(c->h, iv, sizeof(iv));
-	c->len = 0;
-	c->n = 0;
-}
-
-void
-sha256_update(struct sha256 *c, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-
-	c->len += len;
-	while (len > 0) {
-		size_t take = 64 - c->n < len ? 64 - c->n : len;
-
-		memcpy(c->blk + c->n, p, take);
-		c->n += take;
-		p += take;
-		len -= take;
-		if (c->n == 64) {
-			sha256_block(c, c->blk);
-			c->n = 0;
-		}
-	}
-}
-
-void
-sha256_final(struct sha256 *c, uint8_t out[SHA256_LEN])
-{
-	uint64_t bits = c->len * 8;
-	uint8_t pad = 0x80, zero = 0, lenbe[8];
-
-	sha256_update(c, &pad, 1);
-	while (c->n != 56)
-		sha256_update(c, &zero, 1);
-	for (int i = 0; i < 8; i++)
-		lenbe[i] = (uint8_t)(bits >> (56 - 8 * i));
-	sha256_update(c, lenbe, 8);
-	for (int i = 0; i < 8; i++) {
-		out[4 * i] = (uint8_t)(c->h[i] >> 24);
-		out[4 * i + 1] = (uint8_t)(c->h[i] >> 16);
-		out[4 * i + 2] = (uint8_t)(c->h[i] >> 8);
-		out[4 * i + 3] = (uint8_t)c->h[i];
-	}
-}
+const struct hash_algo sha256_algo = {
+	SHA256_LEN, { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c,
+	    0x1f83d9ab, 0x5be0cd19 }, sha256_block,
+};
 
 void
 hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
     uint8_t out[SHA256_LEN])
 {
-	uint8_t k[64] = { 0 }, pad[64], inner[SHA256_LEN];
-	struct sha256 c;
-
-	if (klen > 64) {
-		sha256_init(&c);
-		sha256_update(&c, key, klen);
-		sha256_final(&c, k);
-	} else {
-		memcpy(k, key, klen);
-	}
-	for (int i = 0; i < 64; i++)
-		pad[i] = k[i] ^ 0x36;
-	sha256_init(&c);
-	sha256_update(&c, pad, 64);
-	sha256_update(&c, msg, mlen);
-	sha256_final(&c, inner);
-	for (int i = 0; i < 64; i++)
-		pad[i] = k[i] ^ 0x5c;
-	sha256_init(&c);
-	sha256_update(&c, pad, 64);
-	sha256_update(&c, inner, SHA256_LEN);
-	sha256_final(&c, out);
+	hmac(&sha256_algo, key, klen, msg, mlen, out);
 }

@@ -47,14 +47,14 @@ hex(const uint8_t *d, size_t n, char *out)
 static void
 check_sha1(const char *msg, size_t len, size_t repeat, const char *want)
 {
-	struct sha1 c;
+	struct hash c;
 	uint8_t d[SHA1_LEN];
 	char h[2 * SHA1_LEN + 1];
 
-	sha1_init(&c);
+	hash_init(&c, &sha1_algo);
 	for (size_t i = 0; i < repeat; i++)
-		sha1_update(&c, msg, len);
-	sha1_final(&c, d);
+		hash_update(&c, msg, len);
+	hash_final(&c, d);
 	hex(d, sizeof(d), h);
 	assert_string_equal(h, want);
 }

@@ -19,13 +19,13 @@ hex(const uint8_t *d, size_t n, char *out)
 static void
 check_sha(const char *msg, size_t len, const char *want)
 {
-	struct sha256 c;
+	struct hash c;
 	uint8_t d[SHA256_LEN];
 	char h[2 * SHA256_LEN + 1];
 
-	sha256_init(&c);
-	sha256_update(&c, msg, len);
-	sha256_final(&c, d);
+	hash_init(&c, &sha256_algo);
+	hash_update(&c, msg, len);
+	hash_final(&c, d);
 	hex(d, sizeof(d), h);
 	assert_string_equal(h, want);
 }

@@ -11,7 +11,6 @@
 #include <time.h>
 
 #include "api.h"
-#include "buf.h"
 #include "log.h"
 #include "sign.h"
 
@@ -44,39 +43,34 @@ cmp_key(const void *a, const void *b)
 	    ((const struct api_account *)b)->api_key);
 }
 
+static int
+fill_account(void *el, sqlite3_stmt *st, void *arg)
+{
+	struct api_account *ac = el;
+
+	(void)arg;
+	ac->id = sqlite3_column_int64(st, 0);
+	snprintf(ac->uuid, sizeof(ac->uuid), "%s", db_text(st, 1));
+	snprintf(ac->name, sizeof(ac->name), "%s", db_text(st, 2));
+	snprintf(ac->api_key, sizeof(ac->api_key), "%s", db_text(st, 3));
+	snprintf(ac->secret, sizeof(ac->secret), "%s", db_text(st, 4));
+	ac->admin = !strcmp(db_text(st, 5), "admin");
+	return 0;
+}
+
 int
 api_init(struct api *a, struct mgr *m)
 {
-	sqlite3_stmt *st = NULL;
-	size_t cap = 0;
-	int rc, r = 0;
+	int r;
 
 	memset(a, 0, sizeof(*a));
 	a->m = m;
 	db_lock(m->db);
-	if (sqlite3_prepare_v2(m->db->h, "SELECT id, uuid, name, api_key, secret_key, role"
-	    " FROM account", -1, &st, NULL) != SQLITE_OK) {
-		r = -EIO;
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct api_account *ac;
-
-		if ((r = array_reserve(&a->accounts, &cap, a->naccounts + 1, sizeof(*a->accounts),
-		    16)) < 0)
-			goto out;
-		ac = &a->accounts[a->naccounts++];
-		ac->id = sqlite3_column_int64(st, 0);
-		snprintf(ac->uuid, sizeof(ac->uuid), "%s", db_text(st, 1));
-		snprintf(ac->name, sizeof(ac->name), "%s", db_text(st, 2));
-		snprintf(ac->api_key, sizeof(ac->api_key), "%s", db_text(st, 3));
-		snprintf(ac->secret, sizeof(ac->secret), "%s", db_text(st, 4));
-		ac->admin = !strcmp(db_text(st, 5), "admin");
-	}
-	qsort(a->accounts, a->naccounts, sizeof(*a->accounts), cmp_key);
-out:
-	sqlite3_finalize(st);
+	r = db_load_rows(m->db, "SELECT id, uuid, name, api_key, secret_key, role FROM account",
+	    &a->accounts, &a->naccounts, sizeof(*a->accounts), fill_account, NULL);
 	db_unlock(m->db);
+	if (r == 0)
+		qsort(a->accounts, a->naccounts, sizeof(*a->accounts), cmp_key);
 	return r;
 }
 

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
 #include "capacity.h"
 #include "log.h"
 
@@ -43,74 +42,42 @@ capacity_pool(struct capacity *c, int64_t id)
 }
 
 static int
-load_hosts(struct db *d, struct capacity *c)
+fill_host(void *el, sqlite3_stmt *st, void *arg)
 {
-	sqlite3_stmt *st = NULL;
-	size_t cap = 0;
-	int rc;
+	struct cap_host *h = el;
 
-	if (sqlite3_prepare_v2(d->h, "SELECT id, cluster_id, pod_id, zone_id, uuid, name, uri,"
-	    " cpu_total_mhz, ram_total_mib, cpu_used_mhz, ram_used_mib FROM host ORDER BY id",
-	    -1, &st, NULL) != SQLITE_OK)
-		return -EIO;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct cap_host *h;
-
-		if (array_reserve(&c->hosts, &cap, c->nhosts + 1, sizeof(*c->hosts), 64) < 0) {
-			sqlite3_finalize(st);
-			return -ENOMEM;
-		}
-		h = &c->hosts[c->nhosts++];
-		memset(h, 0, sizeof(*h));
-		h->id = sqlite3_column_int64(st, 0);
-		h->cluster_id = sqlite3_column_int64(st, 1);
-		h->pod_id = sqlite3_column_int64(st, 2);
-		h->zone_id = sqlite3_column_int64(st, 3);
-		snprintf(h->uuid, sizeof(h->uuid), "%s", db_text(st, 4));
-		snprintf(h->name, sizeof(h->name), "%s", db_text(st, 5));
-		snprintf(h->uri, sizeof(h->uri), "%s", db_text(st, 6));
-		h->cpu_total_mhz = sqlite3_column_int64(st, 7);
-		h->ram_total_mib = sqlite3_column_int64(st, 8);
-		atomic_init(&h->cpu_used_mhz, sqlite3_column_int64(st, 9));
-		atomic_init(&h->ram_used_mib, sqlite3_column_int64(st, 10));
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_errno(rc);
+	(void)arg;
+	h->id = sqlite3_column_int64(st, 0);
+	h->cluster_id = sqlite3_column_int64(st, 1);
+	h->pod_id = sqlite3_column_int64(st, 2);
+	h->zone_id = sqlite3_column_int64(st, 3);
+	snprintf(h->uuid, sizeof(h->uuid), "%s", db_text(st, 4));
+	snprintf(h->name, sizeof(h->name), "%s", db_text(st, 5));
+	snprintf(h->uri, sizeof(h->uri), "%s", db_text(st, 6));
+	h->cpu_total_mhz = sqlite3_column_int64(st, 7);
+	h->ram_total_mib = sqlite3_column_int64(st, 8);
+	atomic_init(&h->cpu_used_mhz, sqlite3_column_int64(st, 9));
+	atomic_init(&h->ram_used_mib, sqlite3_column_int64(st, 10));
+	return 0;
 }
 
 static int
-load_pools(struct db *d, struct capacity *c)
+fill_pool(void *el, sqlite3_stmt *st, void *arg)
 {
-	sqlite3_stmt *st = NULL;
-	size_t cap = 0;
-	int rc;
+	struct cap_pool *p = el;
 
-	if (sqlite3_prepare_v2(d->h, "SELECT id, zone_id, IFNULL(cluster_id, 0),"
-	    " IFNULL(host_id, 0), uuid, name, scope, path, capacity_bytes, used_bytes"
-	    " FROM pool ORDER BY id", -1, &st, NULL) != SQLITE_OK)
-		return -EIO;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct cap_pool *p;
-
-		if (array_reserve(&c->pools, &cap, c->npools + 1, sizeof(*c->pools), 64) < 0) {
-			sqlite3_finalize(st);
-			return -ENOMEM;
-		}
-		p = &c->pools[c->npools++];
-		memset(p, 0, sizeof(*p));
-		p->id = sqlite3_column_int64(st, 0);
-		p->zone_id = sqlite3_column_int64(st, 1);
-		p->cluster_id = sqlite3_column_int64(st, 2);
-		p->host_id = sqlite3_column_int64(st, 3);
-		snprintf(p->uuid, sizeof(p->uuid), "%s", db_text(st, 4));
-		snprintf(p->name, sizeof(p->name), "%s", db_text(st, 5));
-		snprintf(p->scope, sizeof(p->scope), "%s", db_text(st, 6));
-		snprintf(p->path, sizeof(p->path), "%s", db_text(st, 7));
-		p->capacity_bytes = sqlite3_column_int64(st, 8);
-		atomic_init(&p->used_bytes, sqlite3_column_int64(st, 9));
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_errno(rc);
+	(void)arg;
+	p->id = sqlite3_column_int64(st, 0);
+	p->zone_id = sqlite3_column_int64(st, 1);
+	p->cluster_id = sqlite3_column_int64(st, 2);
+	p->host_id = sqlite3_column_int64(st, 3);
+	snprintf(p->uuid, sizeof(p->uuid), "%s", db_text(st, 4));
+	snprintf(p->name, sizeof(p->name), "%s", db_text(st, 5));
+	snprintf(p->scope, sizeof(p->scope), "%s", db_text(st, 6));
+	snprintf(p->path, sizeof(p->path), "%s", db_text(st, 7));
+	p->capacity_bytes = sqlite3_column_int64(st, 8);
+	atomic_init(&p->used_bytes, sqlite3_column_int64(st, 9));
+	return 0;
 }
 
 /* Each host's candidate pools in allocator-chain order.  Cluster and zone
@@ -161,9 +128,14 @@ capacity_load(struct db *d, struct capacity *c)
 
 	memset(c, 0, sizeof(*c));
 	db_lock(d);
-	r = load_hosts(d, c);
+	r = db_load_rows(d, "SELECT id, cluster_id, pod_id, zone_id, uuid, name, uri,"
+	    " cpu_total_mhz, ram_total_mib, cpu_used_mhz, ram_used_mib FROM host ORDER BY id",
+	    &c->hosts, &c->nhosts, sizeof(*c->hosts), fill_host, NULL);
 	if (r == 0)
-		r = load_pools(d, c);
+		r = db_load_rows(d, "SELECT id, zone_id, IFNULL(cluster_id, 0),"
+		    " IFNULL(host_id, 0), uuid, name, scope, path, capacity_bytes, used_bytes"
+		    " FROM pool ORDER BY id", &c->pools, &c->npools, sizeof(*c->pools), fill_pool,
+		    NULL);
 	db_unlock(d);
 	if (r == 0)
 		r = link_pools(c);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "db.h"
 #include "log.h"
 
@@ -344,6 +345,35 @@ db_ints_by_text(struct db *d, const char *sql, const char *key, int64_t *cols, i
 			cols[i] = sqlite3_column_int64(st, i);
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
+}
+
+int
+db_load_rows(struct db *d, const char *sql, void *arrp, size_t *n, size_t elsize,
+    int (*fill)(void *el, sqlite3_stmt *st, void *arg), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = *n;
+	int rc, r = 0;
+
+	if ((rc = sqlite3_prepare_v2(d->h, sql, -1, &st, NULL)) != SQLITE_OK) {
+		log_warnx("db: %s", db_errmsg(d));
+		return db_errno(rc);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char *base;
+
+		if ((r = array_reserve(arrp, &cap, *n + 1, elsize, 16)) < 0)
+			break;
+		memcpy(&base, arrp, sizeof(base));
+		memset(base + *n * elsize, 0, elsize);
+		if ((r = fill(base + *n * elsize, st, arg)) < 0)
+			break;
+		(*n)++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = db_errno(rc);
+	sqlite3_finalize(st);
+	return r;
 }
 
 int

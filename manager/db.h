@@ -49,6 +49,13 @@ int db_run(struct db *d, const char *sql, const char *fmt, ...);
 /* The first row of sql with ?1 bound to key: its first n integer columns
  * into cols.  0, -ENOENT (no row) or -errno. */
 int db_ints_by_text(struct db *d, const char *sql, const char *key, int64_t *cols, int n);
+/* Appends one element of elsize bytes per row of sql to the array whose
+ * pointer is at arrp (*n elements), each zeroed, then filled by
+ * fill(element, st, arg), which returns 0 or a negative errno that stops the
+ * load; an element counts in *n once filled.  For loads at start; the caller
+ * holds the lock.  0, or a negative errno (a failed step included). */
+int db_load_rows(struct db *d, const char *sql, void *arrp, size_t *n, size_t elsize,
+    int (*fill)(void *el, sqlite3_stmt *st, void *arg), void *arg);
 int db_begin(struct db *d);   /* BEGIN IMMEDIATE */
 int db_commit(struct db *d);
 void db_rollback(struct db *d);

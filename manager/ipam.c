@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "addr.h"
-#include "buf.h"
 #include "ipam.h"
 
 static void
@@ -29,45 +28,39 @@ find(struct ipam *a, int64_t id)
 	return NULL;
 }
 
+/* One network with its network, broadcast and gateway addresses taken. */
+static int
+fill_net(void *el, sqlite3_stmt *st, void *arg)
+{
+	struct ipam_net *n = el;
+
+	(void)arg;
+	n->id = sqlite3_column_int64(st, 0);
+	n->net = (uint32_t)sqlite3_column_int64(st, 1);
+	n->prefix = sqlite3_column_int(st, 2);
+	n->gateway = (uint32_t)sqlite3_column_int64(st, 3);
+	n->size = (uint32_t)(~prefix_mask(n->prefix)) + 1u;
+	n->free = n->size;
+	if (!(n->used = calloc(n->size / 8 + 1, 1)))
+		return -ENOMEM;
+	mark(n, n->net);
+	mark(n, n->net + n->size - 1);
+	mark(n, n->gateway);
+	return 0;
+}
+
 int
 ipam_load(struct db *d, struct ipam *a)
 {
 	sqlite3_stmt *st = NULL;
-	size_t cap = 0;
-	int rc, r = 0;
+	int rc, r;
 
 	memset(a, 0, sizeof(*a));
 	pthread_mutex_init(&a->mu, NULL);
 	db_lock(d);
-	if (sqlite3_prepare_v2(d->h, "SELECT id, net, prefix, gateway FROM network ORDER BY id",
-	    -1, &st, NULL) != SQLITE_OK) {
-		r = -EIO;
+	if ((r = db_load_rows(d, "SELECT id, net, prefix, gateway FROM network ORDER BY id",
+	    &a->nets, &a->n, sizeof(*a->nets), fill_net, NULL)) < 0)
 		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct ipam_net *n;
-
-		if ((r = array_reserve(&a->nets, &cap, a->n + 1, sizeof(*a->nets), 8)) < 0)
-			goto out;
-		n = &a->nets[a->n];
-		memset(n, 0, sizeof(*n));
-		n->id = sqlite3_column_int64(st, 0);
-		n->net = (uint32_t)sqlite3_column_int64(st, 1);
-		n->prefix = sqlite3_column_int(st, 2);
-		n->gateway = (uint32_t)sqlite3_column_int64(st, 3);
-		n->size = (uint32_t)(~prefix_mask(n->prefix)) + 1u;
-		n->free = n->size;
-		if (!(n->used = calloc(n->size / 8 + 1, 1))) {
-			r = -ENOMEM;
-			goto out;
-		}
-		a->n++;
-		mark(n, n->net);
-		mark(n, n->net + n->size - 1);
-		mark(n, n->gateway);
-	}
-	sqlite3_finalize(st);
-	st = NULL;
 	if (sqlite3_prepare_v2(d->h, "SELECT network_id, ip FROM nic", -1, &st, NULL) !=
 	    SQLITE_OK) {
 		r = -EIO;
@@ -79,6 +72,8 @@ ipam_load(struct db *d, struct ipam *a)
 		if (n)
 			mark(n, (uint32_t)sqlite3_column_int64(st, 1));
 	}
+	if (rc != SQLITE_DONE) /* a partial load would hand out addresses in use */
+		r = db_errno(rc);
 out:
 	sqlite3_finalize(st);
 	db_unlock(d);

@@ -14,6 +14,7 @@
 #include "inventory.h"
 #include "log.h"
 #include "sdnotify.h"
+#include "volume.h"
 
 static const struct conf_key mgr_keys[] = {
 	{ "db", "/var/lib/vr-manager/manager.db", 0, "SQLite database file" },
@@ -84,7 +85,7 @@ cmd_init(struct cli_result *cr)
 	return r;
 }
 
-/* Temp files an interrupted template copy or overlay left in the pools. */
+/* What an interrupted run left in the pools: temp files, stale template locks. */
 static void
 sweep_pools(struct capacity *c)
 {
@@ -94,8 +95,10 @@ sweep_pools(struct capacity *c)
 	for (i = 0; i < c->npools; i++) {
 		if ((fd = open(c->pools[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 			continue;
-		if ((n = af_sweep(fd)) > 0)
-			log_info("pool %s: removed %d unfinished temp files", c->pools[i].uuid, n);
+		if ((n = volume_pool_sweep(fd)) > 0)
+			log_info("pool %s: removed %d temp and stale lock files", c->pools[i].uuid, n);
+		else if (n < 0)
+			log_err(n, "pool %s: cannot sweep %s", c->pools[i].uuid, c->pools[i].path);
 		close(fd);
 	}
 }

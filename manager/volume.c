@@ -1,6 +1,7 @@
 /* volume.c: volume prep on a file pool: the template converted to qcow2 once per pool (qemu-img,
  * under a lock), ROOT volumes as natively written qcow2 overlays, removal. */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -193,6 +194,41 @@ lock_drop(int dirfd, const char *name, int fd)
 {
 	(void)unlinkat(dirfd, name, 0);
 	close(fd);
+}
+
+int
+volume_pool_sweep(int dirfd)
+{
+	int fd, n, dfd;
+	struct dirent *de;
+	DIR *d;
+
+	if ((n = af_sweep(dirfd)) < 0)
+		return n;
+	if ((dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (!(d = fdopendir(dfd))) {
+		close(dfd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		if (strncmp(de->d_name, ".template-", 10) || l < 16 ||
+		    strcmp(de->d_name + l - 5, ".lock"))
+			continue;
+		fd = openat(dirfd, de->d_name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) { /* nobody holds it: stale */
+			lock_drop(dirfd, de->d_name, fd);
+			n++;
+		} else {
+			close(fd);
+		}
+	}
+	closedir(d);
+	return n;
 }
 
 static bool

@@ -36,6 +36,12 @@ int volume_template_ensure(const char *pool_dir, const char *template_id, const 
  * On failure err gets one line and nothing is left behind. */
 int volume_overlay_create(const char *cached, const char *path, char *err, size_t errlen);
 
+/* At start, before any job runs: removes from the pool directory dirfd what an
+ * interrupted run left, the temporary files of a copy or overlay and the
+ * template locks nobody holds (one killed mid-copy stays otherwise).  Returns
+ * how many files it removed, or a negative errno. */
+int volume_pool_sweep(int dirfd);
+
 /* Removes a volume file and fsyncs its directory; a missing file is success.
  * Returns 0 or a negative errno. */
 int volume_remove(const char *path);

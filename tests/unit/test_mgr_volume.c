@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 
@@ -417,6 +418,32 @@ test_overlay_on_full_pool_is_enospc_and_leaves_nothing(void **state)
 	free(q);
 }
 
+/* A template lock a killed run left is removed; one a live copy holds is not. */
+static void
+test_sweep_removes_temps_and_stale_locks(void **state)
+{
+	struct fx *f = *state;
+	int dirfd = open(f->pool, O_RDONLY | O_DIRECTORY | O_CLOEXEC), held;
+
+	assert_true(dirfd >= 0);
+	tu_write(f->pool, ".template-old.lock", "", 0600);
+	tu_write(f->pool, ".template-busy.lock", "", 0600);
+	tu_write(f->pool, ".root.qcow2.tmp", "x", 0600);
+	tu_write(f->pool, "template-t.qcow2", "q", 0644);
+	tu_write(f->pool, "root.qcow2", "r", 0600);
+	held = openat(dirfd, ".template-busy.lock", O_RDWR | O_CLOEXEC);
+	assert_true(held >= 0);
+	/* flock locks belong to the open file description: the sweep's own
+	 * open of the same file cannot take it while this one holds it */
+	assert_int_equal(flock(held, LOCK_EX), 0);
+	assert_int_equal(volume_pool_sweep(dirfd), 2);
+	assert_listing(f->pool, ".template-busy.lock root.qcow2 template-t.qcow2");
+	close(held);
+	assert_int_equal(volume_pool_sweep(dirfd), 1);
+	assert_listing(f->pool, "root.qcow2 template-t.qcow2");
+	close(dirfd);
+}
+
 static void
 test_remove_is_idempotent(void **state)
 {
@@ -451,6 +478,7 @@ main(void)
 		T(test_overlay_is_exclusive),
 		T(test_overlay_of_non_qcow2_is_einval_and_leaves_nothing),
 		T(test_overlay_on_full_pool_is_enospc_and_leaves_nothing),
+		T(test_sweep_removes_temps_and_stale_locks),
 		T(test_remove_is_idempotent),
 	};
 #undef T

@@ -6,10 +6,17 @@
  * lines: dnsmasq (2.86 to at least 2.90) links a host's set: tag into a
  * chain on its stack while serving it, and SIGHUP's re-read of a hosts
  * file then frees through that dangling pointer and crashes.  Entries of
- * the main configuration are never freed, so they are safe. */
+ * the main configuration are never freed, so they are safe.
+ *
+ * Guests are told apart by MAC alone: dhcp-ignore-names (a guest cannot
+ * name itself in DNS), dhcp-ignore-clid (nor reach another's lease by its
+ * client identifier), and dhcp-broadcast, because dnsmasq's unicast reply
+ * to an unconfigured client writes the neighbour table, which would turn
+ * vrd's permanent entry for that address into one ARP can repoint. */
 #include <stdio.h>
 
 #include "addr.h"
+#include "cmd.h"
 #include "render.h"
 
 void
@@ -38,7 +45,7 @@ dhcp_host_line(const struct vm *v, struct buf *b)
 	}
 	buf_adds(b, ",");
 	buf_adds(b, ip);
-	if (v->host[0]) {
+	if (v->host[0] && !host_name_reserved(v->host)) {
 		buf_adds(b, ",");
 		buf_adds(b, v->host);
 	}
@@ -85,7 +92,10 @@ hosts_render(const struct state *st, struct buf *b)
 	for (size_t i = 0; i < st->nvm; i++) {
 		const struct vm *v = st->by_ip[i];
 
-		if (!v->has_dhcp || !v->host[0])
+		/* vrd refuses such names; one kept in an older state directory
+		 * still never resolves to a VM. */
+		if (!v->has_dhcp || !v->host[0] || host_name_reserved(v->host) ||
+		    host_is_router(st, v->host))
 			continue;
 		ip4_format(v->ip, ip);
 		buf_adds(b, ip);
@@ -133,6 +143,8 @@ dnsmasq_conf_render(const struct state *st, const struct dnsmasq_paths *p, struc
 	    "bind-dynamic\n"
 	    "dhcp-authoritative\n"
 	    "dhcp-ignore-names\n"
+	    "dhcp-ignore-clid\n"
+	    "dhcp-broadcast\n"
 	    "no-hosts\n"
 	    "expand-hosts\n");
 	buf_addf(b, "dhcp-leasefile=%s\n", p->leasefile);

@@ -132,6 +132,7 @@ each_line(const struct buf *b, void (*fn)(const char *, size_t, void *), void *a
 struct ctx {
 	struct seen macs, ips;
 	size_t conf_hosts;
+	const struct state *st;
 };
 
 static void
@@ -152,11 +153,11 @@ opts_line_cb(const char *l, size_t n, void *arg)
 static void
 addn_line_cb(const char *l, size_t n, void *arg)
 {
+	const struct state *st = ((struct ctx *)arg)->st;
 	const char *sp = memchr(l, ' ', n);
-	char ip[IP4_STRLEN + 1];
+	char ip[IP4_STRLEN + 1], name[HOST_MAX + 2];
 	uint32_t v;
 
-	(void)arg;
 	if (!sp || (size_t)(sp - l) >= sizeof(ip) || memchr(sp + 1, ' ', n - (size_t)(sp + 1 - l)) ||
 	    sp + 1 == l + n || !only(sp + 1, n - (size_t)(sp + 1 - l),
 	    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-"))
@@ -164,14 +165,24 @@ addn_line_cb(const char *l, size_t n, void *arg)
 	snprintf(ip, sizeof(ip), "%.*s", (int)(sp - l), l);
 	if (ip4_parse(ip, &v) < 0)
 		abort();
+	/* a reserved name (data-server) names nothing but a router */
+	snprintf(name, sizeof(name), "%.*s", (int)(n - (size_t)(sp + 1 - l)), sp + 1);
+	if (host_name_reserved(name)) {
+		bool router = false;
+
+		for (size_t i = 0; i < st->nnet; i++)
+			router |= st->nets[i].router == v;
+		if (!router || strcmp(name, "data-server"))
+			abort();
+	}
 }
 
 static void
 conf_line_cb(const char *l, size_t n, void *arg)
 {
 	static const char *const keys[] = { "bind-dynamic", "dhcp-authoritative",
-		"dhcp-ignore-names", "no-hosts", "expand-hosts", "dhcp-leasefile", "dhcp-hostsfile",
-		"dhcp-optsfile", "addn-hosts", "interface", "no-dhcp-interface", "dhcp-range",
+		"dhcp-ignore-names", "dhcp-ignore-clid", "dhcp-broadcast", "no-hosts",
+		"expand-hosts", "dhcp-leasefile", "dhcp-hostsfile", "dhcp-optsfile", "addn-hosts", "interface", "no-dhcp-interface", "dhcp-range",
 		"dhcp-option", "domain", "dhcp-host" };
 	struct ctx *c = arg;
 	const char *eq;
@@ -266,6 +277,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		named += v->host[0] != '\0';
 	}
 	memset(&c, 0, sizeof(c));
+	c.st = &st;
 	buf_init(&hosts);
 	buf_init(&opts);
 	buf_init(&addn);

@@ -60,6 +60,36 @@ password_new(char out[PASSWORD_LEN + 1])
 }
 
 /* Checks and resolves the parameters (caller holds the db lock). */
+/* CloudStack's rule: a VM's name is unique within its network, without case
+ * (it is the VM's DNS name on the router).  A VM holds its name until its
+ * destroy has taken its entry off the router, or its deployment failed.
+ * Returns 0 if free, else the api_fail result. */
+static int
+name_taken(struct api_req *r, int64_t network_id, const char *name, struct api_err *e)
+{
+	sqlite3_stmt *st = db_stmt(r->m->db, "SELECT uuid FROM vm WHERE network_id = ?"
+	    " AND name = ? COLLATE NOCASE AND state NOT IN ('Destroyed', 'Error') LIMIT 1");
+	int rc;
+
+	if (!st)
+		return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(r->m->db));
+	sqlite3_bind_int64(st, 1, network_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		char holder[37];
+
+		snprintf(holder, sizeof(holder), "%s", db_text(st, 0));
+		sqlite3_reset(st);
+		return api_fail(e, CS_PARAM_ERROR, "The vm with hostName %s already exists in the "
+		    "network (VM %s)", name, holder);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(r->m->db));
+	return 0;
+}
+
 static int
 deploy_resolve(struct api_req *r, struct deploy_in *in, struct api_err *e)
 {
@@ -70,6 +100,7 @@ deploy_resolve(struct api_req *r, struct deploy_in *in, struct api_err *e)
 	sqlite3_stmt *st;
 	char *dec = NULL;
 	size_t declen;
+	int x;
 
 	if (!zone || !off || !tpl)
 		return api_fail(e, CS_PARAM_ERROR, "Unable to execute API command "
@@ -101,6 +132,11 @@ deploy_resolve(struct api_req *r, struct deploy_in *in, struct api_err *e)
 	if (name && (strlen(name) >= sizeof(in->name) || !host_label_valid(name)))
 		return api_fail(e, CS_PARAM_ERROR, "name must be a hostname label (letters, digits, "
 		    "'-', at most 63)");
+	if (name && host_name_reserved(name))
+		return api_fail(e, CS_PARAM_ERROR, "name %s is reserved: the router, DNS or "
+		    "cloud-init resolve it for a service of their own", name);
+	if (name && (x = name_taken(r, in->network_id, name, e)) != 0)
+		return x;
 	snprintf(in->name, sizeof(in->name), "%s", name ? name : "");
 	in->userdata = query_get(r->q, "userdata");
 	if (in->userdata && *in->userdata) {

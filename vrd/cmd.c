@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 #include "base64.h"
@@ -73,6 +74,30 @@ host_label_valid(const char *s)
 	    s[11] == '-' && s[14] == '-')))
 		return false;
 	return true;
+}
+
+/* Names that guests, the router or cloud-init resolve for a purpose of their
+ * own; a VM holding one would answer in that service's place.  data-server is
+ * how cloud-init's CloudStack datasource finds the router (and through it
+ * every VM's user data and password); the localhost and ip6- names are the
+ * loopback and multicast names of /etc/hosts; instance-data and metadata
+ * are the metadata service's names in EC2's and GCE's clouds; wpad and
+ * isatap are looked up unqualified by proxy and tunnel auto-configuration;
+ * broadcasthost is the broadcast address's name.  docs/vrd.md lists them. */
+static const char *const reserved_hosts[] = {
+	"data-server", "localhost", "localhost4", "localhost6", "localdomain",
+	"ip6-localhost", "ip6-loopback", "ip6-localnet", "ip6-mcastprefix", "ip6-allnodes",
+	"ip6-allrouters", "ip6-allhosts", "broadcasthost", "instance-data", "metadata",
+	"wpad", "isatap",
+};
+
+bool
+host_name_reserved(const char *s)
+{
+	for (size_t i = 0; i < sizeof(reserved_hosts) / sizeof(reserved_hosts[0]); i++)
+		if (!strcasecmp(s, reserved_hosts[i]))
+			return true;
+	return false;
 }
 
 bool
@@ -283,6 +308,9 @@ parse_dhcpentry(struct pctx *p, struct cmd *c)
 			return bad(p, "host_name", "host_name \"%.64s\" is not a hostname dnsmasq "
 			    "reads as one (RFC 1123 label of letters, digits, inner hyphens, not "
 			    "a number, lease time, keyword or MAC)", host);
+		if (host_name_reserved(host))
+			return bad(p, "host_name", "host_name \"%s\" is reserved: the router, DNS "
+			    "or cloud-init resolve it for a service of their own", host);
 		snprintf(d->host, sizeof(d->host), "%s", host);
 	}
 	d->lease = LEASE_INFINITE;

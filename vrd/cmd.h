@@ -66,6 +66,9 @@ const char *cmd_type_name(enum cmd_type t);
 
 /* The validators, exposed for the unit tests and fuzzers. */
 bool host_label_valid(const char *s);
+/* A name the router, DNS or cloud-init give a meaning of their own
+ * (data-server, localhost, ...), compared without case. */
+bool host_name_reserved(const char *s);
 bool domain_valid(const char *s);
 bool md_key_valid(const char *s);
 bool dev_name_valid(const char *s);

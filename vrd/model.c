@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 #include "buf.h"
@@ -20,6 +21,7 @@ state_free(struct state *st)
 		vm_free(st->by_ip[i]);
 	free(st->by_ip);
 	free(st->by_mac);
+	free(st->by_host);
 	state_init(st);
 }
 
@@ -48,6 +50,39 @@ mac_lower_bound(const struct state *st, const uint8_t mac[6])
 		size_t mid = lo + (hi - lo) / 2;
 
 		if (memcmp(st->by_mac[mid]->mac, mac, 6) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool
+host_indexed(const struct vm *v)
+{
+	return v->has_dhcp && v->host[0];
+}
+
+/* Names compare without case (DNS does), then by ip. */
+static int
+host_key_cmp(const struct vm *v, const char *host, uint32_t ip)
+{
+	int c = strcasecmp(v->host, host);
+
+	if (c)
+		return c;
+	return v->ip < ip ? -1 : v->ip > ip;
+}
+
+static size_t
+host_lower_bound(const struct state *st, const char *host, uint32_t ip)
+{
+	size_t lo = 0, hi = st->nhost;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (host_key_cmp(st->by_host[mid], host, ip) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -102,6 +137,43 @@ mac_index_remove(struct state *st, const struct vm *v, const uint8_t mac[6])
 	}
 }
 
+static void
+host_index_remove(struct state *st, const struct vm *v)
+{
+	size_t i = host_lower_bound(st, v->host, v->ip);
+
+	if (i < st->nhost && st->by_host[i] == v)
+		ptr_array_remove(st->by_host, &st->nhost, i);
+}
+
+void
+state_unindex(struct state *st, struct vm *v)
+{
+	if (v->has_dhcp)
+		mac_index_remove(st, v, v->mac);
+	if (host_indexed(v))
+		host_index_remove(st, v);
+}
+
+int
+state_reindex(struct state *st, struct vm *v)
+{
+	size_t at;
+	int r;
+
+	if (!v->has_dhcp)
+		return 0;
+	if ((r = ptr_array_insert(&st->by_mac, &st->nmac, &st->capmac,
+	    mac_lower_bound(st, v->mac), v)) < 0)
+		return r;
+	if (!host_indexed(v))
+		return 0;
+	at = host_lower_bound(st, v->host, v->ip);
+	if ((r = ptr_array_insert(&st->by_host, &st->nhost, &st->caphost, at, v)) < 0)
+		mac_index_remove(st, v, v->mac);
+	return r;
+}
+
 int
 state_insert(struct state *st, struct vm *v)
 {
@@ -110,15 +182,9 @@ state_insert(struct state *st, struct vm *v)
 
 	if ((r = ptr_array_insert(&st->by_ip, &st->nvm, &st->capvm, i, v)) < 0)
 		return r;
-	if (v->has_dhcp) {
-		r = ptr_array_insert(&st->by_mac, &st->nmac, &st->capmac,
-		    mac_lower_bound(st, v->mac), v);
-		if (r < 0) {
-			ptr_array_remove(st->by_ip, &st->nvm, i);
-			return r;
-		}
-	}
-	return 0;
+	if ((r = state_reindex(st, v)) < 0)
+		ptr_array_remove(st->by_ip, &st->nvm, i);
+	return r;
 }
 
 struct vm *
@@ -131,20 +197,30 @@ state_unlink(struct state *st, uint32_t ip)
 		return NULL;
 	v = st->by_ip[i];
 	ptr_array_remove(st->by_ip, &st->nvm, i);
-	if (v->has_dhcp)
-		mac_index_remove(st, v, v->mac);
+	state_unindex(st, v);
 	return v;
 }
 
-int
-state_reindex_mac(struct state *st, struct vm *v, bool had, const uint8_t oldmac[6])
+const struct vm *
+state_host_holder(const struct state *st, const char *host, uint32_t ip)
 {
-	if (had)
-		mac_index_remove(st, v, oldmac);
-	if (!v->has_dhcp)
-		return 0;
-	return ptr_array_insert(&st->by_mac, &st->nmac, &st->capmac,
-	    mac_lower_bound(st, v->mac), v);
+	const struct net *net = state_net_for(st, ip);
+
+	for (size_t i = host_lower_bound(st, host, 0); i < st->nhost; i++) {
+		const struct vm *o = st->by_host[i];
+
+		if (strcasecmp(o->host, host) != 0)
+			break;
+		if (o->ip != ip && state_net_for(st, o->ip) == net)
+			return o;
+	}
+	return NULL;
+}
+
+bool
+host_is_router(const struct state *st, const char *host)
+{
+	return st->router_name[0] && !strcasecmp(host, st->router_name);
 }
 
 const struct net *

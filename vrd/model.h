@@ -19,6 +19,10 @@
 #define PASSWORD_MAX 255
 #define OPT_STR_MAX 512             /* ipv6, duid and other passthrough strings */
 #define BATCH_MAX 200000            /* commands per request */
+/* What the state directory's readers read at most: the writer refuses (413)
+ * a batch whose files would be larger, so whatever it acknowledged loads. */
+#define VM_DOC_MAX (8 * 1024 * 1024)        /* one vms/<ip>.json */
+#define JOURNAL_MAX (1024UL * 1024 * 1024)  /* the redo journal of one batch */
 #define LEASE_MIN 120               /* dnsmasq's own minimum */
 #define LEASE_INFINITE (-1)
 
@@ -60,9 +64,12 @@ struct state {
 	size_t nvm, capvm;
 	struct vm **by_mac;         /* VMs with has_dhcp, sorted by mac */
 	size_t nmac, capmac;
+	struct vm **by_host;        /* VMs with has_dhcp and a name, by name (no case), ip */
+	size_t nhost, caphost;
 	struct net nets[NET_MAX];
 	size_t nnet;
 	uint64_t generation;
+	char router_name[HOST_MAX + 1]; /* the router's own host name ("" if unknown) */
 };
 
 void state_init(struct state *st);
@@ -73,8 +80,15 @@ struct vm *state_vm_by_mac(const struct state *st, const uint8_t mac[6]);
 int state_insert(struct state *st, struct vm *v);
 /* Unlinks the VM at ip and returns it (NULL if none); the caller frees it. */
 struct vm *state_unlink(struct state *st, uint32_t ip);
-/* Re-indexes v after its has_dhcp or mac changed from (had, oldmac). */
-int state_reindex_mac(struct state *st, struct vm *v, bool had, const uint8_t oldmac[6]);
+/* Unindexes v before its has_dhcp, mac or host changes; state_reindex puts it
+ * back.  Between the two, v must not be looked up by MAC or name. */
+void state_unindex(struct state *st, struct vm *v);
+int state_reindex(struct state *st, struct vm *v);
+/* Another VM than the one at ip, in the same guest network as ip (or, like
+ * ip, in none), whose name is host (compared without case); NULL if none. */
+const struct vm *state_host_holder(const struct state *st, const char *host, uint32_t ip);
+/* Whether host is the router's own name (compared without case). */
+bool host_is_router(const struct state *st, const char *host);
 const struct net *state_net_for(const struct state *st, uint32_t ip);
 bool net_equal(const struct net *a, const struct net *b);
 

@@ -121,13 +121,37 @@ dup_opt(char **dst, const char *src)
 	return 0;
 }
 
+/* A name that another VM of the same network holds, or that names the
+ * router itself, would let one VM answer for another (or for the router). */
 static int
-apply_dhcp_add(struct txn *t, const struct cmd *c)
+check_host(struct txn *t, const struct cmd *c, long index, struct cmd_error *err)
+{
+	const char *host = c->u.dhcp.host;
+	const struct vm *o;
+	char s[IP4_STRLEN];
+
+	if (!host[0])
+		return 0;
+	if (host_is_router(t->st, host)) {
+		cmd_error_set(err, 400, index, "host_name", "host_name \"%s\" is the router's own "
+		    "name", host);
+		return -EINVAL;
+	}
+	if ((o = state_host_holder(t->st, host, c->ip))) {
+		ip4_format(o->ip, s);
+		cmd_error_set(err, 409, index, "host_name", "host_name \"%s\" is held by %s in "
+		    "the same network", host, s);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+static int
+apply_dhcp_add(struct txn *t, const struct cmd *c, long index, struct cmd_error *err)
 {
 	const struct cmd_dhcp *d = &c->u.dhcp;
 	struct vm *other = state_vm_by_mac(t->st, d->mac), *v;
-	uint8_t oldmac[6];
-	bool had;
+	bool reindex;
 	int r;
 
 	/* The MAC moved to another IP: what it had at the old IP is dropped. */
@@ -137,20 +161,21 @@ apply_dhcp_add(struct txn *t, const struct cmd *c)
 	/* The IP belonged to another VM: nothing of that VM may survive. */
 	if (v && v->has_dhcp && memcmp(v->mac, d->mac, 6) && (r = txn_drop(t, c->ip)) < 0)
 		return r;
-	if ((r = txn_vm(t, c->ip, &v)) < 0)
+	if ((r = check_host(t, c, index, err)) < 0 || (r = txn_vm(t, c->ip, &v)) < 0)
 		return r;
-	had = v->has_dhcp;
-	memcpy(oldmac, v->mac, 6);
+	reindex = !v->has_dhcp || memcmp(v->mac, d->mac, 6) || strcmp(v->host, d->host);
+	if (reindex)
+		state_unindex(t->st, v);
 	memcpy(v->mac, d->mac, 6);
 	memcpy(v->host, d->host, sizeof(v->host));
 	v->default_entry = d->default_entry;
 	v->lease = d->lease;
 	v->has_dhcp = true;
+	if (reindex && (r = state_reindex(t->st, v)) < 0)
+		return r;
 	if ((r = dup_opt(&v->ipv6, d->ipv6)) < 0 || (r = dup_opt(&v->duid, d->duid)) < 0 ||
 	    (r = dup_opt(&v->dns, d->dns)) < 0 || (r = dup_opt(&v->gw, d->gw)) < 0)
 		return r;
-	if (!had || memcmp(oldmac, v->mac, 6))
-		return state_reindex_mac(t->st, v, had, oldmac);
 	return 0;
 }
 
@@ -178,7 +203,7 @@ apply_dhcpentry(struct txn *t, const struct cmd *c, long index, struct cmd_error
 		return apply_dhcp_remove(t, c);
 	if ((r = check_ip_in_nets(t, c->ip, index, "ipv4_address", err)) < 0)
 		return r;
-	return apply_dhcp_add(t, c);
+	return apply_dhcp_add(t, c, index, err);
 }
 
 static int

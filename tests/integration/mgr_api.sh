@@ -228,6 +228,9 @@ for desc, params, needle in (
         ("unknown network", {"networkids": "net9"}, "network"),
         ("two networks", {"networkids": "net1,net1"}, "network"),
         ("bad name", {"name": "no spaces allowed"}, "name"),
+        ("reserved name data-server", {"name": "data-server"}, "reserved"),
+        ("reserved name Data-Server", {"name": "Data-Server"}, "reserved"),
+        ("reserved name localhost", {"name": "localhost"}, "reserved"),
         ("userdata not base64", {"userdata": "!!!"}, "userdata"),
         ("keypair", {"keypair": "mykey"}, "keypair")):
     p = {"zoneid": "zone1", "serviceofferingid": "small", "templateid": "tpl1"}

@@ -51,6 +51,7 @@ import os, random, sqlite3, sys, threading
 sys.path.insert(0, os.environ["VT_LIB"])
 from cs_api import Client
 url, db, acks, seed = sys.argv[1:5]
+rnd = int(acks.rsplit(".", 1)[1])  # names are unique within a network: one set per round
 rng = random.Random(int(seed))
 accounts = [("admin", Client(url, "admin-key", "admin-secret", timeout=20)),
             ("alice", Client(url, "alice-key", "alice-secret", timeout=20))]
@@ -80,7 +81,7 @@ def worker(k, r):
                 verb = "deploy"
                 st, js = cl.call("deployVirtualMachine", zoneid="zone1",
                                  serviceofferingid="small", templateid="tpl1",
-                                 name="s%d-%d" % (k, n))
+                                 name="s%d-%d-%d" % (rnd, k, n))
             else:
                 vs = victims(account)
                 if not vs:

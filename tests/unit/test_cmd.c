@@ -568,6 +568,28 @@ test_validator_host_label(void **state)
 	CHECK(host_label_valid, good, bad);
 }
 
+/* Names the router, DNS or cloud-init resolve for a service of their own:
+ * 400 on host_name whatever their case; names that merely contain them pass. */
+static void
+test_reserved_host_names(void **state)
+{
+	static const char *const reserved[] = { "'data-server'", "'Data-Server'", "'DATA-SERVER'",
+		"'localhost'", "'LocalHost'", "'ip6-localhost'", "'ip6-allnodes'", "'wpad'",
+		"'WPAD'", "'isatap'", "'instance-data'", "'metadata'", "'broadcasthost'" };
+	static const char *const fine[] = { "data-server1", "my-data-server", "localhost2",
+		"metadata-db", "wpad1", "vm-data-server" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		bad_host(reserved[i]);
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		assert_false(host_name_reserved(fine[i]));
+		assert_true(host_label_valid(fine[i]));
+	}
+	assert_true(host_name_reserved("data-server"));
+	assert_true(host_name_reserved("LOCALHOST"));
+}
+
 static void
 test_validator_host_label_takes_what_dnsmasq_reads_as_names(void **state)
 {
@@ -632,6 +654,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dhcpentry_cloudstack_payload),
 		cmocka_unit_test(test_dhcpentry_variants),
+		cmocka_unit_test(test_reserved_host_names),
 		cmocka_unit_test(test_vmpassword_payload),
 		cmocka_unit_test(test_vmdata_payload),
 		cmocka_unit_test(test_guestnetwork_payload),

@@ -515,6 +515,50 @@ test_metadata_key_limit(void **state)
 
 /* A rollback puts every VM back without growing the arrays: the MAC index is
  * exactly full, and the batch frees a MAC slot before taking it again. */
+/* A name held in a network is refused (409) to every other VM of that network,
+ * whatever its case; other networks may reuse it; the holder may re-push it,
+ * give it up, or leave, and then it is free.  The router's own name is 400. */
+static void
+test_host_names_unique_per_network(void **state)
+{
+	struct state st;
+	struct cmd_error e;
+	char *before, *after;
+
+	(void)state;
+	state_init(&st);
+	snprintf(st.router_name, sizeof(st.router_name), "r-7-VM");
+	tu_apply_ok(&st, "[" NET1 "," NET2 "," DHCP(MA, "10.1.1.101", "vm-a") "]");
+	before = tu_snapshot(&st);
+	assert_int_equal(tu_apply(&st, DHCP(MB, "10.1.1.102", "vm-a"), &e), -EEXIST);
+	assert_int_equal(e.status, 409);
+	assert_string_equal(e.field, "host_name");
+	assert_int_equal(tu_apply(&st, "[" DHCP(MC, "10.1.1.103", "fine") "," DHCP(MB, "10.1.1.102",
+	    "VM-A") "]", &e), -EEXIST);
+	assert_int_equal(e.status, 409);
+	assert_int_equal(e.index, 1);
+	after = tu_snapshot(&st);
+	assert_string_equal(before, after); /* the whole batch rolled back */
+	free(after);
+	assert_int_equal(tu_apply(&st, DHCP(MB, "10.1.1.102", "r-7-vm"), &e), -EINVAL);
+	assert_int_equal(e.status, 400);
+	assert_string_equal(e.field, "host_name");
+	/* the holder re-pushes its own entry; another network reuses the name */
+	tu_apply_ok(&st, DHCP(MA, "10.1.1.101", "vm-a"));
+	tu_apply_ok(&st, DHCP(MC, "10.2.0.9", "vm-a"));
+	/* the holder renames in the batch that gives the name to another VM */
+	tu_apply_ok(&st, "[" DHCP(MA, "10.1.1.101", "vm-a2") "," DHCP(MB, "10.1.1.102", "vm-a") "]");
+	assert_string_equal(state_vm(&st, ip("10.1.1.102"))->host, "vm-a");
+	assert_int_equal(tu_apply(&st, DHCP(MA, "10.1.1.101", "Vm-A"), &e), -EEXIST);
+	/* a removed VM frees its name; so does a MAC that moves away */
+	tu_apply_ok(&st, "[" REMOVE(MB, "10.1.1.102") "," DHCP(MA, "10.1.1.101", "vm-a") "]");
+	tu_apply_ok(&st, "[" DHCP(MA, "10.1.1.150", "vm-b") "," DHCP(MB, "10.1.1.102", "vm-a") "]");
+	assert_null(state_vm(&st, ip("10.1.1.101")));
+	assert_int_equal(st.nhost, 3);
+	free(before);
+	state_free(&st);
+}
+
 static void
 test_rollback_needs_no_memory(void **state)
 {
@@ -567,6 +611,7 @@ main(void)
 		cmocka_unit_test(test_ip_outside_networks),
 		cmocka_unit_test(test_guestnetwork_overlap_and_replace),
 		cmocka_unit_test(test_failed_batch_rolls_back_everything),
+		cmocka_unit_test(test_host_names_unique_per_network),
 		cmocka_unit_test(test_rollback_needs_no_memory),
 		cmocka_unit_test(test_password_ops_keep_last_per_ip),
 		cmocka_unit_test(test_metadata_key_limit),

@@ -51,6 +51,7 @@ struct vmtable {
 	int dirfd;
 	pthread_t watcher;           /* vmtable_watch's thread */
 	int stopfd;                  /* eventfd that tells it to end; -1 until it runs */
+	uint64_t unreadable;         /* documents that could not be loaded (atomic) */
 };
 
 int vmtable_init(struct vmtable *t, const char *state_dir, char *err, size_t errlen);

@@ -117,6 +117,11 @@ metrics_render(struct mdd *d, struct buf *b)
 	    (unsigned long long)__atomic_load_n(&d->lat_count, __ATOMIC_RELAXED));
 	buf_addf(b, "# HELP vr_metadata_vms VMs served.\n# TYPE vr_metadata_vms gauge\n"
 	    "vr_metadata_vms %zu\n", vmtable_count(&d->vt));
+	buf_addf(b, "# HELP vr_metadata_documents_unreadable_total VM documents that could not be "
+	    "loaded (not served; the others are).\n"
+	    "# TYPE vr_metadata_documents_unreadable_total counter\n"
+	    "vr_metadata_documents_unreadable_total %llu\n",
+	    (unsigned long long)__atomic_load_n(&d->vt.unreadable, __ATOMIC_RELAXED));
 }
 
 /* /healthz and /metrics, for loopback clients only. */

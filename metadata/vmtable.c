@@ -20,7 +20,6 @@
 #include "log.h"
 #include "md.h"
 
-#define DOC_MAX (8 * 1024 * 1024)
 #define EMPTY 0u  /* 0.0.0.0 is never a VM */
 
 int
@@ -157,7 +156,7 @@ vmtable_refresh(struct vmtable *t, const char *name)
 
 	if (!ip || t->dirfd < 0)
 		return;
-	r = file_read_at(t->dirfd, name, DOC_MAX, &buf, &len);
+	r = file_read_at(t->dirfd, name, VM_DOC_MAX, &buf, &len);
 	if (r == 0 && (r = md_entry_parse(buf, len, &e, why, sizeof(why))) < 0)
 		log_warnx("vms/%s: not served: %s", name, r == -EINVAL ? why : strerror(-r));
 	else if (r < 0 && r != -ENOENT)
@@ -167,7 +166,10 @@ vmtable_refresh(struct vmtable *t, const char *name)
 		log_warnx("vms/%s: its ip field names another address; not served", name);
 		md_entry_free(e);
 		e = NULL;
+		r = -EINVAL;
 	}
+	if (r < 0 && r != -ENOENT)
+		__atomic_add_fetch(&t->unreadable, 1, __ATOMIC_RELAXED);
 	pthread_rwlock_wrlock(&t->lock);
 	if (table_set(t, ip, e) < 0) {
 		md_entry_free(e);

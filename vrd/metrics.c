@@ -74,6 +74,13 @@ metrics_render(const struct metrics *m, uint64_t generation, size_t vms, size_t 
 	    "# TYPE vrd_dnsmasq_reload_failures_total counter\n"
 	    "vrd_dnsmasq_reload_failures_total %llu\n",
 	    (unsigned long long)m->reloads, (unsigned long long)m->reload_failures);
+	buf_addf(b, "# HELP vrd_state_quarantined_total State files that could not be loaded, "
+	    "moved to quarantine/.\n# TYPE vrd_state_quarantined_total counter\n"
+	    "vrd_state_quarantined_total %llu\n"
+	    "# HELP vrd_guard_failures_total Address bindings (neighbour entries, packet filter) "
+	    "the kernel refused.\n# TYPE vrd_guard_failures_total counter\n"
+	    "vrd_guard_failures_total %llu\n",
+	    (unsigned long long)m->quarantined, (unsigned long long)m->guard_failures);
 	buf_addf(b, "# HELP vrd_vms VMs the router knows.\n# TYPE vrd_vms gauge\nvrd_vms %zu\n"
 	    "# HELP vrd_guest_networks Guest networks.\n# TYPE vrd_guest_networks gauge\n"
 	    "vrd_guest_networks %zu\n"

@@ -20,6 +20,8 @@ struct metrics {
 	uint64_t lat_count;
 	double lat_sum;
 	uint64_t reloads, reload_failures;
+	uint64_t quarantined;             /* state files moved aside since start */
+	uint64_t guard_failures;          /* address bindings the kernel did not take */
 };
 
 enum batch_result batch_result_of(int status);

@@ -24,11 +24,11 @@
 #include "buf.h"
 #include "doc.h"
 #include "fileio.h"
+#include "log.h"
 #include "store.h"
 
 #define JOURNAL "journal"
 #define JOURNAL_MAGIC "VRDJ1"
-#define DOC_MAX (8 * 1024 * 1024)
 
 static const char *const sd_names[SD_NDIRS] = { ".", "vms", "passwords" };
 static const char *const derived_names[4] = { "dhcphosts", "dhcpopts", "hosts", "dnsmasq.conf" };
@@ -222,6 +222,42 @@ write_generation(struct store *s, uint64_t gen, bool sync, struct af_stage *st)
 	return af_write(s->fd[SD_TOP], "generation", g, (size_t)n, 0644, AF_KEEP_OWNER, 0);
 }
 
+/* Moves a state file that cannot be loaded to quarantine/<dir>-<name>[.N],
+ * where no reader looks, so that everything else can be served.  Returns 0
+ * or a negative errno (then the file stays and loading must stop). */
+static int
+quarantine(struct store *s, enum store_dir d, const char *name, const char *why)
+{
+	char to[96];
+	int qfd, r = 0;
+
+	if ((r = ensure_dir(s->fd[SD_TOP], "quarantine", 0700, false, 0, 0, &qfd)) < 0)
+		goto out;
+	for (int i = 0; i < 1000; i++) {
+		struct stat sb;
+
+		snprintf(to, sizeof(to), i ? "%s-%.64s.%d" : "%s-%.64s",
+		    d == SD_TOP ? "top" : sd_names[d], name, i);
+		if (fstatat(qfd, to, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+			break;
+	}
+	if (renameat(s->fd[d], name, qfd, to) < 0)
+		r = -errno;
+	else if ((r = fsync_dir(qfd)) == 0)
+		r = fsync_dir(s->fd[d]);
+	close(qfd);
+out:
+	if (r < 0) {
+		log_err(r, "state: %s/%s cannot be loaded (%s) nor moved aside", sd_names[d], name,
+		    why);
+		return r;
+	}
+	s->quarantined++;
+	log_warnx("state: %s/%s cannot be loaded (%s): moved to quarantine/%s; everything else "
+	    "is served", sd_names[d], name, why, to);
+	return 0;
+}
+
 static int
 journal_replay(struct store *s, char *err, size_t errlen)
 {
@@ -230,19 +266,27 @@ journal_replay(struct store *s, char *err, size_t errlen)
 	uint64_t gen;
 	int r;
 
-	r = file_read_at(s->fd[SD_TOP], JOURNAL, 1UL << 31, &buf, &len);
+	r = file_read_at(s->fd[SD_TOP], JOURNAL, JOURNAL_MAX, &buf, &len);
 	if (r == -ENOENT)
 		return 0;
+	if (r == -EFBIG) {
+		if ((r = quarantine(s, SD_TOP, JOURNAL, "over JOURNAL_MAX")) < 0)
+			snprintf(err, errlen, "journal: %s", strerror(-r));
+		return r;
+	}
 	if (r < 0) {
 		snprintf(err, errlen, "journal: %s", strerror(-r));
 		return r;
 	}
-	/* Check it whole before touching anything. */
+	/* Check it whole before touching anything.  vrd writes it whole or not
+	 * at all (temporary name, rename), so a bad one was not vrd's: the batch
+	 * it names was never acknowledged, and the state before it stands. */
 	if (journal_walk(buf, len, &gen, NULL, s) < 0) {
-		snprintf(err, errlen, "journal: not a complete vrd journal; move %s/journal "
-		    "away to start without it", s->dir);
 		free(buf);
-		return -EINVAL;
+		if ((r = quarantine(s, SD_TOP, JOURNAL, "not a complete vrd journal")) < 0)
+			snprintf(err, errlen, "journal: not a complete vrd journal, and it cannot be "
+			    "moved aside: %s", strerror(-r));
+		return r;
 	}
 	if ((r = journal_walk(buf, len, &gen, journal_apply_entry, s)) < 0 ||
 	    (r = fsync_dir(s->fd[SD_VMS])) < 0 || (r = fsync_dir(s->fd[SD_PASSWORDS])) < 0 ||
@@ -329,11 +373,15 @@ load_generation(struct store *s, struct state *st)
 	st->generation = 0;
 	if (r == -ENOENT)
 		return 0;
-	if (r < 0)
-		return r;
-	st->generation = strtoull(buf, &end, 10);
-	r = (end == buf || (*end && *end != '\n')) ? -EINVAL : 0;
-	free(buf);
+	if (r == 0) {
+		st->generation = strtoull(buf, &end, 10);
+		r = (end == buf || (*end && *end != '\n')) ? -EINVAL : 0;
+		free(buf);
+	}
+	if (r == -EINVAL || r == -EFBIG) {
+		st->generation = 0;
+		return quarantine(s, SD_TOP, "generation", "not a number; counting from 0");
+	}
 	return r;
 }
 
@@ -344,29 +392,62 @@ load_networks(struct store *s, struct state *st, char *err, size_t errlen)
 	struct cmd_error ce;
 	char *buf = NULL;
 	size_t len;
-	int r = file_read_at(s->fd[SD_TOP], "networks.json", DOC_MAX, &buf, &len);
+	int r = file_read_at(s->fd[SD_TOP], "networks.json", VM_DOC_MAX, &buf, &len);
 
 	if (r == -ENOENT)
 		return 0;
-	if (r < 0) {
-		snprintf(err, errlen, "networks.json: %s", strerror(-r));
-		return r;
+	if (r == 0) {
+		r = nets_doc_parse(buf, len, &b, &ce);
+		free(buf);
+		if (r == 0 && b.n > NET_MAX) {
+			snprintf(ce.msg, sizeof(ce.msg), "over %d networks", NET_MAX);
+			cmd_batch_free(&b);
+			r = -EINVAL;
+		}
 	}
-	r = nets_doc_parse(buf, len, &b, &ce);
-	free(buf);
-	if (r < 0) {
-		snprintf(err, errlen, "networks.json: %s", ce.msg);
-		return r;
-	}
-	if (b.n > NET_MAX) {
-		snprintf(err, errlen, "networks.json: over %d networks", NET_MAX);
+	if (r == -EINVAL || r == -EFBIG)
+		r = quarantine(s, SD_TOP, "networks.json", r == -EINVAL ? ce.msg : strerror(-r));
+	else if (r == 0) {
+		for (size_t i = 0; i < b.n; i++)
+			st->nets[i] = b.v[i].u.gn.net;
+		st->nnet = b.n;
 		cmd_batch_free(&b);
+		return 0;
+	}
+	if (r < 0)
+		snprintf(err, errlen, "networks.json: %s", strerror(-r));
+	return r;
+}
+
+/* Reads and parses one vms/ entry; -EINVAL or -EFBIG (why says it) for one
+ * that cannot be loaded. */
+static int
+load_vm(struct store *s, const struct state *st, const char *name, struct vm **out,
+    char *why, size_t whylen)
+{
+	char *buf = NULL;
+	size_t len;
+	int r;
+
+	*out = NULL;
+	if (!entry_name_valid(SD_VMS, name)) {
+		snprintf(why, whylen, "not an <ipv4>.json name");
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < b.n; i++)
-		st->nets[i] = b.v[i].u.gn.net;
-	st->nnet = b.n;
-	cmd_batch_free(&b);
+	if ((r = file_read_at(s->fd[SD_VMS], name, VM_DOC_MAX, &buf, &len)) < 0) {
+		snprintf(why, whylen, "%s", strerror(-r));
+		return r;
+	}
+	r = vm_doc_parse(buf, len, out, why, whylen);
+	free(buf);
+	if (r < 0)
+		return r;
+	if (state_vm(st, (*out)->ip) || ((*out)->has_dhcp && state_vm_by_mac(st, (*out)->mac))) {
+		snprintf(why, whylen, "its IP or MAC is another document's");
+		vm_free(*out);
+		*out = NULL;
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -386,33 +467,18 @@ load_vms(struct store *s, struct state *st, char *err, size_t errlen)
 		return r;
 	}
 	while ((de = readdir(d))) {
-		char *buf = NULL, why[128];
-		size_t len;
+		char why[128];
 		struct vm *v = NULL;
 
 		if (de->d_name[0] == '.')
 			continue;
-		if (!entry_name_valid(SD_VMS, de->d_name)) {
-			snprintf(err, errlen, "vms/%s: not an <ipv4>.json name; move it away", de->d_name);
-			r = -EINVAL;
-			break;
-		}
-		if ((r = file_read_at(s->fd[SD_VMS], de->d_name, DOC_MAX, &buf, &len)) < 0 ||
-		    (r = vm_doc_parse(buf, len, &v, why, sizeof(why))) < 0) {
-			snprintf(err, errlen, "vms/%s: %s", de->d_name, r == -EINVAL ? why : strerror(-r));
-			free(buf);
-			break;
-		}
-		free(buf);
-		if (state_vm(st, v->ip) || (v->has_dhcp && state_vm_by_mac(st, v->mac))) {
-			snprintf(err, errlen, "vms/%s: duplicate IP or MAC", de->d_name);
+		r = load_vm(s, st, de->d_name, &v, why, sizeof(why));
+		if (r == -EINVAL || r == -EFBIG)
+			r = quarantine(s, SD_VMS, de->d_name, why);
+		else if (r == 0 && (r = state_insert(st, v)) < 0)
 			vm_free(v);
-			r = -EINVAL;
-			break;
-		}
-		if ((r = state_insert(st, v)) < 0) {
-			vm_free(v);
-			snprintf(err, errlen, "out of memory");
+		if (r < 0) {
+			snprintf(err, errlen, "vms/%s: %s", de->d_name, strerror(-r));
 			break;
 		}
 	}
@@ -531,7 +597,8 @@ plan_free(struct plan *p)
 
 /* Source files: VM documents and pending passwords, with their journal. */
 static int
-plan_sources(struct store *s, struct txn *t, struct plan *p, bool *dhcp_touched)
+plan_sources(struct store *s, struct txn *t, struct plan *p, bool *dhcp_touched,
+    struct commit_info *ci)
 {
 	struct txn_change *ch = NULL;
 	const struct pw_op *pw;
@@ -550,6 +617,11 @@ plan_sources(struct store *s, struct txn *t, struct plan *p, bool *dhcp_touched)
 		offs[i] = p->docs.len;
 		if (ch[i].after && (r = vm_doc_render(ch[i].after, &p->docs)) < 0)
 			goto out;
+		if (p->docs.len - offs[i] > VM_DOC_MAX) {
+			ci->too_big_ip = ch[i].ip;
+			r = -EFBIG;
+			goto out;
+		}
 		if (!vm_dhcp_equal(ch[i].before, ch[i].after))
 			*dhcp_touched = true;
 	}
@@ -583,13 +655,13 @@ out:
 }
 
 static int
-plan_build(struct store *s, struct txn *t, struct plan *p, uint64_t gen)
+plan_build(struct store *s, struct txn *t, struct plan *p, uint64_t gen, struct commit_info *ci)
 {
 	bool dhcp_touched = false, nets = txn_nets_changed(t);
 	size_t nsrc;
 	int r;
 
-	if ((r = plan_sources(s, t, p, &dhcp_touched)) < 0)
+	if ((r = plan_sources(s, t, p, &dhcp_touched, ci)) < 0)
 		return r;
 	if (nets && ((r = nets_doc_render(t->st, &p->netdoc)) < 0 ||
 	    (r = plan_add(p, SD_TOP, "networks.json", false, p->netdoc.p, p->netdoc.len)) < 0))
@@ -615,7 +687,9 @@ plan_build(struct store *s, struct txn *t, struct plan *p, uint64_t gen)
 		journal_add(&p->journal, p->v[i].d, p->v[i].name, p->v[i].remove ? NULL : p->v[i].data,
 		    p->v[i].len);
 	buf_adds(&p->journal, "END\n");
-	return p->journal.oom ? -ENOMEM : 0;
+	if (p->journal.oom)
+		return -ENOMEM;
+	return p->journal.len > JOURNAL_MAX ? -EFBIG : 0;
 }
 
 /* (2) Every file of the plan, and the new generation, written under its
@@ -717,8 +791,19 @@ store_commit(struct store *s, struct txn *t, struct commit_info *ci, char *err, 
 	memset(ci, 0, sizeof(*ci));
 	memset(&gst, 0, sizeof(gst));
 	ci->generation = t->st->generation;
-	if ((r = plan_build(s, t, &p, gen)) < 0) {
-		snprintf(err, errlen, "rendering the state: %s", strerror(-r));
+	if ((r = plan_build(s, t, &p, gen, ci)) < 0) {
+		char ip[IP4_STRLEN];
+
+		if (r == -EFBIG && ci->too_big_ip) {
+			ip4_format(ci->too_big_ip, ip);
+			snprintf(err, errlen, "the document of %s would be over %d bytes", ip,
+			    VM_DOC_MAX);
+		} else if (r == -EFBIG) {
+			snprintf(err, errlen, "the batch changes over %lu bytes of state at once",
+			    JOURNAL_MAX);
+		} else {
+			snprintf(err, errlen, "rendering the state: %s", strerror(-r));
+		}
 		goto out;
 	}
 	if (p.n == 0)

@@ -22,6 +22,7 @@ struct store {
 	struct dnsmasq_paths paths;   /* strings owned */
 	struct buf derived[4];        /* last written dhcphosts, dhcpopts, hosts, dnsmasq.conf */
 	size_t sync_batch;            /* above this many files one syncfs replaces fsyncs */
+	size_t quarantined;           /* state files moved aside at open and load */
 };
 
 struct commit_info {
@@ -31,10 +32,13 @@ struct commit_info {
 	bool conf_changed;            /* dnsmasq.conf: dnsmasq must be restarted */
 	bool fatal;                   /* failed half-way: only a restart (which replays
 	                               * the journal) makes memory and disk agree */
+	uint32_t too_big_ip;          /* -EFBIG: the VM whose document is over VM_DOC_MAX */
 };
 
 /* Creates or checks the directories (modes, owners), sweeps temporary files
- * and replays an unfinished journal.  Returns 0 or a negative errno with err. */
+ * and replays an unfinished journal.  A file that cannot be loaded (here
+ * or in store_load) is moved to quarantine/, logged and counted, and the
+ * rest is served.  Returns 0 or a negative errno with err. */
 int store_open(struct store *s, const char *dir, const char *leasefile, uid_t md_uid,
     gid_t md_gid, char *err, size_t errlen);
 void store_close(struct store *s);
@@ -44,7 +48,8 @@ int store_load(struct store *s, struct state *st, struct commit_info *ci, char *
     size_t errlen);
 /* Makes the batch in t durable.  Returns 0 (ci says what changed; nothing
  * is written for a batch that changes nothing), or a negative errno
- * (-ENOSPC/-EDQUOT: disk full) after which the directory is as it was. */
+ * (-ENOSPC/-EDQUOT: disk full; -EFBIG: a document or the journal would be
+ * over VM_DOC_MAX or JOURNAL_MAX) after which the directory is as it was. */
 int store_commit(struct store *s, struct txn *t, struct commit_info *ci, char *err,
     size_t errlen);
 bool store_has_password(const struct store *s, uint32_t ip);

@@ -370,7 +370,7 @@ test_journal_is_replayed_at_open(void **state)
 }
 
 static void
-test_bad_journal_fails_open_and_touches_nothing(void **state)
+test_bad_journal_is_moved_aside(void **state)
 {
 	static const char *const bad[] = {
 		"VRDJ1 2\nW 1 10.1.1.150.json 5\nhello\n",                  /* torn: no END */
@@ -398,17 +398,22 @@ test_bad_journal_fails_open_and_touches_nothing(void **state)
 		char err[512] = "";
 		int r;
 
+		char moved[64];
+
 		tu_write(f->dir, "journal", bad[i], 0600);
 		r = store_open(&f->s, f->dir, f->leases, NOBODY, NOBODY, err, sizeof(err));
-		if (r != -EINVAL)
-			fail_msg("journal %zu: store_open returned %d, want -EINVAL", i, r);
-		assert_non_null(strstr(err, "journal"));
-		assert_int_equal(f->s.fd[0], -1); /* closed again */
+		if (r != 0)
+			fail_msg("journal %zu: store_open returned %d (%s), want 0", i, r, err);
+		assert_int_equal(f->s.quarantined, 1);
+		store_close(&f->s);
 		assert_file(f, "vms/10.1.1.101.json", doc);
 		assert_file(f, "passwords/10.1.1.101", "hY7sd8Kq");
 		assert_file(f, "generation", "1\n");
 		assert_false(tu_exists(f->dir, "vms/10.1.1.150.json"));
-		assert_true(tu_exists(f->dir, "journal")); /* kept for the operator */
+		assert_false(tu_exists(f->dir, "journal"));
+		/* kept for the operator, byte for byte */
+		snprintf(moved, sizeof(moved), i ? "quarantine/top-journal.%zu" : "quarantine/top-journal", i);
+		assert_file(f, moved, bad[i]);
 	}
 	free(doc);
 }
@@ -526,26 +531,99 @@ test_large_batch_and_load_errors(void **state)
 	assert_true(tu_exists(f->dir, "vms/10.1.1.49.json"));
 	assert_file(f, "generation", "1\n");
 	assert_clean(f);
-	/* A stray file in vms/ stops the load with its name. */
+	/* A stray file in vms/ is moved aside; everything else loads. */
 	store_close(&f->s);
 	tu_write(f->dir, "vms/notes.txt", "x", 0644);
 	fx_open(f);
 	state_init(&st2);
-	assert_int_equal(store_load(&f->s, &st2, &ci, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "notes.txt"));
+	assert_int_equal(store_load(&f->s, &st2, &ci, err, sizeof(err)), 0);
+	assert_int_equal(st2.nvm, 40);
+	assert_int_equal(f->s.quarantined, 1);
+	assert_false(tu_exists(f->dir, "vms/notes.txt"));
+	assert_file(f, "quarantine/vms-notes.txt", "x");
 	state_free(&st2);
 	store_close(&f->s);
-	/* Two documents with one MAC stop it too. */
-	p = tu_path(f->dir, "vms/notes.txt");
-	assert_int_equal(unlink(p), 0);
-	free(p);
+	/* Of two documents with one MAC, one is moved aside. */
 	tu_write(f->dir, "vms/10.1.1.200.json", "{\"ip\":\"10.1.1.200\",\"mac\":\"02:00:4c:5f:01:00\"}",
 	    0640);
 	fx_open(f);
 	state_init(&st2);
-	assert_int_equal(store_load(&f->s, &st2, &ci, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "duplicate"));
+	assert_int_equal(store_load(&f->s, &st2, &ci, err, sizeof(err)), 0);
+	assert_int_equal(st2.nvm, 40);
+	assert_int_equal(f->s.quarantined, 1);
+	assert_true(tu_exists(f->dir, "vms/10.1.1.200.json") !=
+	    tu_exists(f->dir, "vms/10.1.1.10.json"));
 	state_free(&st2);
+	(void)p;
+}
+
+/* Files no reader could load: moved aside at load, counted, the rest served;
+ * and a batch whose document would be over VM_DOC_MAX is refused whole. */
+static void
+test_unloadable_files_and_size_limits(void **state)
+{
+	struct fx *f = *state;
+	struct commit_info ci;
+	struct buf b;
+	char *big, *batch, *doc, err[512];
+	struct state st2;
+	size_t chunk = MD_VALUE_MAX - 16;
+
+	fx_open_load(f, &ci);
+	commit_ok(f, BATCH, &ci);
+	doc = tu_read(f->dir, "vms/10.1.1.101.json");
+	/* Thirty-two values of 256 KiB each fit every per-value limit, but the
+	 * document they make is over VM_DOC_MAX. */
+	big = malloc(chunk + 1);
+	assert_non_null(big);
+	memset(big, 'a', chunk);
+	big[chunk] = '\0';
+	buf_init(&b);
+	buf_adds(&b, "{'type':'vmdata','vm_ip_address':'10.1.1.101','vm_metadata':[");
+	for (int i = 0; i < 32; i++)
+		buf_addf(&b, "%s['metadata','k%d','%s']", i ? "," : "", i, big);
+	buf_adds(&b, "]}");
+	batch = buf_steal(&b, NULL);
+	assert_int_equal(commit(f, batch, &ci), -EFBIG);
+	assert_int_equal(ci.too_big_ip, 0x0a010165);
+	assert_file(f, "vms/10.1.1.101.json", doc); /* nothing written */
+	assert_file(f, "generation", "1\n");
+	assert_false(tu_exists(f->dir, "journal"));
+	free(batch);
+	free(big);
+	/* Unreadable files of every kind: each moved aside, the VM still served. */
+	store_close(&f->s);
+	tu_write(f->dir, "vms/10.1.1.7.json", "{not json", 0640);
+	big = calloc(1, VM_DOC_MAX + 2);
+	assert_non_null(big);
+	memset(big, ' ', VM_DOC_MAX + 1);
+	tu_write(f->dir, "vms/10.1.1.8.json", big, 0640);
+	free(big);
+	tu_write(f->dir, "generation", "twelve\n", 0644);
+	fx_open(f);
+	state_init(&st2);
+	assert_int_equal(store_load(&f->s, &st2, &ci, err, sizeof(err)), 0);
+	assert_int_equal(f->s.quarantined, 3);
+	assert_int_equal(st2.nvm, 1);
+	assert_int_equal(st2.nnet, 1);
+	assert_int_equal(st2.generation, 0);
+	assert_true(tu_exists(f->dir, "quarantine/vms-10.1.1.7.json"));
+	assert_true(tu_exists(f->dir, "quarantine/vms-10.1.1.8.json"));
+	assert_file(f, "quarantine/top-generation", "twelve\n");
+	assert_file(f, "vms/10.1.1.101.json", doc);
+	state_free(&st2);
+	store_close(&f->s);
+	/* A broken networks.json: moved aside, the VMs still load. */
+	tu_write(f->dir, "networks.json", "[{\"type\":\"guestnetwork\"}]", 0644);
+	fx_open(f);
+	state_init(&st2);
+	assert_int_equal(store_load(&f->s, &st2, &ci, err, sizeof(err)), 0);
+	assert_int_equal(f->s.quarantined, 1);
+	assert_int_equal(st2.nnet, 0);
+	assert_int_equal(st2.nvm, 1);
+	assert_true(tu_exists(f->dir, "quarantine/top-networks.json"));
+	state_free(&st2);
+	free(doc);
 }
 
 int
@@ -559,12 +637,14 @@ main(void)
 		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_rebuilds_equal_state, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_journal_is_replayed_at_open, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_bad_journal_fails_open_and_touches_nothing,
+		cmocka_unit_test_setup_teardown(test_bad_journal_is_moved_aside,
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_open_sweeps_temporary_files, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_failed_stage_leaves_directory_as_it_was, fx_setup,
 		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_failed_rename_is_completed_by_replay, fx_setup,
+		    fx_teardown),
+		cmocka_unit_test_setup_teardown(test_unloadable_files_and_size_limits, fx_setup,
 		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_large_batch_and_load_errors, fx_setup, fx_teardown),
 	};

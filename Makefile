@@ -11,7 +11,7 @@ SYSUSERSDIR ?= /usr/lib/sysusers.d
 TMPFILESDIR ?= /usr/lib/tmpfiles.d
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS      := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libsystemd
+PKGS      := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libsystemd libnftables
 MGR_PKGS  := sqlite3 libvirt
 
 BUILD     ?= build
@@ -37,7 +37,7 @@ LIB_SRC   := lib/log.c lib/conf.c lib/fileio.c lib/buf.c lib/addr.c lib/token.c 
 	     lib/base64.c lib/httpc.c lib/hash.c lib/sha256.c lib/sha1.c lib/sdnotify.c
 MD_CORE   := metadata/route.c metadata/entry.c metadata/imds.c
 CORE_SRC  := vrd/model.c vrd/cmd.c vrd/txn.c vrd/doc.c vrd/store.c vrd/metrics.c \
-	     dhcp/render.c dhcp/reload.c dhcp/release.c vrd/links.c $(MD_CORE)
+	     dhcp/render.c dhcp/reload.c dhcp/release.c vrd/links.c vrd/guard.c $(MD_CORE)
 VRD_SRC   := vrd/main.c vrd/api.c
 VRCTL_SRC := vrd/vrctl.c
 MD_SRC    := metadata/main.c metadata/server.c metadata/vmtable.c metadata/password.c
@@ -58,7 +58,7 @@ endif
 
 # Debian packages the build, tests, demo and benchmarks need.
 DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
-	    libnl-route-3-dev libsystemd-dev systemd libcmocka-dev dnsmasq-base udhcpc iproute2 python3 procps \
+	    libnl-route-3-dev libnftables-dev nftables libsystemd-dev systemd libcmocka-dev dnsmasq-base udhcpc iproute2 python3 procps \
 	    cloud-init wget libsqlite3-dev libvirt-dev qemu-utils valgrind
 DEB_PKGS_BENCH := wrk nginx-light
 DEB_PKGS_FUZZ := clang libclang-rt-14-dev

@@ -28,7 +28,7 @@ PACKAGES=(
 	systemd systemd-sysv udev dbus
 	linux-image-cloud-amd64 initramfs-tools
 	dnsmasq-base iproute2
-	libmicrohttpd12 libjansson4 libnl-3-200 libnl-route-3-200 libsystemd0
+	libmicrohttpd12 libjansson4 libnl-3-200 libnl-route-3-200 libnftables1 libsystemd0
 )
 
 die() { echo "image/build.sh: $*" >&2; exit 1; }

@@ -12,6 +12,7 @@
 
 #include "addr.h"
 #include "doc.h"
+#include "guard.h"
 #include "links.h"
 #include "log.h"
 #include "release.h"
@@ -87,6 +88,24 @@ net_cmd_index(const struct cmd_batch *b, const char *dev)
 	return -1;
 }
 
+/* The index of the last command in b about the VM at ip (a vmdata first),
+ * or -1. */
+static long
+last_cmd_for(const struct cmd_batch *b, uint32_t ip)
+{
+	long any = -1;
+
+	for (size_t i = b->n; i-- > 0;) {
+		if (b->v[i].type == CMD_GUESTNETWORK || b->v[i].ip != ip)
+			continue;
+		if (b->v[i].type == CMD_VMDATA)
+			return (long)i;
+		if (any < 0)
+			any = (long)i;
+	}
+	return any;
+}
+
 /* Every device a batch adds a network on must exist. */
 static int
 check_devices(struct vrd *v, const struct txn *t, const struct cmd_batch *b,
@@ -140,10 +159,42 @@ out:
 	free(ch);
 }
 
+/* Binds the batch's changed addresses before it is stored, so that a batch
+ * is acknowledged only with its bindings in force.  A batch that changes the
+ * guest networks (or follows a failed rebuild) rebuilds them whole after
+ * the commit instead.  Returns 0 or a negative errno with err set. */
+static int
+guard_before_commit(struct vrd *v, struct txn *t, struct txn_change **ch, long *nch,
+    struct cmd_error *err)
+{
+	char why[256];
+	int r;
+
+	*ch = NULL;
+	*nch = 0;
+	if (!v->guard || v->guard_dirty || txn_nets_changed(t))
+		return 0;
+	if ((*nch = txn_changes(t, ch)) < 0) {
+		cmd_error_set(err, 500, -1, "", "out of memory");
+		return -ENOMEM;
+	}
+	if ((r = guard_apply(v->guard, &v->st, *ch, (size_t)*nch, why, sizeof(why))) < 0) {
+		v->m.guard_failures++;
+		log_warnx("commands: batch of %zu refused: address bindings: %s", t->nu, why);
+		cmd_error_set(err, 500, -1, "", "address bindings: %s; nothing changed", why);
+		free(*ch);
+		*ch = NULL;
+		*nch = 0;
+	}
+	return r;
+}
+
 static int
 commands_apply(struct vrd *v, const struct cmd_batch *b, uint64_t *gen, struct cmd_error *err)
 {
 	struct commit_info ci;
+	struct txn_change *gch = NULL;
+	long ngch = 0;
 	struct txn t;
 	char why[256];
 	int r = 0;
@@ -153,19 +204,31 @@ commands_apply(struct vrd *v, const struct cmd_batch *b, uint64_t *gen, struct c
 		r = txn_apply(&t, &b->v[i], (long)i, err);
 	if (r == 0)
 		r = check_devices(v, &t, b, err);
+	if (r == 0)
+		r = guard_before_commit(v, &t, &gch, &ngch, err);
 	if (r == 0 && (r = store_commit(&v->store, &t, &ci, why, sizeof(why))) < 0) {
 		bool full = r == -ENOSPC || r == -EDQUOT;
 
-		cmd_error_set(err, full ? 507 : 500, -1, "", "%s%s",
-		    full ? "disk full, nothing changed: " : "", why);
+		if (r == -EFBIG)
+			cmd_error_set(err, 413, ci.too_big_ip ? last_cmd_for(b, ci.too_big_ip) : -1,
+			    ci.too_big_ip ? "vm_metadata" : "", "%s; nothing changed", why);
+		else
+			cmd_error_set(err, full ? 507 : 500, -1, "", "%s%s",
+			    full ? "disk full, nothing changed: " : "", why);
 		log_warnx("commands: batch of %zu not stored: %s", b->n, why);
 		if (ci.fatal) {
 			log_warnx("commands: the state directory is half-way; exiting so that "
 			    "the restart replays the journal");
 			v->fatal = 1;
 			kill(getpid(), SIGTERM);
+		} else if (gch && guard_revert(v->guard, &v->st, gch, (size_t)ngch, why,
+		    sizeof(why)) < 0) {
+			v->m.guard_failures++;
+			v->guard_dirty = true;
+			log_warnx("guard: putting the bindings back: %s; rebuilt at the next batch", why);
 		}
 	}
+	free(gch);
 	if (r < 0) {
 		txn_rollback(&t);
 		txn_end(&t);
@@ -177,6 +240,8 @@ commands_apply(struct vrd *v, const struct cmd_batch *b, uint64_t *gen, struct c
 		if (v->manage_links && (r = vrd_links_sync(v, t.nets_before, t.nnet_before)) < 0)
 			log_err(r, "commands: guest interfaces not fully set; retried at next start");
 	}
+	if (v->guard && (v->guard_dirty || txn_nets_changed(&t)))
+		vrd_guard_sync(v);
 	txn_end(&t);
 	if (ci.conf_changed) {
 		v->conf_written = time(NULL);
@@ -287,6 +352,7 @@ route_state(struct vrd *v, struct MHD_Connection *c, const char *rest)
 	json_object_set_new(o, "vms", json_integer((json_int_t)v->st.nvm));
 	json_object_set_new(o, "dhcp_entries", json_integer((json_int_t)v->st.nmac));
 	json_object_set_new(o, "pending_passwords", json_integer(count_passwords(v)));
+	json_object_set_new(o, "quarantined", json_integer((json_int_t)v->m.quarantined));
 	for (size_t i = 0; i < v->st.nnet; i++)
 		json_array_append_new(nets, net_doc(&v->st.nets[i]));
 	json_object_set_new(o, "networks", nets);

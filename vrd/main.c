@@ -12,6 +12,7 @@
 
 #include "addr.h"
 #include "conf.h"
+#include "guard.h"
 #include "links.h"
 #include "log.h"
 #include "reload.h"
@@ -102,6 +103,38 @@ vrd_links_sync(struct vrd *v, const struct net *before, size_t nbefore)
 
 static struct http_server http_srv;
 
+void
+vrd_guard_sync(struct vrd *v)
+{
+	char err[512];
+	int r;
+
+	if (!v->guard)
+		return;
+	if ((r = guard_sync(v->guard, &v->st, err, sizeof(err))) < 0) {
+		v->m.guard_failures++;
+		v->guard_dirty = true;
+		log_warnx("guard: address bindings not in force: %s; retried at the next batch", err);
+		return;
+	}
+	v->guard_dirty = false;
+}
+
+/* The first label of this machine's host name, which no VM may take; "" when
+ * it is not a name dnsmasq would serve. */
+static void
+router_name_get(char *out, size_t outlen)
+{
+	char hn[256] = "";
+
+	out[0] = '\0';
+	if (gethostname(hn, sizeof(hn) - 1) < 0)
+		return;
+	hn[strcspn(hn, ".")] = '\0';
+	if (host_label_valid(hn) && strlen(hn) < outlen)
+		memcpy(out, hn, strlen(hn) + 1);
+}
+
 /* The watchdog's question: no half-way commit, the state lock is free within
  * the ping interval, and the state directory takes a file. */
 static bool
@@ -184,16 +217,29 @@ run(struct cli_result *cr, struct vrd *v, uid_t uid, gid_t gid)
 	conf_get_u64(&cr->conf, "timeout", 1, 3600, &n, err, sizeof(err));
 	lim.timeout_s = (unsigned)n;
 	lim.header_deadline_s = (unsigned)n;
+	router_name_get(v->st.router_name, sizeof(v->st.router_name));
 	if ((r = store_open(&v->store, conf_get(&cr->conf, "state-dir"),
 	    conf_get(&cr->conf, "dnsmasq-lease-file"), uid, gid, err, sizeof(err))) < 0 ||
 	    (r = store_load(&v->store, &v->st, &ci, err, sizeof(err))) < 0) {
 		log_warnx("state: %s", err);
 		return 1;
 	}
-	log_info("state: %s loaded: generation %" PRIu64 ", %zu VMs, %zu guest networks",
-	    v->store.dir, v->st.generation, v->st.nvm, v->st.nnet);
+	v->m.quarantined = v->store.quarantined;
+	log_info("state: %s loaded: generation %" PRIu64 ", %zu VMs, %zu guest networks%s",
+	    v->store.dir, v->st.generation, v->st.nvm, v->st.nnet,
+	    v->store.quarantined ? "; some files moved to quarantine/ (see above)" : "");
 	if (v->manage_links && v->st.nnet && vrd_links_sync(v, NULL, 0) < 0)
 		log_warnx("links: not every guest interface could be set; see above");
+	if (v->manage_links) {
+		if ((r = guard_open(&v->guard, err, sizeof(err))) < 0) {
+			log_warnx("guard: %s", err);
+			return 1;
+		}
+		vrd_guard_sync(v);
+		if (!v->guard_dirty)
+			log_info("guard: %zu addresses bound to their MACs on %zu guest interfaces",
+			    v->st.nmac, v->st.nnet);
+	}
 	if (ci.hosts_changed || ci.conf_changed)
 		vrd_dnsmasq_reload(v);
 
@@ -263,6 +309,7 @@ main(int argc, char **argv)
 	} else {
 		rc = run(&cr, &v, uid, gid);
 	}
+	guard_close(v.guard);
 	store_close(&v.store);
 	state_free(&v.st);
 	free(v.token);

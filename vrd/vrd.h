@@ -21,6 +21,8 @@ struct vrd {
 	size_t max_body;
 	char *dnsmasq_pid_file;
 	bool manage_links;
+	struct guard *guard;          /* address bindings, with manage_links; else NULL */
+	bool guard_dirty;             /* the kernel's bindings may differ: rebuild them whole */
 	struct timespec last_reload;  /* CLOCK_REALTIME, 0 if never */
 	time_t conf_written;          /* when vrd last changed dnsmasq.conf */
 	volatile int fatal;           /* memory and disk disagree: exit for a replay */
@@ -36,6 +38,9 @@ void api_done(void *cls, struct MHD_Connection *c, void **con_cls,
 /* Brings the guest interfaces in line with the networks (at start, and after
  * a batch that changed them).  Returns 0 or the first negative errno. */
 int vrd_links_sync(struct vrd *v, const struct net *before, size_t nbefore);
+/* Rebuilds the address bindings from the state; on failure logs, counts and
+ * leaves them marked for a rebuild at the next batch. */
+void vrd_guard_sync(struct vrd *v);
 /* Signals dnsmasq after its files changed; logs when it is not running. */
 void vrd_dnsmasq_reload(struct vrd *v);
 

@@ -103,10 +103,13 @@ KEY2C="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostileBetaThirdKeyNoComment04"     
 vt_netns_add "$NS" || { echo "not ok - network namespace $NS"; exit 1; }
 # eth1 is a veth (this kernel may have no dummy driver) whose peer eth1p is in
 # MID, a router one hop from FAR: FAR holds the VM address D, routed through
-# MID, to see that token responses (IP TTL 1) do not cross a router
+# MID, to see that token responses (IP TTL 1) do not cross a router.  vrd
+# binds each VM's address to the MAC of its entry and drops what arrives
+# from any other, so MID's port carries the MAC of D's entry.
 MID="vrm$$-m" FAR="vrm$$-f"
 vt_netns_add "$MID" && vt_netns_add "$FAR" || { echo "not ok - network namespaces $MID $FAR"; exit 1; }
-ip -n "$NS" link add eth1 address 02:00:11:22:33:44 type veth peer name eth1p netns "$MID"
+ip -n "$NS" link add eth1 address 02:00:11:22:33:44 type veth peer name eth1p \
+    address 02:00:4c:5f:20:04 netns "$MID"
 ip -n "$MID" link set eth1p up
 ip -n "$MID" addr add 10.1.1.200/24 dev eth1p
 ip -n "$MID" link add fwd0 type veth peer name eth0 netns "$FAR"

@@ -1,0 +1,431 @@
+/* guard.c: address bindings on the guest interfaces: the nftables table
+ * (libnftables) and permanent neighbour entries (libnl-route-3).  Errors of
+ * both libraries are turned into errno values and text here. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netlink/errno.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/neighbour.h>
+#include <nftables/libnftables.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "guard.h"
+
+struct guard {
+	struct nft_ctx *nft;
+	struct nl_sock *nl;
+};
+
+/* The rules.  Offsets into a DHCP packet after the UDP header (th): the
+ * client hardware address at byte 36 (bit 288), the options at byte 248
+ * (bit 1984), right after the magic cookie.  The message type must be the
+ * first option, as every DHCP client sends it, so that the rule reads the
+ * type dnsmasq reads (the first option 53); a DECLINE must carry the
+ * requested address as the second option, and it must be the sender's.
+ * Other traffic from an address without its binding is refused (a TCP
+ * reset, an ICMP error), so that a removed VM's client gives up at once;
+ * DHCP that breaks the rules is dropped. */
+static const char guard_rules[] =
+	"\tchain input {\n"
+	"\t\ttype filter hook input priority filter - 10; policy accept;\n"
+	"\t\tiifname != @guest_ifs accept\n"
+	"\t\tmeta nfproto != ipv4 accept\n"
+	"\t\tudp dport 67 goto dhcp\n"
+	"\t\tip saddr . ether saddr @bindings accept\n"
+	"\t\tmeta l4proto tcp counter reject with tcp reset\n"
+	"\t\tcounter reject with icmpx admin-prohibited\n"
+	"\t}\n"
+	"\tchain dhcp {\n"
+	"\t\tether saddr . @th,288,48 != @dhcp_macs counter drop\n"
+	"\t\t@th,1984,24 { 0x350101, 0x350103, 0x350107, 0x350108 } goto dhcp_source\n"
+	"\t\t@th,1984,24 0x350104 @th,2008,16 0x3204 ether saddr . @th,2024,32 @dhcp_declines "
+	"goto dhcp_source\n"
+	"\t\tcounter drop\n"
+	"\t}\n"
+	"\tchain dhcp_source {\n"
+	"\t\tip saddr 0.0.0.0 accept\n"
+	"\t\tip saddr . ether saddr @bindings accept\n"
+	"\t\tcounter drop\n"
+	"\t}\n";
+
+enum gset { GS_BINDINGS, GS_MACS, GS_DECLINES, GS_N };
+
+static const char *const gset_names[GS_N] = { "bindings", "dhcp_macs", "dhcp_declines" };
+static const char *const gset_types[GS_N] = {
+	"type ipv4_addr . ether_addr",
+	"typeof ether saddr . @th,288,48",
+	"typeof ether saddr . @th,2024,32",
+};
+
+/* The network whose interface v's binding lives on, or NULL: a VM is bound
+ * once it has a dhcpentry inside a guest network. */
+static const struct net *
+bound_net(const struct state *st, const struct vm *v)
+{
+	return v && v->has_dhcp ? state_net_for(st, v->ip) : NULL;
+}
+
+/* One set's element for v. */
+static void
+element(struct buf *b, enum gset s, const struct vm *v)
+{
+	char ip[IP4_STRLEN], mac[MAC_STRLEN];
+
+	ip4_format(v->ip, ip);
+	mac_format(v->mac, mac);
+	switch (s) {
+	case GS_BINDINGS:
+		buf_addf(b, "%s . %s", ip, mac);
+		break;
+	case GS_MACS:
+		buf_addf(b, "%s . 0x%02x%02x%02x%02x%02x%02x", mac, v->mac[0], v->mac[1], v->mac[2],
+		    v->mac[3], v->mac[4], v->mac[5]);
+		break;
+	default:
+		buf_addf(b, "%s . 0x%08x", mac, v->ip);
+	}
+}
+
+int
+guard_script(const struct state *st, struct buf *b)
+{
+	/* Declared, then deleted and made anew: one transaction, no gap. */
+	buf_adds(b, "table inet " GUARD_TABLE "\ndelete table inet " GUARD_TABLE "\n"
+	    "table inet " GUARD_TABLE " {\n\tset guest_ifs {\n\t\ttype ifname\n");
+	for (size_t i = 0; i < st->nnet; i++)
+		buf_addf(b, "%s\"%s\"", i ? ", " : "\t\telements = { ", st->nets[i].dev);
+	buf_adds(b, st->nnet ? " }\n\t}\n" : "\t}\n");
+	for (int s = 0; s < GS_N; s++) {
+		size_t n = 0;
+
+		buf_addf(b, "\tset %s {\n\t\t%s\n", gset_names[s], gset_types[s]);
+		for (size_t i = 0; i < st->nvm; i++) {
+			if (!bound_net(st, st->by_ip[i]))
+				continue;
+			buf_adds(b, n++ ? ",\n\t\t\t" : "\t\telements = { ");
+			element(b, (enum gset)s, st->by_ip[i]);
+		}
+		buf_adds(b, n ? " }\n\t}\n" : "\t}\n");
+	}
+	buf_adds(b, guard_rules);
+	buf_adds(b, "}\n");
+	return b->oom ? -ENOMEM : 0;
+}
+
+/* --- libnftables -------------------------------------------------------------- */
+
+static int
+nft_run(struct guard *g, struct buf *script, char *err, size_t errlen)
+{
+	const char *msg;
+	int r;
+
+	if (script->oom) {
+		snprintf(err, errlen, "nftables: out of memory");
+		return -ENOMEM;
+	}
+	if (script->len == 0)
+		return 0;
+	if (nft_run_cmd_from_buffer(g->nft, script->p) == 0)
+		r = 0;
+	else
+		r = -EIO;
+	msg = nft_ctx_get_error_buffer(g->nft);
+	if (r < 0) {
+		size_t n;
+
+		snprintf(err, errlen, "nftables: %s", msg && *msg ? msg : "refused the change");
+		n = strlen(err);
+		while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
+			err[--n] = '\0';
+		for (char *p = err; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+	}
+	return r;
+}
+
+/* --- libnl: neighbour entries --------------------------------------------------- */
+
+static int
+nl_errno(int nlerr)
+{
+	switch (nlerr < 0 ? -nlerr : nlerr) {
+	case 0:
+		return 0;
+	case NLE_NOMEM:
+		return -ENOMEM;
+	case NLE_OBJ_NOTFOUND:
+		return -ENOENT;
+	case NLE_NODEV:
+		return -ENODEV;
+	case NLE_PERM:
+	case NLE_NOACCESS:
+		return -EPERM;
+	case NLE_EXIST:
+		return -EEXIST;
+	case NLE_INVAL:
+		return -EINVAL;
+	default:
+		return -EIO;
+	}
+}
+
+/* Binds ip to mac on dev (permanent), or, with mac NULL, forgets ip there. */
+static int
+neigh_set(struct guard *g, const char *dev, uint32_t ip, const uint8_t *mac)
+{
+	struct rtnl_neigh *n = rtnl_neigh_alloc();
+	struct nl_addr *dst = NULL, *ll = NULL;
+	uint32_t be = htonl(ip);
+	int ifindex = (int)if_nametoindex(dev), r;
+
+	if (!n)
+		return -ENOMEM;
+	if (ifindex == 0) {
+		r = mac ? -ENODEV : 0; /* the device is gone, and its entries with it */
+		goto out;
+	}
+	if (!(dst = nl_addr_build(AF_INET, &be, sizeof(be))) ||
+	    (mac && !(ll = nl_addr_build(AF_LLC, mac, 6)))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	rtnl_neigh_set_ifindex(n, ifindex);
+	rtnl_neigh_set_family(n, AF_INET);
+	if ((r = nl_errno(rtnl_neigh_set_dst(n, dst))) < 0)
+		goto out;
+	if (mac) {
+		rtnl_neigh_set_lladdr(n, ll);
+		rtnl_neigh_set_state(n, NUD_PERMANENT);
+		r = nl_errno(rtnl_neigh_add(g->nl, n, NLM_F_CREATE | NLM_F_REPLACE));
+	} else {
+		r = nl_errno(rtnl_neigh_delete(g->nl, n, 0));
+		if (r == -ENOENT)
+			r = 0;
+	}
+out:
+	nl_addr_put(ll);
+	nl_addr_put(dst);
+	rtnl_neigh_put(n);
+	return r;
+}
+
+struct neigh_walk {
+	struct guard *g;
+	const struct state *st;
+	int r;
+};
+
+/* Forgets a permanent IPv4 entry on a guest interface that no VM holds now
+ * (left by a VM removed while vrd was down). */
+static void
+neigh_prune_one(struct nl_object *obj, void *arg)
+{
+	struct neigh_walk *w = arg;
+	struct rtnl_neigh *n = (struct rtnl_neigh *)obj;
+	struct nl_addr *dst = rtnl_neigh_get_dst(n), *ll = rtnl_neigh_get_lladdr(n);
+	char dev[IF_NAMESIZE];
+	const struct net *net;
+	const struct vm *v;
+	uint32_t ip;
+	int r;
+
+	if (!(rtnl_neigh_get_state(n) & NUD_PERMANENT) || rtnl_neigh_get_family(n) != AF_INET ||
+	    !dst || nl_addr_get_len(dst) != 4 ||
+	    !if_indextoname((unsigned)rtnl_neigh_get_ifindex(n), dev))
+		return;
+	memcpy(&ip, nl_addr_get_binary_addr(dst), 4);
+	ip = ntohl(ip);
+	if (!(net = state_net_for(w->st, ip)) || strcmp(net->dev, dev))
+		return;
+	v = state_vm(w->st, ip);
+	if (bound_net(w->st, v) && ll && nl_addr_get_len(ll) == 6 &&
+	    !memcmp(nl_addr_get_binary_addr(ll), v->mac, 6))
+		return;
+	if ((r = neigh_set(w->g, dev, ip, NULL)) < 0 && w->r == 0)
+		w->r = r;
+}
+
+static int
+neigh_sync(struct guard *g, const struct state *st, char *err, size_t errlen)
+{
+	struct nl_cache *cache = NULL;
+	struct neigh_walk w = { g, st, 0 };
+	char ip[IP4_STRLEN];
+	int r;
+
+	if ((r = nl_errno(rtnl_neigh_alloc_cache(g->nl, &cache))) < 0) {
+		snprintf(err, errlen, "neighbour table: %s", strerror(-r));
+		return r;
+	}
+	nl_cache_foreach(cache, neigh_prune_one, &w);
+	nl_cache_free(cache);
+	if (w.r < 0) {
+		snprintf(err, errlen, "neighbour table: removing a stale entry: %s", strerror(-w.r));
+		return w.r;
+	}
+	for (size_t i = 0; i < st->nvm; i++) {
+		const struct vm *v = st->by_ip[i];
+		const struct net *net = bound_net(st, v);
+
+		if (net && (r = neigh_set(g, net->dev, v->ip, v->mac)) < 0) {
+			ip4_format(v->ip, ip);
+			snprintf(err, errlen, "neighbour entry for %s on %s: %s", ip, net->dev,
+			    strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* --- the batch ------------------------------------------------------------------ */
+
+int
+guard_open(struct guard **out, char *err, size_t errlen)
+{
+	struct guard *g = calloc(1, sizeof(*g));
+	int r;
+
+	*out = NULL;
+	if (!g || !(g->nft = nft_ctx_new(NFT_CTX_DEFAULT)) || !(g->nl = nl_socket_alloc())) {
+		snprintf(err, errlen, "out of memory");
+		guard_close(g);
+		return -ENOMEM;
+	}
+	nft_ctx_buffer_output(g->nft);
+	nft_ctx_buffer_error(g->nft);
+	if ((r = nl_errno(nl_connect(g->nl, NETLINK_ROUTE))) < 0) {
+		snprintf(err, errlen, "netlink: %s", strerror(-r));
+		guard_close(g);
+		return r;
+	}
+	*out = g;
+	return 0;
+}
+
+void
+guard_close(struct guard *g)
+{
+	if (!g)
+		return;
+	if (g->nft)
+		nft_ctx_free(g->nft);
+	if (g->nl)
+		nl_socket_free(g->nl);
+	free(g);
+}
+
+int
+guard_sync(struct guard *g, const struct state *st, char *err, size_t errlen)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b);
+	if ((r = guard_script(st, &b)) == 0 && (r = nft_run(g, &b, err, errlen)) == 0)
+		r = neigh_sync(g, st, err, errlen);
+	else if (r == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	buf_free(&b);
+	return r;
+}
+
+/* The element operations that take the bindings from what "from" says to
+ * what "to" says, for every change: removals first, so that a MAC moving
+ * between two addresses of the batch is deleted before it is added. */
+static void
+delta_script(const struct state *st, const struct txn_change *ch, size_t n, bool reverse,
+    struct buf *b)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			const struct vm *from = reverse ? ch[i].after : ch[i].before;
+			const struct vm *to = reverse ? ch[i].before : ch[i].after;
+			const struct vm *v = pass == 0 ? from : to;
+			bool fb = bound_net(st, from), tb = bound_net(st, to);
+
+			if (fb && tb && !memcmp(from->mac, to->mac, 6))
+				continue; /* the binding stays */
+			if (!(pass == 0 ? fb : tb))
+				continue;
+			for (int s = 0; s < GS_N; s++) {
+				buf_addf(b, "%s element inet " GUARD_TABLE " %s { ",
+				    pass == 0 ? "delete" : "add", gset_names[s]);
+				element(b, (enum gset)s, v);
+				buf_adds(b, " }\n");
+			}
+		}
+	}
+}
+
+/* Each changed address's neighbour entry as "to" says; on failure, the
+ * ones already changed are put back. */
+static int
+neigh_delta(struct guard *g, const struct state *st, const struct txn_change *ch, size_t n,
+    bool reverse, char *err, size_t errlen)
+{
+	char ip[IP4_STRLEN];
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		const struct vm *to = reverse ? ch[i].before : ch[i].after;
+		const struct net *net = state_net_for(st, ch[i].ip);
+
+		if (!net)
+			continue;
+		r = neigh_set(g, net->dev, ch[i].ip, bound_net(st, to) ? to->mac : NULL);
+	}
+	if (r == 0)
+		return 0;
+	ip4_format(ch[i - 1].ip, ip);
+	snprintf(err, errlen, "neighbour entry for %s: %s", ip, strerror(-r));
+	for (size_t k = 0; k + 1 < i; k++) {
+		const struct vm *from = reverse ? ch[k].after : ch[k].before;
+		const struct net *net = state_net_for(st, ch[k].ip);
+
+		if (net)
+			(void)neigh_set(g, net->dev, ch[k].ip, bound_net(st, from) ? from->mac : NULL);
+	}
+	return r;
+}
+
+static int
+guard_delta(struct guard *g, const struct state *st, const struct txn_change *ch, size_t n,
+    bool reverse, char *err, size_t errlen)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b);
+	delta_script(st, ch, n, reverse, &b);
+	if ((r = nft_run(g, &b, err, errlen)) == 0 &&
+	    (r = neigh_delta(g, st, ch, n, reverse, err, errlen)) < 0) {
+		buf_reset(&b);
+		delta_script(st, ch, n, !reverse, &b);
+		(void)nft_run(g, &b, err + strlen(err), errlen - strlen(err));
+	}
+	buf_free(&b);
+	return r;
+}
+
+int
+guard_apply(struct guard *g, const struct state *st, const struct txn_change *ch, size_t n,
+    char *err, size_t errlen)
+{
+	return guard_delta(g, st, ch, n, false, err, errlen);
+}
+
+int
+guard_revert(struct guard *g, const struct state *st, const struct txn_change *ch, size_t n,
+    char *err, size_t errlen)
+{
+	return guard_delta(g, st, ch, n, true, err, errlen);
+}

@@ -6,13 +6,17 @@
 #  2. latency: one VM's dhcpentry+vmpassword+vmdata as three requests and as one
 #     batch, on a fresh vrd holding 0, 1,000 and 10,000 VMs (loopback, no netns);
 #  3. vrd's resident memory holding 10,000 VMs;
+#  4. the address bindings' cost: one VM's commands on a vrd holding 0 and
+#     10,000 VMs, in a namespace with dnsmasq running, with --manage-links yes
+#     (nftables and neighbour updates per batch) and no, alternating rounds;
 # then bench/md_bench.sh, vr-metadata's benchmarks (against nginx, boot storm,
 # propagation, memory).
 # Prints a table and writes it to $BUILD/bench/results.md.  Needs root.
 # then bench/mgr_bench.sh, vr-manager's deployment benchmarks (latency, throughput,
 # planning at 10,000 hosts).
-# BENCH_ONLY=vrd, BENCH_ONLY=metadata or BENCH_ONLY=manager runs only that part.
-# Knobs: BENCH_SIZES ("0 1000 10000"), BENCH_ITERATIONS (200), BENCH_CONVERGE
+# BENCH_ONLY=vrd, BENCH_ONLY=metadata or BENCH_ONLY=manager runs only that part
+# (BENCH_ONLY=guard: only the address bindings' runs, step 4).
+# Knobs: BENCH_SIZES ("0 1000 10000"), BENCH_GUARD_SIZES ("0 10000"), BENCH_GUARD_ROUNDS (4), BENCH_ITERATIONS (200), BENCH_CONVERGE
 # (10000), BENCH_CONVERGE_RUNS (5), BENCH_PORT (39923), BENCH_DIR (/var/tmp:
 # a disk, not tmpfs, so that fsync costs what it costs), BENCH_QUIET_WAIT (61:
 # seconds to wait before the convergence runs on ext4 without a journal).
@@ -21,6 +25,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
 SIZES=${BENCH_SIZES:-"0 1000 10000"}
+GUARD_SIZES=${BENCH_GUARD_SIZES:-"0 10000"}
+GUARD_ROUNDS=${BENCH_GUARD_ROUNDS:-4}
 ITER=${BENCH_ITERATIONS:-200}
 CONVERGE=${BENCH_CONVERGE:-10000}
 RUNS=${BENCH_CONVERGE_RUNS:-5}
@@ -140,18 +146,19 @@ run_latency() {
 	fi
 }
 
-# converge_env NS DIR: namespace with lo and a veth named eth1 (the guest NIC),
-# vrd in it managing links, the guest network added, dnsmasq started on
-# vrd's dnsmasq.conf; sets VRD_PID and DNSMASQ_PID.
+# converge_env NS DIR [MANAGE_LINKS]: namespace with lo and a veth named eth1
+# (the guest NIC), vrd in it managing links (yes by default: addresses and the
+# address bindings), the guest network added, dnsmasq started on vrd's
+# dnsmasq.conf; sets VRD_PID and DNSMASQ_PID.
 converge_env() {
-	local ns=$1 dir=$2 s=$2/state
+	local ns=$1 dir=$2 links=${3:-yes} s=$2/state
 	ip netns add "$ns"
 	NETNS+=("$ns")
 	ip -n "$ns" link set lo up
 	ip -n "$ns" link add eth1 type veth peer name eth1-peer
 	ip -n "$ns" link set eth1-peer up
 	ip -n "$ns" link set eth1 up
-	start_vrd "$dir" "$ns" yes
+	start_vrd "$dir" "$ns" "$links"
 	ip netns exec "$ns" "$BENCH" --url "http://127.0.0.1:$PORT" --token-file "$WORK/token" \
 		--setup-only || die "guest network not added"
 	ip netns exec "$ns" dnsmasq --keep-in-foreground --conf-file="$s/dnsmasq.conf" \
@@ -183,6 +190,50 @@ run_converge() {
 	stop_pid "$DNSMASQ_PID"
 	stop_pid "$VRD_PID"
 	ip netns del "$ns"
+}
+
+# run_guard N LINKS ROUND: one VM's commands on a vrd holding N VMs, in a
+# namespace with dnsmasq running, with the address bindings (LINKS yes: each
+# batch also changes the nftables table and the neighbour entries) or
+# without them (no).
+run_guard() {
+	local n=$1 links=$2 r=$3 ns="vrg$$-$1-$3" dir="$WORK/guard-$2-$1-$3"
+	say "bindings: vrd holding $n VMs, manage-links $links, round $r"
+	converge_env "$ns" "$dir" "$links"
+	ip netns exec "$ns" timeout 300 "$BENCH" --url "http://127.0.0.1:$PORT" \
+		--token-file "$WORK/token" --vms "$n" --iterations "$ITER" |
+		sed "s/^RESULT mode=\([a-z_]*\)/RESULT mode=guard_\1 links=$links round=$r/" |
+		tee -a "$WORK/results.txt" ||
+		{ tail -5 "$dir/vrd.log" >&2; die "bindings run with $n VMs"; }
+	if [ "$links" = yes ]; then
+		ip netns exec "$ns" nft list set inet vrd_guard bindings | grep -q '10\.1\.' ||
+			die "no address binding in the kernel: the run measured nothing"
+	fi
+	kill -0 "$DNSMASQ_PID" 2>/dev/null || die "dnsmasq died during the bindings run"
+	stop_pid "$DNSMASQ_PID"
+	stop_pid "$VRD_PID"
+	ip netns del "$ns"
+}
+
+table_guard() {
+	local n mode a b
+	echo "## Address bindings: one VM's commands with and without them (ms)"
+	echo
+	echo "vrd in a network namespace with dnsmasq running; \"with\" is --manage-links yes (each" \
+		"batch also updates the nftables table inet vrd_guard and the neighbour entries)," \
+		"\"without\" is --manage-links no; medians over $GUARD_ROUNDS alternating rounds of $ITER VMs."
+	echo
+	echo "| VMs held | mode | without: median / p99 | with: median / p99 | with / without (median) | aim <= 1.10 |"
+	echo "|---:|---|---:|---:|---:|---|"
+	for n in $GUARD_SIZES; do
+		for mode in one_batch three_requests; do
+			a=$(median "guard_$mode" median_ms " links=no .*vms=$n ")
+			b=$(median "guard_$mode" median_ms " links=yes .*vms=$n ")
+			echo "| $n | ${mode/_/ } | $a / $(median "guard_$mode" p99_ms " links=no .*vms=$n ") |" \
+				"$b / $(median "guard_$mode" p99_ms " links=yes .*vms=$n ") |" \
+				"$(calc '%.2f' "$b / $a") | $(calc '%s' "$b / $a <= 1.10 ? \"met\" : \"missed\"") |"
+		done
+	done
 }
 
 # field MODE KEY [FILTER]: KEY's value in the first RESULT line of MODE matching FILTER.
@@ -282,6 +333,21 @@ table() {
 	table_converge
 	echo
 	table_memory
+	echo
+	table_guard
+}
+
+run_guards() {
+	local n r
+	for r in $(seq "$GUARD_ROUNDS"); do
+		for n in $GUARD_SIZES; do
+			if [ $((r % 2)) = 1 ]; then
+				run_guard "$n" no "$r"; run_guard "$n" yes "$r"
+			else
+				run_guard "$n" yes "$r"; run_guard "$n" no "$r"
+			fi
+		done
+	done
 }
 
 run_vrd() {
@@ -300,6 +366,7 @@ run_vrd() {
 	fi
 	for r in $(seq "$RUNS"); do run_converge "$r"; done
 	for n in $SIZES; do run_latency "$n"; done
+	run_guards
 	table | tee "$OUT"
 	say "done in $((SECONDS - start)) s; table in $OUT"
 }
@@ -307,7 +374,12 @@ run_vrd() {
 main() {
 	case "${BENCH_ONLY:-}" in
 	"" | vrd | metadata | manager) ;;
-	*) die "BENCH_ONLY: want vrd, metadata or manager, got \"$BENCH_ONLY\"" ;;
+	guard)
+		preflight
+		run_guards
+		table_guard | tee "$BUILD/bench/guard.md"
+		return ;;
+	*) die "BENCH_ONLY: want vrd, guard, metadata or manager, got \"$BENCH_ONLY\"" ;;
 	esac
 	case "${BENCH_ONLY:-}" in "" | vrd) run_vrd ;; esac
 	case "${BENCH_ONLY:-}" in "" | metadata) BUILD=$BUILD "$ROOT/bench/md_bench.sh" ;; esac

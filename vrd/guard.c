@@ -337,30 +337,48 @@ guard_sync(struct guard *g, const struct state *st, char *err, size_t errlen)
 	return r;
 }
 
+/* Whether change c moves the binding at its address ("from" bound and "to"
+ * not, or bound to another MAC); v is the side this pass removes or adds. */
+static const struct vm *
+delta_side(const struct state *st, const struct txn_change *c, bool reverse, bool adding)
+{
+	const struct vm *from = reverse ? c->after : c->before;
+	const struct vm *to = reverse ? c->before : c->after;
+	bool fb = bound_net(st, from), tb = bound_net(st, to);
+
+	if (fb && tb && !memcmp(from->mac, to->mac, 6))
+		return NULL; /* the binding stays */
+	if (adding)
+		return tb ? to : NULL;
+	return fb ? from : NULL;
+}
+
 /* The element operations that take the bindings from what "from" says to
- * what "to" says, for every change: removals first, so that a MAC moving
- * between two addresses of the batch is deleted before it is added. */
+ * what "to" says for every change, one statement per set and operation:
+ * removals first, so that a MAC moving between two addresses of the batch
+ * is deleted before it is added. */
 static void
 delta_script(const struct state *st, const struct txn_change *ch, size_t n, bool reverse,
     struct buf *b)
 {
 	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < n; i++) {
-			const struct vm *from = reverse ? ch[i].after : ch[i].before;
-			const struct vm *to = reverse ? ch[i].before : ch[i].after;
-			const struct vm *v = pass == 0 ? from : to;
-			bool fb = bound_net(st, from), tb = bound_net(st, to);
+		for (int s = 0; s < GS_N; s++) {
+			size_t k = 0;
 
-			if (fb && tb && !memcmp(from->mac, to->mac, 6))
-				continue; /* the binding stays */
-			if (!(pass == 0 ? fb : tb))
-				continue;
-			for (int s = 0; s < GS_N; s++) {
-				buf_addf(b, "%s element inet " GUARD_TABLE " %s { ",
-				    pass == 0 ? "delete" : "add", gset_names[s]);
+			for (size_t i = 0; i < n; i++) {
+				const struct vm *v = delta_side(st, &ch[i], reverse, pass == 1);
+
+				if (!v)
+					continue;
+				if (k++ == 0)
+					buf_addf(b, "%s element inet " GUARD_TABLE " %s { ",
+					    pass == 0 ? "delete" : "add", gset_names[s]);
+				else
+					buf_adds(b, ", ");
 				element(b, (enum gset)s, v);
-				buf_adds(b, " }\n");
 			}
+			if (k)
+				buf_adds(b, " }\n");
 		}
 	}
 }

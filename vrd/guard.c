@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
-#include <netlink/errno.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <netlink/route/neighbour.h>
@@ -16,6 +15,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "guard.h"
+#include "links.h"
 
 struct guard {
 	struct nft_ctx *nft;
@@ -153,30 +153,6 @@ nft_run(struct guard *g, struct buf *script, char *err, size_t errlen)
 
 /* --- libnl: neighbour entries --------------------------------------------------- */
 
-static int
-nl_errno(int nlerr)
-{
-	switch (nlerr < 0 ? -nlerr : nlerr) {
-	case 0:
-		return 0;
-	case NLE_NOMEM:
-		return -ENOMEM;
-	case NLE_OBJ_NOTFOUND:
-		return -ENOENT;
-	case NLE_NODEV:
-		return -ENODEV;
-	case NLE_PERM:
-	case NLE_NOACCESS:
-		return -EPERM;
-	case NLE_EXIST:
-		return -EEXIST;
-	case NLE_INVAL:
-		return -EINVAL;
-	default:
-		return -EIO;
-	}
-}
-
 /* Binds ip to mac on dev (permanent), or, with mac NULL, forgets ip there. */
 static int
 neigh_set(struct guard *g, const char *dev, uint32_t ip, const uint8_t *mac)
@@ -199,16 +175,16 @@ neigh_set(struct guard *g, const char *dev, uint32_t ip, const uint8_t *mac)
 	}
 	rtnl_neigh_set_ifindex(n, ifindex);
 	rtnl_neigh_set_family(n, AF_INET);
-	if ((r = nl_errno(rtnl_neigh_set_dst(n, dst))) < 0)
+	if ((r = links_errno(rtnl_neigh_set_dst(n, dst))) < 0)
 		goto out;
 	if (mac) {
 		rtnl_neigh_set_lladdr(n, ll);
 		rtnl_neigh_set_state(n, NUD_PERMANENT);
-		r = nl_errno(rtnl_neigh_add(g->nl, n, NLM_F_CREATE | NLM_F_REPLACE));
+		r = links_errno(rtnl_neigh_add(g->nl, n, NLM_F_CREATE | NLM_F_REPLACE));
 	} else {
-		r = nl_errno(rtnl_neigh_delete(g->nl, n, 0));
-		if (r == -ENOENT)
-			r = 0;
+		r = links_errno(rtnl_neigh_delete(g->nl, n, 0));
+		if (r == -ENODEV)
+			r = 0; /* no such entry (libnl's "object not found") */
 	}
 out:
 	nl_addr_put(ll);
@@ -261,7 +237,7 @@ neigh_sync(struct guard *g, const struct state *st, char *err, size_t errlen)
 	char ip[IP4_STRLEN];
 	int r;
 
-	if ((r = nl_errno(rtnl_neigh_alloc_cache(g->nl, &cache))) < 0) {
+	if ((r = links_errno(rtnl_neigh_alloc_cache(g->nl, &cache))) < 0) {
 		snprintf(err, errlen, "neighbour table: %s", strerror(-r));
 		return r;
 	}
@@ -301,7 +277,7 @@ guard_open(struct guard **out, char *err, size_t errlen)
 	}
 	nft_ctx_buffer_output(g->nft);
 	nft_ctx_buffer_error(g->nft);
-	if ((r = nl_errno(nl_connect(g->nl, NETLINK_ROUTE))) < 0) {
+	if ((r = links_errno(nl_connect(g->nl, NETLINK_ROUTE))) < 0) {
 		snprintf(err, errlen, "netlink: %s", strerror(-r));
 		guard_close(g);
 		return r;
@@ -397,8 +373,9 @@ neigh_delta(struct guard *g, const struct state *st, const struct txn_change *ch
 		const struct vm *to = reverse ? ch[i].before : ch[i].after;
 		const struct net *net = state_net_for(st, ch[i].ip);
 
-		if (!net)
-			continue;
+		if (!net || (!delta_side(st, &ch[i], reverse, false) &&
+		    !delta_side(st, &ch[i], reverse, true)))
+			continue; /* no binding, or the same one */
 		r = neigh_set(g, net->dev, ch[i].ip, bound_net(st, to) ? to->mac : NULL);
 	}
 	if (r == 0)
@@ -409,7 +386,8 @@ neigh_delta(struct guard *g, const struct state *st, const struct txn_change *ch
 		const struct vm *from = reverse ? ch[k].after : ch[k].before;
 		const struct net *net = state_net_for(st, ch[k].ip);
 
-		if (net)
+		if (net && (delta_side(st, &ch[k], reverse, false) ||
+		    delta_side(st, &ch[k], reverse, true)))
 			(void)neigh_set(g, net->dev, ch[k].ip, bound_net(st, from) ? from->mac : NULL);
 	}
 	return r;

@@ -11,8 +11,8 @@
 #include "links.h"
 #include "addr.h"
 
-static int
-nl_to_errno(int nlerr)
+int
+links_errno(int nlerr)
 {
 	switch (nlerr < 0 ? -nlerr : nlerr) {
 	case 0:
@@ -47,7 +47,7 @@ nl_open(struct nl_sock **out)
 		return -ENOMEM;
 	if ((r = nl_connect(sk, NETLINK_ROUTE)) < 0) {
 		nl_socket_free(sk);
-		return nl_to_errno(r);
+		return links_errno(r);
 	}
 	*out = sk;
 	return 0;
@@ -56,7 +56,7 @@ nl_open(struct nl_sock **out)
 static int
 link_get(struct nl_sock *sk, const char *dev, struct rtnl_link **out)
 {
-	return nl_to_errno(rtnl_link_get_kernel(sk, 0, dev, out));
+	return links_errno(rtnl_link_get_kernel(sk, 0, dev, out));
 }
 
 int
@@ -94,11 +94,11 @@ addr_change(struct nl_sock *sk, int ifindex, uint32_t ip, int prefix, bool add)
 	r = rtnl_addr_set_local(a, local);
 	if (r == 0) {
 		r = add ? rtnl_addr_add(sk, a, 0) : rtnl_addr_delete(sk, a, 0);
-		r = nl_to_errno(r);
+		r = links_errno(r);
 		if ((add && r == -EEXIST) || (!add && (r == -EADDRNOTAVAIL || r == -ENODEV)))
 			r = 0;
 	} else {
-		r = nl_to_errno(r);
+		r = links_errno(r);
 	}
 	nl_addr_put(local);
 	rtnl_addr_put(a);
@@ -126,7 +126,7 @@ links_net_up(const struct net *n)
 			goto out;
 		}
 		rtnl_link_set_flags(change, IFF_UP);
-		r = nl_to_errno(rtnl_link_change(sk, link, change, 0));
+		r = links_errno(rtnl_link_change(sk, link, change, 0));
 	}
 out:
 	rtnl_link_put(change);

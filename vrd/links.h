@@ -7,6 +7,9 @@
 
 #define METADATA_IP 0xa9fea9feu /* 169.254.169.254 */
 
+/* libnl's error code (negative or positive) as a negative errno: the one
+ * place libnl's codes are translated (also for guard.c). */
+int links_errno(int nlerr);
 /* 0 if the device exists, -ENODEV if not, another negative errno on error. */
 int links_check(const char *dev);
 /* Adds the addresses (existing ones are fine) and sets the link up. */

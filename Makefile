@@ -170,6 +170,7 @@ deps-image:
 	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(DEB_PKGS_IMAGE)"
 
 check: deps
+	@if [ "$(SANITIZE)" != 1 ]; then $(MAKE) --no-print-directory deps-image; fi
 	@$(MAKE) --no-print-directory all unit
 	@BUILD=$(BUILD) tests/run.sh
 

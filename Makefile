@@ -58,16 +58,20 @@ endif
 
 # Debian packages the build, tests, demo and benchmarks need.
 DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
-	    libnl-route-3-dev libnftables-dev nftables libsystemd-dev systemd libcmocka-dev dnsmasq-base udhcpc iproute2 python3 procps \
-	    cloud-init wget libsqlite3-dev libvirt-dev qemu-utils valgrind
+	    libnl-route-3-dev libnftables-dev nftables libsystemd-dev systemd libcmocka-dev dnsmasq-base \
+	    udhcpc iproute2 python3 procps cloud-init wget libsqlite3-dev libvirt-dev qemu-utils valgrind \
+	    libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-config-nwfilter \
+	    libvirt-clients qemu-system-x86 iptables ebtables openssh-client
 DEB_PKGS_BENCH := wrk nginx-light
 DEB_PKGS_FUZZ := clang libclang-rt-14-dev
-# what make image and make image-check need on top of DEB_PKGS
-DEB_PKGS_IMAGE := mmdebstrap e2fsprogs qemu-utils qemu-system-x86
+# what make image, make image-check and make guest-image need on top of DEB_PKGS
+DEB_PKGS_IMAGE := mmdebstrap e2fsprogs qemu-utils qemu-system-x86 syslinux syslinux-common \
+	    mtools dosfstools fdisk
 IMAGE_OUT ?= $(BUILD)/image
+GUEST_OUT ?= build/guest
 
 .PHONY: all check demo bench soak fuzz install clean deps deps-bench deps-fuzz help unit \
-	image image-check deps-image
+	image image-check deps-image guest-image
 
 all: $(BINS)
 
@@ -84,6 +88,8 @@ help:
 	@echo "make image      the VR image from Debian's packages: $(IMAGE_OUT)/vr.qcow2,"
 	@echo "                vmlinuz, initrd, token (docs/image.md)"
 	@echo "make image-check  boot it in qemu and drive it with vrctl (TAP)"
+	@echo "make guest-image  the guest template the real-VM test boots: $(GUEST_OUT)/guest.qcow2"
+	@echo "                (reused while its inputs are unchanged)"
 	@echo "make deps       apt-get install what is missing (deps-image: for the image)"
 
 $(BUILD)/obj/%.o: %.c
@@ -146,6 +152,13 @@ deps:
 	  if [ "$$(id -u)" != 0 ]; then echo "deps: run as root (or install:$$missing)"; exit 1; fi; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+	@# libvirt's QEMU driver (embedded or in libvirtd) refuses to start without the user and
+	@# group Debian's libvirt-daemon-system would make; that package also starts daemons.
+	@if [ "$$(id -u)" = 0 ]; then \
+	  getent group kvm >/dev/null || groupadd --system kvm; \
+	  getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu; \
+	  getent passwd libvirt-qemu >/dev/null || useradd --system --gid kvm --no-create-home \
+	    --home-dir /var/lib/libvirt --shell /usr/sbin/nologin libvirt-qemu; fi
 
 deps-bench:
 	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(DEB_PKGS_BENCH)"
@@ -157,6 +170,7 @@ deps-image:
 	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(DEB_PKGS_IMAGE)"
 
 check: deps
+	@if [ "$(SANITIZE)" != 1 ]; then $(MAKE) --no-print-directory deps-image; fi
 	@$(MAKE) --no-print-directory all unit
 	@BUILD=$(BUILD) tests/run.sh
 
@@ -179,6 +193,9 @@ image: deps-image
 	@if [ "$(SANITIZE)" = 1 ]; then echo "make image: not with SANITIZE=1"; exit 2; fi
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) OUT=$(IMAGE_OUT) image/build.sh
+
+guest-image: deps-image
+	@OUT=$(GUEST_OUT) image/guest.sh
 
 image-check: deps-image
 	@$(MAKE) --no-print-directory all

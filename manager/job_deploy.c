@@ -211,6 +211,20 @@ deploy_undo_volume(struct job *j)
 		log_err(r, "job %s: cannot remove %s", j->uuid, j->volume_path);
 }
 
+/* The VNC console libvirt gave the domain, in the stage's detail (as CloudStack's StartAnswer
+ * reports it); a domain without one (the test driver's) keeps the detail as it is. */
+static void
+stage_start_note_vnc(struct job *j, const struct cap_host *h)
+{
+	char addr[64], err[256];
+	int port;
+
+	if (virt_domain_vnc(j->m->virt, h->uri, j->instance_name, addr, sizeof(addr), &port, err,
+	    sizeof(err)) == 0)
+		job_note(j, "%s on %s (%s), vnc %s:%d", j->instance_name, h->name, h->uri, addr,
+		    port);
+}
+
 static int
 stage_start(struct job *j)
 {
@@ -230,10 +244,13 @@ stage_start(struct job *j)
 	snprintf(s.nic.mac, sizeof(s.nic.mac), "%s", j->mac);
 	snprintf(s.nic.bridge, sizeof(s.nic.bridge), "%s", j->bridge);
 	s.nic.vlan = j->vlan;
+	snprintf(s.ip, sizeof(s.ip), "%s", j->ip);
 	job_note(j, "%s on %s (%s)",
 	    j->instance_name, h->name, h->uri);
 	r = virt_domain_start(j->m->virt, h->uri, &s, j->err, sizeof(j->err));
 	j->domain_foreign = r == -EEXIST;
+	if (r == 0)
+		stage_start_note_vnc(j, h);
 	return r;
 }
 

@@ -23,6 +23,11 @@ static const struct conf_key mgr_keys[] = {
 	{ "api-threads", "2", 0, "threads answering API requests (serve)" },
 	{ "vr-timeout", "10", 0, "seconds to wait for a VR's answer (serve)" },
 	{ "inventory", NULL, 0, "inventory JSON file (init; format: docs/manager.md)" },
+	{ "domain-type", "auto", 0, "libvirt domain type on QEMU hosts: auto (kvm if the host"
+	    " offers it), kvm or qemu (software emulation) (serve)" },
+	{ "console-dir", NULL, 0, "guests' serial consoles go to DIR/NAME.log (default: ptys)"
+	    " (serve)" },
+	{ "vnc-listen", "127.0.0.1", 0, "address of the guests' VNC consoles (serve)" },
 };
 
 static const struct cli_spec mgr_cli = {
@@ -108,6 +113,7 @@ cmd_serve(struct cli_result *cr)
 {
 	struct mgr m;
 	struct api a;
+	struct virt_opts vo;
 	uint64_t workers, threads, vr_timeout;
 	char err[512], *const *listen;
 	size_t nlisten;
@@ -144,6 +150,15 @@ cmd_serve(struct cli_result *cr)
 	if (!(m.virt = virt_hosts_new())) {
 		log_warnx("cannot initialise libvirt");
 		goto out_cap;
+	}
+	vo.domain_type = conf_get(&cr->conf, "domain-type");
+	vo.console_dir = conf_get(&cr->conf, "console-dir");
+	vo.vnc_listen = conf_get(&cr->conf, "vnc-listen");
+	if (virt_hosts_configure(m.virt, &vo) < 0) {
+		log_warnx("domain-type must be auto, kvm or qemu, console-dir an absolute path,"
+		    " vnc-listen a numeric address");
+		rc = 2;
+		goto out_virt;
 	}
 	sweep_pools(&m.cap);
 	if ((r = api_init(&a, &m)) < 0 || (r = jobs_start(&m, (unsigned)workers)) < 0) {

@@ -1,17 +1,23 @@
 /* virt.c: renders a VM's libvirt domain XML, and defines, starts, removes and lists domains on
  * hosts through one kept-open libvirt connection per host URI. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
 #include "addr.h"
+#include "fileio.h"
+#include "log.h"
 #include "virt.h"
 
 /* cgroup v1 takes cpu.shares in 2..262144, but on cgroup v2 (Debian 12's default) libvirt
@@ -24,6 +30,14 @@
 #define UNDEFINE_FLAGS (VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
 
 static const char *const domain_types[] = { "kvm", "qemu", "test" };
+
+/* The embedded QEMU driver's URI prefix; the root directory follows. */
+#define EMBED_PREFIX "qemu:///embed?root="
+/* What the embedded driver needs in DIR/etc/qemu.conf: QEMU's output to files directly
+ * rather than through virtlogd, which nothing starts for it. */
+#define EMBED_QEMU_CONF "# written by vr-manager for libvirt's embedded QEMU driver\n" \
+	"stdio_handler = \"file\"\n"
+#define VNC_LISTEN_DEFAULT "127.0.0.1"
 
 static bool
 ascii_alnum(char c)
@@ -89,6 +103,32 @@ valid_disk_path(const char *s, size_t field_size)
 	return true;
 }
 
+/* "" or absolute without control characters. */
+static bool
+valid_console_path(const char *s, size_t field_size)
+{
+	return s[0] == '\0' || valid_disk_path(s, field_size);
+}
+
+static bool
+valid_ipv4(const char *s, size_t field_size)
+{
+	struct in_addr a;
+
+	return strnlen(s, field_size) < field_size && inet_pton(AF_INET, s, &a) == 1;
+}
+
+/* "" or a numeric IPv4 or IPv6 address. */
+static bool
+valid_listen(const char *s, size_t field_size)
+{
+	struct in6_addr a;
+
+	if (strnlen(s, field_size) == field_size)
+		return false;
+	return s[0] == '\0' || inet_pton(AF_INET, s, &a) == 1 || inet_pton(AF_INET6, s, &a) == 1;
+}
+
 static bool
 known_domain_type(const char *t)
 {
@@ -106,7 +146,9 @@ spec_is_valid(const struct virt_spec *s)
 	    s->ram_mib >= 1 && s->ram_mib <= VIRT_RAM_MIB_MAX &&
 	    valid_disk_path(s->disk_path, sizeof(s->disk_path)) && valid_mac(s->nic.mac) &&
 	    safe_name(s->nic.bridge, sizeof(s->nic.bridge), VIRT_BRIDGE_MAX) &&
-	    s->nic.vlan <= VIRT_VLAN_MAX;
+	    s->nic.vlan <= VIRT_VLAN_MAX && valid_ipv4(s->ip, sizeof(s->ip)) &&
+	    valid_console_path(s->console_path, sizeof(s->console_path)) &&
+	    valid_listen(s->vnc_listen, sizeof(s->vnc_listen));
 }
 
 static void
@@ -145,7 +187,7 @@ cpu_shares(const struct virt_spec *s)
  * Linux bridge.  So hosts with tagged guest networks need the named bridge to be an OVS
  * bridge; an untagged NIC has no virtualport and attaches to a plain Linux bridge. */
 static void
-nic_xml_add(const struct virt_nic *nic, struct buf *out)
+nic_xml_add(const struct virt_nic *nic, const char *ip, struct buf *out)
 {
 	buf_adds(out, "    <interface type='bridge'>\n      <mac address='");
 	xml_escaped_add(out, nic->mac);
@@ -155,7 +197,12 @@ nic_xml_add(const struct virt_nic *nic, struct buf *out)
 	if (nic->vlan > 0)
 		buf_addf(out, "      <virtualport type='openvswitch'/>\n"
 		    "      <vlan>\n        <tag id='%u'/>\n      </vlan>\n", nic->vlan);
-	buf_adds(out, "      <model type='virtio'/>\n    </interface>\n");
+	/* libvirt's clean-traffic: no other source MAC, IP or ARP than the VM's own, no other
+	 * layer-2 protocol than IPv4 and ARP. */
+	buf_adds(out, "      <model type='virtio'/>\n"
+	    "      <filterref filter='clean-traffic'>\n        <parameter name='IP' value='");
+	xml_escaped_add(out, ip);
+	buf_adds(out, "'/>\n      </filterref>\n    </interface>\n");
 }
 
 int
@@ -177,7 +224,14 @@ domain_xml_render(const struct virt_spec *s, const char *domain_type, struct buf
 	    "  <cputune>\n    <shares>%lu</shares>\n  </cputune>\n",
 	    (unsigned long long)s->ram_mib, (unsigned long long)s->ram_mib, s->vcpus,
 	    cpu_shares(s));
-	buf_adds(out, "  <os>\n    <type>hvm</type>\n    <boot dev='hd'/>\n  </os>\n"
+	/* cloud-init's CloudStack data source recognises the cloud by the SMBIOS product name
+	 * its KVM agent sets. */
+	buf_adds(out, "  <sysinfo type='smbios'>\n    <system>\n"
+	    "      <entry name='manufacturer'>Apache Software Foundation</entry>\n"
+	    "      <entry name='product'>CloudStack KVM Hypervisor</entry>\n"
+	    "    </system>\n  </sysinfo>\n"
+	    "  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n    <boot dev='hd'/>\n"
+	    "    <smbios mode='sysinfo'/>\n  </os>\n"
 	    "  <features>\n    <acpi/>\n    <apic/>\n  </features>\n"
 	    "  <clock offset='utc'/>\n"
 	    "  <on_poweroff>destroy</on_poweroff>\n"
@@ -188,11 +242,30 @@ domain_xml_render(const struct virt_spec *s, const char *domain_type, struct buf
 	    "      <driver name='qemu' type='qcow2'/>\n      <source file='");
 	xml_escaped_add(out, s->disk_path);
 	buf_adds(out, "'/>\n      <target dev='vda' bus='virtio'/>\n    </disk>\n");
-	nic_xml_add(&s->nic, out);
-	/* The guest's console: ttyS0 on a pty, for `virsh console`. */
-	buf_adds(out, "    <serial type='pty'>\n      <target port='0'/>\n    </serial>\n"
-	    "    <console type='pty'>\n      <target type='serial' port='0'/>\n    </console>\n"
-	    "  </devices>\n</domain>\n");
+	nic_xml_add(&s->nic, s->ip, out);
+	/* The guest's console ttyS0: to a file (kept from boot on, for when a boot fails), or
+	 * on a pty for `virsh console`. */
+	if (s->console_path[0]) {
+		buf_adds(out, "    <serial type='file'>\n      <source path='");
+		xml_escaped_add(out, s->console_path);
+		buf_adds(out, "'/>\n      <target port='0'/>\n    </serial>\n"
+		    "    <console type='file'>\n      <source path='");
+		xml_escaped_add(out, s->console_path);
+		buf_adds(out, "'/>\n      <target type='serial' port='0'/>\n    </console>\n");
+	} else {
+		buf_adds(out, "    <serial type='pty'>\n      <target port='0'/>\n    </serial>\n"
+		    "    <console type='pty'>\n      <target type='serial' port='0'/>\n"
+		    "    </console>\n");
+	}
+	/* The graphics console CloudStack's console proxy connects to: a port libvirt picks. */
+	if (s->vnc_listen[0]) {
+		buf_adds(out, "    <graphics type='vnc' autoport='yes' listen='");
+		xml_escaped_add(out, s->vnc_listen);
+		buf_adds(out, "'>\n      <listen type='address' address='");
+		xml_escaped_add(out, s->vnc_listen);
+		buf_adds(out, "'/>\n    </graphics>\n");
+	}
+	buf_adds(out, "  </devices>\n</domain>\n");
 	return out->oom ? -ENOMEM : 0;
 }
 
@@ -210,6 +283,10 @@ struct virt_hosts {
 	pthread_mutex_t lock;		/* guards v, n and cap, not the hosts in v */
 	struct virt_host **v;		/* sorted by uri; a host never moves or goes away */
 	size_t n, cap;
+	/* virt_hosts_configure's, fixed before the first domain call */
+	char domain_pref[8];		/* "auto", "kvm", "qemu" */
+	char console_dir[3900];		/* "" or absolute; leaves room for "/NAME.log" */
+	char vnc_listen[64];
 };
 
 static pthread_once_t libvirt_once = PTHREAD_ONCE_INIT;
@@ -224,11 +301,30 @@ libvirt_error_ignore(void *opaque, virErrorPtr e)
 	(void)e;
 }
 
+/* libvirt's event loop: the embedded driver's monitor and process events and the keepalive
+ * of daemon connections run here, for the life of the process. */
+static void *
+event_loop(void *arg)
+{
+	(void)arg;
+	for (;;)
+		if (virEventRunDefaultImpl() < 0)
+			return NULL;
+}
+
 static void
 libvirt_init(void)
 {
+	pthread_t t;
+
 	libvirt_init_result = virInitialize() < 0 ? -EIO : 0;
 	virSetErrorFunc(NULL, libvirt_error_ignore);
+	if (libvirt_init_result == 0 && virEventRegisterDefaultImpl() < 0)
+		libvirt_init_result = -EIO;
+	if (libvirt_init_result == 0 && pthread_create(&t, NULL, event_loop, NULL) != 0)
+		libvirt_init_result = -EAGAIN;
+	if (libvirt_init_result == 0)
+		pthread_detach(t);
 }
 
 static void
@@ -291,7 +387,26 @@ virt_hosts_new(void)
 	if (!h)
 		return NULL;
 	pthread_mutex_init(&h->lock, NULL);
+	snprintf(h->domain_pref, sizeof(h->domain_pref), "auto");
+	snprintf(h->vnc_listen, sizeof(h->vnc_listen), VNC_LISTEN_DEFAULT);
 	return h;
+}
+
+int
+virt_hosts_configure(struct virt_hosts *h, const struct virt_opts *o)
+{
+	const char *pref = o->domain_type ? o->domain_type : "auto";
+	const char *dir = o->console_dir ? o->console_dir : "";
+	const char *vnc = o->vnc_listen ? o->vnc_listen : VNC_LISTEN_DEFAULT;
+
+	if (!virt_domain_type_pick("QEMU", "", pref) ||
+	    (dir[0] && !valid_disk_path(dir, sizeof(h->console_dir))) ||
+	    strlen(dir) >= sizeof(h->console_dir) || !valid_listen(vnc, sizeof(h->vnc_listen)))
+		return -EINVAL;
+	snprintf(h->domain_pref, sizeof(h->domain_pref), "%s", pref);
+	snprintf(h->console_dir, sizeof(h->console_dir), "%s", dir);
+	snprintf(h->vnc_listen, sizeof(h->vnc_listen), "%s", vnc);
+	return 0;
 }
 
 void
@@ -359,23 +474,77 @@ out:
 	return r;
 }
 
-static const char *
-domain_type_of(virConnectPtr conn)
+const char *
+virt_domain_type_pick(const char *hv, const char *caps, const char *pref)
 {
-	const char *hv = virConnectGetType(conn);
-
+	if (!pref)
+		pref = "auto";
+	if (strcmp(pref, "auto") && strcmp(pref, "kvm") && strcmp(pref, "qemu"))
+		return NULL;
 	if (hv && strcasecmp(hv, "Test") == 0)
 		return "test";
-	if (hv && strcasecmp(hv, "QEMU") == 0)
-		return "kvm";
-	return NULL;
+	if (!hv || strcasecmp(hv, "QEMU") != 0)
+		return NULL;
+	if (strcmp(pref, "auto") != 0)
+		return strcmp(pref, "kvm") == 0 ? "kvm" : "qemu";
+	return caps && (strstr(caps, "<domain type='kvm'") || strstr(caps, "<domain type=\"kvm\""))
+	    ? "kvm" : "qemu";
+}
+
+/* The domain type for conn's hypervisor; reads its capabilities for "auto" on QEMU. */
+static const char *
+domain_type_of(virConnectPtr conn, const char *pref)
+{
+	const char *hv = virConnectGetType(conn), *t;
+	char *caps = NULL;
+
+	if (hv && strcasecmp(hv, "QEMU") == 0 && strcmp(pref, "auto") == 0)
+		caps = virConnectGetCapabilities(conn);
+	t = virt_domain_type_pick(hv, caps, pref);
+	free(caps);
+	return t;
+}
+
+/* For qemu:///embed?root=DIR: DIR/etc/qemu.conf unless it exists (DIR and DIR/etc made). */
+static int
+embed_prepare(const char *uri, char *err, size_t errlen)
+{
+	char path[4096];
+	const char *root = uri + strlen(EMBED_PREFIX);
+	int dirfd, r;
+
+	if (root[0] != '/' || strpbrk(root, "&%#") ||
+	    (size_t)snprintf(path, sizeof(path), "%s/etc", root) >= sizeof(path) - 16) {
+		err_set(err, errlen, "qemu:///embed needs root=/ABSOLUTE/DIR (no & % #)");
+		return -EINVAL;
+	}
+	if (mkdir(root, 0700) < 0 && errno != EEXIST)
+		goto fail;
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		goto fail;
+	if ((dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		goto fail;
+	r = faccessat(dirfd, "qemu.conf", F_OK, 0) == 0 ? 0 :
+	    af_write(dirfd, "qemu.conf", EMBED_QEMU_CONF, strlen(EMBED_QEMU_CONF), 0644,
+		AF_KEEP_OWNER, 0);
+	close(dirfd);
+	if (r < 0) {
+		errno = -r;
+		goto fail;
+	}
+	return 0;
+fail:
+	if (err && errlen)
+		snprintf(err, errlen, "%s: %s", root, strerror(errno));
+	return -EHOSTUNREACH;
 }
 
 /* Opens host's connection unless it is open and alive.  Called with host->lock held. */
 static int
-host_connect_locked(struct virt_host *host, char *err, size_t errlen)
+host_connect_locked(struct virt_host *host, const char *pref, char *err, size_t errlen)
 {
 	virConnectPtr conn;
+	int r;
 
 	if (host->conn && virConnectIsAlive(host->conn) != 0)
 		return 0;
@@ -383,12 +552,15 @@ host_connect_locked(struct virt_host *host, char *err, size_t errlen)
 		virConnectClose(host->conn);
 		host->conn = NULL;
 	}
+	if (strncmp(host->uri, EMBED_PREFIX, strlen(EMBED_PREFIX)) == 0 &&
+	    (r = embed_prepare(host->uri, err, errlen)) < 0)
+		return r;
 	/* No auth callbacks: a daemon must never prompt.  A qemu+ssh URI needs key auth. */
 	conn = virConnectOpen(host->uri);
 	if (!conn)
 		return libvirt_error(-EHOSTUNREACH, NULL, err, errlen);
 	host->conn = conn;
-	host->domain_type = domain_type_of(conn);
+	host->domain_type = domain_type_of(conn, pref);
 	return 0;
 }
 
@@ -411,7 +583,7 @@ host_connect(struct virt_hosts *h, const char *uri, struct virt_host **hostp,
 		return r;
 	}
 	pthread_mutex_lock(&host->lock);
-	r = host_connect_locked(host, err, errlen);
+	r = host_connect_locked(host, h->domain_pref, err, errlen);
 	if (r == 0) {
 		virConnectRef(host->conn);
 		*connp = host->conn;
@@ -465,14 +637,25 @@ virt_domain_start(struct virt_hosts *h, const char *uri, const struct virt_spec 
 	virConnectPtr conn = NULL;
 	virDomainPtr dom = NULL;
 	const char *domain_type;
+	struct virt_spec full;
 	struct buf xml;
 	int r;
 
 	buf_init(&xml);
-	if (!s || !spec_is_valid(s)) {
+	if (!s || !spec_is_valid(s) || !h) {
 		err_set(err, errlen, "invalid domain specification");
 		return -EINVAL;
 	}
+	full = *s;
+	if (!full.console_path[0] && h->console_dir[0] &&
+	    (size_t)snprintf(full.console_path, sizeof(full.console_path), "%s/%s.log",
+	    h->console_dir, s->name) >= sizeof(full.console_path)) {
+		err_set(err, errlen, "console path too long");
+		return -EINVAL;
+	}
+	if (!full.vnc_listen[0])
+		snprintf(full.vnc_listen, sizeof(full.vnc_listen), "%s", h->vnc_listen);
+	s = &full;
 	if ((r = host_connect(h, uri, &host, &conn, &domain_type, err, errlen)) < 0)
 		goto out;
 	if (!domain_type) {
@@ -573,6 +756,13 @@ virt_domain_remove(struct virt_hosts *h, const char *uri, const char *name, char
 		r = domain_stop_undefine(conn, dom, err, errlen);
 	else if (r == -ENOENT)
 		r = 0;
+	if (r == 0 && h->console_dir[0]) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/%s.log", h->console_dir, name);
+		if (unlink(path) < 0 && errno != ENOENT)
+			log_warn("cannot remove %s", path);
+	}
 	if (dom)
 		virDomainFree(dom);
 	if (conn)
@@ -678,5 +868,54 @@ out:
 	free(doms);
 	if (conn)
 		virConnectClose(conn);
+	return r;
+}
+
+/* The value of attribute name in the element that starts at tag (up to its '>'), into out. */
+static bool
+xml_attr(const char *tag, const char *name, char *out, size_t outlen)
+{
+	const char *end = strchr(tag, '>'), *p = tag;
+	size_t nlen = strlen(name);
+
+	while (end && (p = strstr(p, name)) && p < end) {
+		if ((p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n') && p[nlen] == '=' &&
+		    (p[nlen + 1] == '\'' || p[nlen + 1] == '"')) {
+			const char *v = p + nlen + 2, *q = strchr(v, p[nlen + 1]);
+
+			if (!q || q > end || (size_t)(q - v) >= outlen)
+				return false;
+			memcpy(out, v, (size_t)(q - v));
+			out[q - v] = '\0';
+			return true;
+		}
+		p += nlen;
+	}
+	return false;
+}
+
+int
+virt_domain_vnc(struct virt_hosts *h, const char *uri, const char *name, char *addr,
+    size_t addrlen, int *port, char *err, size_t errlen)
+{
+	char *xml = NULL, num[16];
+	const char *g;
+	long v;
+	int r;
+
+	if ((r = virt_domain_xml(h, uri, name, &xml, err, errlen)) < 0)
+		return r;
+	g = strstr(xml, "<graphics type='vnc'");
+	if (!g)
+		g = strstr(xml, "<graphics type=\"vnc\"");
+	r = -ENOENT;
+	if (g && xml_attr(g, "port", num, sizeof(num)) && (v = strtol(num, NULL, 10)) > 0 &&
+	    v < 65536 && xml_attr(g, "listen", addr, addrlen)) {
+		*port = (int)v;
+		r = 0;
+	} else if (err && errlen) {
+		snprintf(err, errlen, "domain '%s' has no VNC console with a port", name);
+	}
+	free(xml);
 	return r;
 }

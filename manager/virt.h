@@ -1,6 +1,10 @@
 /* virt.h: the libvirt domain of a VM (its XML, and define + start, remove, list on a host).
  *
- * domain_xml_render is pure.  The rest talks to libvirt through struct virt_hosts: one
+ * Host URIs: libvirt's test driver (test:///FILE), a QEMU daemon's (qemu:///system,
+ * qemu+ssh://HOST/system) and the embedded QEMU driver (qemu:///embed?root=DIR), which runs in
+ * this process: libvirt's event loop runs in a thread of its own from virt_hosts_new on, and
+ * DIR/etc/qemu.conf is written (stdio_handler = "file", so no virtlogd is needed) unless it
+ * exists.  domain_xml_render and virt_domain_type_pick are pure.  The rest talks to libvirt through struct virt_hosts: one
  * connection per host URI, opened on first use and kept open until virt_hosts_free (a
  * test:///FILE connection is its own in-memory hypervisor, so closing it would lose the host's
  * domains).  Every function is safe to call from several threads at once.  Errors: 0 or a
@@ -33,26 +37,52 @@ struct virt_spec {
 	uint64_t ram_mib;
 	char disk_path[4096];	/* qcow2 ROOT volume, absolute */
 	struct virt_nic nic;
+	char ip[16];		/* the NIC's IPv4 address: libvirt's clean-traffic filter's IP */
+	char console_path[4096]; /* serial console to this file (absolute); "": a pty */
+	char vnc_listen[64];	/* VNC console's address; "": no graphics console */
 };
 
-/* Appends the domain XML for s to out.  domain_type is "kvm", "qemu" or "test".
+/* Appends the domain XML for s to out.  domain_type is "kvm", "qemu" or "test".  Machine
+ * type pc (BIOS), the disk as a virtio qcow2 (its backing file and format are read from the
+ * overlay's header), the NIC virtio with libvirt's clean-traffic filter for s->ip (a guest
+ * sending with another MAC or IP is dropped on the host), SMBIOS product "CloudStack KVM
+ * Hypervisor" (by which cloud-init's CloudStack data source recognises the cloud), serial
+ * console ttyS0 and a VNC console.
  * Names and bridges are limited to [A-Za-z0-9._-] starting with a letter or digit (and to
  * VIRT_NAME_MAX / VIRT_BRIDGE_MAX characters); every string is XML-escaped all the same.
  * Returns 0, -EINVAL (unknown domain type, unsafe or empty name or bridge, bad UUID or MAC,
  * vlan > VIRT_VLAN_MAX, vcpus, cpu_mhz or ram_mib 0 or above their *_MAX, disk path not
- * absolute or with control characters) with out unchanged, or -ENOMEM (out incomplete). */
+ * absolute or with control characters, no valid IPv4 address, console path not absolute,
+ * VNC address not a numeric IPv4/IPv6 address) with out unchanged, or -ENOMEM (out incomplete). */
 int domain_xml_render(const struct virt_spec *s, const char *domain_type, struct buf *out);
 
+/* The domain type for a host whose hypervisor libvirt calls hv ("Test", "QEMU"): "test" for
+ * the test driver; for QEMU pref when it is "kvm" or "qemu", else (pref NULL or "auto") "kvm"
+ * if the host's capabilities XML caps offers a kvm domain, "qemu" (TCG) if not.  NULL for any
+ * other hypervisor, or an unknown pref. */
+const char *virt_domain_type_pick(const char *hv, const char *caps, const char *pref);
+
 struct virt_hosts;
+
+/* Settings for every host of h (NULL fields: defaults). */
+struct virt_opts {
+	const char *domain_type;	/* "auto" (default), "kvm" or "qemu": see above */
+	const char *console_dir;	/* serial consoles as DIR/NAME.log; default: ptys */
+	const char *vnc_listen;		/* VNC consoles' address; default 127.0.0.1 */
+};
 
 /* Returns an empty set of host connections, or NULL when out of memory.  The first call also
  * initialises libvirt and stops it printing errors to stderr itself. */
 struct virt_hosts *virt_hosts_new(void);
+/* Applies o to h; call before the first domain call.  Returns 0 or -EINVAL (unknown domain
+ * type, console directory not absolute or too long, VNC address not numeric). */
+int virt_hosts_configure(struct virt_hosts *h, const struct virt_opts *o);
 /* Closes every connection and frees h.  NULL-safe.  No call on h may still be running. */
 void virt_hosts_free(struct virt_hosts *h);
 
 /* Defines the domain for s on the host at uri and starts it.  The domain type follows the
- * hypervisor (libvirt's "Test" driver: test, "QEMU": kvm).  If starting fails the definition
+ * hypervisor (virt_domain_type_pick with the configured preference); s->console_path and
+ * s->vnc_listen, when empty, come from the configuration.  If starting fails the definition
  * is undefined again.  A second start of a name that is already defined on the host fails with
  * -EEXIST and leaves the first domain as it was (checked and defined under a per-host lock, so
  * this holds for concurrent callers of this process; another libvirt client defining the same
@@ -63,8 +93,9 @@ void virt_hosts_free(struct virt_hosts *h);
 int virt_domain_start(struct virt_hosts *h, const char *uri, const struct virt_spec *s,
     char *err, size_t errlen);
 
-/* Stops the domain named name (virDomainDestroy, if it runs) and undefines it.  A domain that
- * does not exist is success.  Returns 0, -EINVAL (unsafe name), -EHOSTUNREACH, -ENOMEM, -EIO. */
+/* Stops the domain named name (virDomainDestroy, if it runs) and undefines it, and removes its
+ * console file (console_dir/NAME.log) if there is one.  A domain that does not exist is
+ * success.  Returns 0, -EINVAL (unsafe name), -EHOSTUNREACH, -ENOMEM, -EIO. */
 int virt_domain_remove(struct virt_hosts *h, const char *uri, const char *name,
     char *err, size_t errlen);
 
@@ -85,5 +116,11 @@ int virt_domain_xml(struct virt_hosts *h, const char *uri, const char *name, cha
 int virt_domain_list(struct virt_hosts *h, const char *uri, char ***names, size_t *n,
     char *err, size_t errlen);
 void virt_names_free(char **names, size_t n);
+
+/* The running domain's VNC console as libvirt assigned it: address into addr (addrlen bytes)
+ * and TCP port.  Returns 0, -ENOENT (no such domain, or no VNC console with a port: not
+ * running), -EINVAL, -EHOSTUNREACH, -ENOMEM, -EIO. */
+int virt_domain_vnc(struct virt_hosts *h, const char *uri, const char *name, char *addr,
+    size_t addrlen, int *port, char *err, size_t errlen);
 
 #endif

@@ -25,6 +25,12 @@ def main():
     ap.add_argument("--pool-scope", default="zone", choices=["zone", "cluster"])
     ap.add_argument("--template-mib", type=int, default=4, help="raw template size")
     ap.add_argument("--template-path", help="override the template's path on secondary")
+    ap.add_argument("--template-file", help="an existing image (qcow2 or raw) to link in as"
+                    " the template instead of the small raw one")
+    ap.add_argument("--template-bytes", type=int, help="the template's virtual size"
+                    " (default: --template-mib)")
+    ap.add_argument("--host-uri", help="every host's libvirt URI (default: test-driver nodes)")
+    ap.add_argument("--bridge", default="cloudbr0")
     ap.add_argument("--vr-url", required=True)
     ap.add_argument("--vr-token", required=True)
     ap.add_argument("--cidr", default="10.1.1.0/24")
@@ -39,7 +45,9 @@ def main():
     for sub in ("nodes", "secondary/template", "primary"):
         os.makedirs(os.path.join(d, sub), exist_ok=True)
     tpl = os.path.join(d, "secondary/template/tiny.raw")
-    if not os.path.exists(tpl):
+    if a.template_file:
+        os.symlink(os.path.abspath(a.template_file), os.path.join(d, "secondary/template/image"))
+    elif not os.path.exists(tpl):
         with open(tpl, "wb") as f:  # a few real blocks in a sparse file
             f.truncate(a.template_mib << 20)
             for off in range(0, a.template_mib << 20, 1 << 20):
@@ -54,13 +62,14 @@ def main():
         "pools": [],
         "secondary": [{"id": "sec1", "zone": "zone1", "path": os.path.join(d, "secondary")}],
         "templates": [{"id": "tpl1", "name": "tiny", "secondary": "sec1", "format": "raw",
-                       "path": a.template_path or "template/tiny.raw",
-                       "size": a.template_mib << 20}],
+                       "path": a.template_path or ("template/image" if a.template_file
+                                                   else "template/tiny.raw"),
+                       "size": a.template_bytes or a.template_mib << 20}],
         "offerings": [{"id": "small", "name": "Small", "cpu_count": a.offering_cpus,
                        "cpu_mhz": a.offering_mhz, "ram_mib": a.offering_ram}],
         "networks": [{"id": "net1", "name": "Guest net", "zone": "zone1", "cidr": a.cidr,
                       "gateway": a.gateway, "dns": a.gateway, "domain": "cloud.internal",
-                      "vr_url": a.vr_url, "vr_token": a.vr_token, "bridge": "cloudbr0"}],
+                      "vr_url": a.vr_url, "vr_token": a.vr_token, "bridge": a.bridge}],
         "accounts": [
             {"id": "acct-admin", "name": "admin", "api_key": "admin-key",
              "secret_key": "admin-secret", "role": "admin"},
@@ -77,7 +86,8 @@ def main():
                     % (a.host_mhz, a.host_cores, a.host_ram * 1024))
         inv["hosts"].append({
             "id": "h%d" % (h + 1), "name": "host%d" % (h + 1),
-            "cluster": "cluster%d" % (h % a.clusters + 1), "uri": "test://" + node,
+            "cluster": "cluster%d" % (h % a.clusters + 1),
+            "uri": a.host_uri or "test://" + node,
             "cpu_cores": a.host_cores, "cpu_mhz": a.host_mhz, "ram_mib": a.host_ram,
             "cpu_overprovisioning": a.cpu_op, "ram_overprovisioning": a.ram_op})
     pool = {"id": "ps1", "name": "primary", "scope": a.pool_scope,

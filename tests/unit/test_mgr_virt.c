@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "fileio.h"
 #include "virt.h"
 
 #define NHOSTS 10
@@ -72,6 +73,7 @@ spec_init(struct virt_spec *s, unsigned i)
 	snprintf(s->nic.mac, sizeof(s->nic.mac), "52:54:00:%02x:%02x:%02x", (i >> 16) & 0xff,
 	    (i >> 8) & 0xff, i & 0xff);
 	snprintf(s->nic.bridge, sizeof(s->nic.bridge), "cloudbr0");
+	snprintf(s->ip, sizeof(s->ip), "10.1.%u.%u", (i >> 8) & 0xff, i & 0xff);
 }
 
 static char *
@@ -170,12 +172,69 @@ test_render_has_offering_volume_and_nic(void **state)
 	    "      <source file='/var/lib/vr-manager/pool/7.qcow2'/>\n"
 	    "      <target dev='vda' bus='virtio'/>");
 	assert_contains(x, "<interface type='bridge'>\n      <mac address='52:54:00:00:00:07'/>\n"
-	    "      <source bridge='cloudbr0'/>\n      <model type='virtio'/>\n    </interface>");
+	    "      <source bridge='cloudbr0'/>\n      <model type='virtio'/>\n"
+	    "      <filterref filter='clean-traffic'>\n"
+	    "        <parameter name='IP' value='10.1.0.7'/>\n      </filterref>\n"
+	    "    </interface>");
+	assert_contains(x, "<type arch='x86_64' machine='pc'>hvm</type>");
+	assert_contains(x, "<entry name='product'>CloudStack KVM Hypervisor</entry>");
+	assert_contains(x, "<smbios mode='sysinfo'/>");
 	assert_contains(x, "<serial type='pty'>");
 	assert_contains(x, "<console type='pty'>\n      <target type='serial' port='0'/>");
 	assert_lacks(x, "<vlan>");
 	assert_lacks(x, "virtualport");
+	assert_lacks(x, "<graphics");
 	free(x);
+}
+
+static void
+test_render_console_file_and_vnc(void **state)
+{
+	struct virt_spec s;
+	char *x;
+
+	(void)state;
+	spec_init(&s, 7);
+	snprintf(s.console_path, sizeof(s.console_path), "/var/log/vr-manager/i-2-7-VM.log");
+	snprintf(s.vnc_listen, sizeof(s.vnc_listen), "192.0.2.11");
+	x = render(&s, "qemu");
+	assert_contains(x, "<serial type='file'>\n"
+	    "      <source path='/var/log/vr-manager/i-2-7-VM.log'/>\n"
+	    "      <target port='0'/>\n    </serial>\n");
+	assert_contains(x, "<console type='file'>\n"
+	    "      <source path='/var/log/vr-manager/i-2-7-VM.log'/>\n"
+	    "      <target type='serial' port='0'/>\n    </console>\n");
+	assert_contains(x, "<graphics type='vnc' autoport='yes' listen='192.0.2.11'>\n"
+	    "      <listen type='address' address='192.0.2.11'/>\n    </graphics>\n");
+	assert_lacks(x, "type='pty'");
+	free(x);
+	snprintf(s.vnc_listen, sizeof(s.vnc_listen), "::1");
+	x = render(&s, "qemu");
+	assert_contains(x, "listen='::1'");
+	free(x);
+}
+
+static void
+test_domain_type_follows_host_and_preference(void **state)
+{
+	static const char caps_kvm[] = "<capabilities><guest><os_type>hvm</os_type>"
+	    "<arch name='x86_64'><domain type='qemu'/><domain type='kvm'/></arch></guest>"
+	    "</capabilities>";
+	static const char caps_tcg[] = "<capabilities><guest><os_type>hvm</os_type>"
+	    "<arch name='x86_64'><domain type='qemu'/></arch></guest></capabilities>";
+
+	(void)state;
+	assert_string_equal(virt_domain_type_pick("QEMU", caps_kvm, "auto"), "kvm");
+	assert_string_equal(virt_domain_type_pick("QEMU", caps_kvm, NULL), "kvm");
+	assert_string_equal(virt_domain_type_pick("QEMU", caps_tcg, "auto"), "qemu");
+	assert_string_equal(virt_domain_type_pick("QEMU", NULL, "auto"), "qemu");
+	/* a host whose /dev/kvm is there but does not work (nested KVM): forced */
+	assert_string_equal(virt_domain_type_pick("QEMU", caps_kvm, "qemu"), "qemu");
+	assert_string_equal(virt_domain_type_pick("QEMU", caps_tcg, "kvm"), "kvm");
+	assert_string_equal(virt_domain_type_pick("Test", caps_kvm, "qemu"), "test");
+	assert_null(virt_domain_type_pick("Xen", caps_kvm, "auto"));
+	assert_null(virt_domain_type_pick(NULL, caps_kvm, "auto"));
+	assert_null(virt_domain_type_pick("QEMU", caps_kvm, "xen"));
 }
 
 static void
@@ -242,7 +301,7 @@ test_render_clamps_cpu_shares(void **state)
 	free(x);
 }
 
-enum field { NAME, UUID, MAC, BRIDGE, DISK };
+enum field { NAME, UUID, MAC, BRIDGE, DISK, IP, CONSOLE, VNC };
 
 static void
 test_render_rejects_unsafe_input(void **state)
@@ -260,6 +319,9 @@ test_render_rejects_unsafe_input(void **state)
 		{ MAC, "53:54:00:12:34:56" }, { MAC, "00:00:00:00:00:00" }, { MAC, "" },
 		{ BRIDGE, "" }, { BRIDGE, "br 0" }, { BRIDGE, "br0'/>" }, { BRIDGE, "br-0123456789abc" },
 		{ DISK, "" }, { DISK, "pool/7.qcow2" }, { DISK, "/pool/7\n.qcow2" },
+		{ IP, "" }, { IP, "10.1.1" }, { IP, "10.1.1.256" }, { IP, "10.1.1.1'/>" },
+		{ IP, "::1" }, { CONSOLE, "console.log" }, { CONSOLE, "/log/a\tb" },
+		{ VNC, "localhost" }, { VNC, "127.0.0.1'/>" }, { VNC, "0.0.0.0 " },
 	};
 	struct virt_spec s;
 	struct buf b;
@@ -276,6 +338,9 @@ test_render_rejects_unsafe_input(void **state)
 		case UUID: dst = s.uuid; size = sizeof(s.uuid); break;
 		case MAC: dst = s.nic.mac; size = sizeof(s.nic.mac); break;
 		case BRIDGE: dst = s.nic.bridge; size = sizeof(s.nic.bridge); break;
+		case IP: dst = s.ip; size = sizeof(s.ip); break;
+		case CONSOLE: dst = s.console_path; size = sizeof(s.console_path); break;
+		case VNC: dst = s.vnc_listen; size = sizeof(s.vnc_listen); break;
 		default: dst = s.disk_path; size = sizeof(s.disk_path); break;
 		}
 		snprintf(dst, size, "%s", bad[i].value);
@@ -346,7 +411,71 @@ test_start_defines_what_was_rendered(void **state)
 	assert_contains(xml, "<source bridge='cloudbr0'/>");
 	assert_contains(xml, "<tag id='100'/>");
 	assert_contains(xml, "<model type='virtio'/>");
+	assert_contains(xml, "<filterref filter='clean-traffic'>\n"
+	    "        <parameter name='IP' value='10.1.0.7'/>");
+	assert_contains(xml, "<graphics type='vnc'"); /* virt_hosts_new's default address */
+	assert_contains(xml, "listen='127.0.0.1'");
 	free(xml);
+}
+
+/* virt_hosts_configure: the console file follows console_dir and goes with the domain; the
+ * test driver assigns no VNC port, so there is none to report. */
+static void
+test_console_dir_and_vnc_settings(void **state)
+{
+	struct fx *f = *state;
+	struct virt_opts bad = { .domain_type = "xen" }, bad_dir = { .console_dir = "log" },
+	    bad_vnc = { .vnc_listen = "localhost" };
+	struct virt_opts o = { .domain_type = "qemu", .console_dir = f->dir, .vnc_listen = "::1" };
+	struct virt_spec s;
+	char *xml, path[256], addr[64] = "", want[300];
+	int port = 0;
+
+	assert_int_equal(virt_hosts_configure(f->h, &bad), -EINVAL);
+	assert_int_equal(virt_hosts_configure(f->h, &bad_dir), -EINVAL);
+	assert_int_equal(virt_hosts_configure(f->h, &bad_vnc), -EINVAL);
+	assert_int_equal(virt_hosts_configure(f->h, &o), 0);
+	spec_init(&s, 3);
+	start_ok(f, f->uri[0], &s);
+	assert_int_equal(virt_domain_xml(f->h, f->uri[0], s.name, &xml, f->err, sizeof(f->err)), 0);
+	snprintf(path, sizeof(path), "%s/i-2-3-VM.log", f->dir);
+	snprintf(want, sizeof(want), "<source path='%s'/>", path);
+	assert_contains(xml, want);
+	assert_contains(xml, "listen='::1'");
+	free(xml);
+	assert_int_equal(virt_domain_vnc(f->h, f->uri[0], s.name, addr, sizeof(addr), &port,
+	    f->err, sizeof(f->err)), -ENOENT);
+	tu_write(f->dir, "i-2-3-VM.log", "boot messages\n", 0600);
+	assert_int_equal(virt_domain_remove(f->h, f->uri[0], s.name, f->err, sizeof(f->err)), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+/* The embedded QEMU driver runs in this process: it needs the event loop virt_hosts_new
+ * starts ("An event loop implementation must be registered" without it) and a qemu.conf in
+ * its root, which vr-manager writes. */
+static void
+test_embedded_qemu_driver_opens(void **state)
+{
+	struct fx *f = *state;
+	char uri[256], root[128], *conf;
+	char **names;
+	size_t n, len;
+	int r;
+
+	snprintf(root, sizeof(root), "%s/embed", f->dir);
+	snprintf(uri, sizeof(uri), "qemu:///embed?root=%s", root);
+	r = virt_domain_list(f->h, uri, &names, &n, f->err, sizeof(f->err));
+	if (r != 0)
+		fail_msg("embedded driver at %s: %d: %s", uri, r, f->err);
+	assert_int_equal(n, 0);
+	virt_names_free(names, n);
+	snprintf(root, sizeof(root), "%s/embed/etc/qemu.conf", f->dir);
+	assert_int_equal(file_read_all(root, 4096, &conf, &len), 0);
+	assert_non_null(strstr(conf, "stdio_handler = \"file\"\n"));
+	free(conf);
+	snprintf(uri, sizeof(uri), "qemu:///embed?root=relative");
+	assert_int_equal(virt_domain_list(f->h, uri, &names, &n, f->err, sizeof(f->err)), -EINVAL);
 }
 
 static void
@@ -612,6 +741,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render_has_offering_volume_and_nic),
+		cmocka_unit_test(test_render_console_file_and_vnc),
+		cmocka_unit_test(test_domain_type_follows_host_and_preference),
 		cmocka_unit_test(test_render_tags_vlan_on_openvswitch_port),
 		cmocka_unit_test(test_render_escapes_disk_path),
 		cmocka_unit_test(test_render_omits_empty_uuid),
@@ -621,6 +752,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_start_defines_what_was_rendered, fx_setup,
 		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_start_runs_the_domain, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_console_dir_and_vnc_settings, fx_setup,
+		    fx_teardown),
+		cmocka_unit_test_setup_teardown(test_embedded_qemu_driver_opens, fx_setup,
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_remove_stops_and_undefines, fx_setup,
 		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_remove_of_absent_domain_succeeds, fx_setup,

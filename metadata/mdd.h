@@ -4,6 +4,7 @@
 
 #include <microhttpd.h>
 
+#include "http.h"
 #include "md.h"
 
 enum md_class { MC_METADATA, MC_USERDATA, MC_OPENSTACK, MC_TOKEN, MC_PASSWORD, MC_OTHER, MC_N };
@@ -19,6 +20,8 @@ struct mdd {
 	uint64_t requests[MC_N][MS_N];
 	uint64_t lat[MD_LAT_BUCKETS];
 	uint64_t lat_count, lat_ns;
+	struct http_server md_srv, pw_srv;  /* the metadata and password listeners */
+	unsigned conn_budget;   /* connections per listener (http_conn_budget) */
 };
 
 enum MHD_Result mdd_handle_metadata(void *cls, struct MHD_Connection *c, const char *url,

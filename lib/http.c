@@ -528,6 +528,22 @@ http_client_ip4(struct MHD_Connection *c)
 }
 
 void
+http_client_addr(struct MHD_Connection *c, char *out, size_t len)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	const void *a = NULL;
+
+	if (sa && sa->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)sa)->sin_addr;
+	else if (sa && sa->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (!a || !inet_ntop(sa->sa_family, a, out, (socklen_t)len))
+		snprintf(out, len, "?");
+}
+
+void
 http_server_stop(struct http_server *s)
 {
 	for (size_t i = 0; i < s->n; i++)

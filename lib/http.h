@@ -82,6 +82,9 @@ int http_server_start(struct http_server *s, char *const *listen, size_t n,
 void http_server_stop(struct http_server *s);
 /* Fills out (zeros without a guard). */
 void http_server_stats(struct http_server *s, struct http_stats *out);
+#define HTTP_ADDR_STRLEN 64
+/* The client's address as text ("192.0.2.1", "2001:db8::1" or "?"). */
+void http_client_addr(struct MHD_Connection *c, char *out, size_t len);
 /* The client's IPv4 address in host order, or 0 if not IPv4. */
 uint32_t http_client_ip4(struct MHD_Connection *c);
 

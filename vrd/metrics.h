@@ -2,6 +2,7 @@
 #ifndef VRD_METRICS_H
 #define VRD_METRICS_H
 
+#include <time.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -20,6 +21,9 @@ struct metrics {
 	uint64_t lat_count;
 	double lat_sum;
 	uint64_t reloads, reload_failures;
+	uint64_t auth_failures;         /* requests without the right bearer token */
+	uint64_t auth_unlogged;         /* of those, not logged since the last line */
+	time_t auth_next_log;           /* monotonic second the next line may be logged */
 };
 
 enum batch_result batch_result_of(int status);

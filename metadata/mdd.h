@@ -8,7 +8,7 @@
 #include "md.h"
 
 enum md_class { MC_METADATA, MC_USERDATA, MC_OPENSTACK, MC_TOKEN, MC_PASSWORD, MC_OTHER, MC_N };
-#define MS_N 7              /* 200 400 401 403 404 405 other */
+#define MS_N 8              /* 200 400 401 403 404 405 503 other */
 #define MD_LAT_BUCKETS 10
 
 struct mdd {

@@ -15,7 +15,7 @@ static int first_call;  /* marks a request whose headers have been seen */
 
 static const char *const class_names[MC_N] = { "meta-data", "user-data", "openstack", "token",
 	"password", "other" };
-static const int status_codes[MS_N] = { 200, 400, 401, 403, 404, 405, 0 };
+static const int status_codes[MS_N] = { 200, 400, 401, 403, 404, 405, 503, 0 };
 static const double lat_bounds[MD_LAT_BUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
 	0.005, 0.01, 0.025, 0.1, 1 };
 
@@ -285,8 +285,9 @@ mdd_handle_password(void *cls, struct MHD_Connection *c, const char *url, const 
 		ret = out.oom ? MHD_NO : respond(c, 200, "text/plain", out.p, out.len, NULL, NULL);
 		buf_free(&out);
 		return ret;
-	case PW_SAVED:
-		pw_saved(&d->pw, ip);
+	case PW_SAVED: /* the guest must not think it done when it will be sent again */
+		if (pw_saved(&d->pw, ip) < 0)
+			return text(d, c, MC_PASSWORD, &t0, 503, "error: password store unavailable");
 		return text(d, c, MC_PASSWORD, &t0, 200, "saved_password");
 	default:
 		return text(d, c, MC_PASSWORD, &t0, 400, "bad_request");

@@ -7,7 +7,8 @@
 #     batch, on a fresh vrd holding 0, 1,000 and 10,000 VMs (loopback, no netns);
 #  3. vrd's resident memory holding 10,000 VMs;
 # then bench/md_bench.sh, vr-metadata's benchmarks (against nginx, boot storm,
-# propagation, memory).
+# propagation, memory), and bench/md_starve.sh (one guest's cloud-init while
+# another tenant hoards connections).
 # Prints a table and writes it to $BUILD/bench/results.md.  Needs root.
 # then bench/mgr_bench.sh, vr-manager's deployment benchmarks (latency, throughput,
 # planning at 10,000 hosts).
@@ -311,6 +312,7 @@ main() {
 	esac
 	case "${BENCH_ONLY:-}" in "" | vrd) run_vrd ;; esac
 	case "${BENCH_ONLY:-}" in "" | metadata) BUILD=$BUILD "$ROOT/bench/md_bench.sh" ;; esac
+	case "${BENCH_ONLY:-}" in "" | metadata) BUILD=$BUILD "$ROOT/bench/md_starve.sh" ;; esac
 	case "${BENCH_ONLY:-}" in "" | manager) BUILD=$BUILD "$ROOT/bench/mgr_bench.sh" ;; esac
 }
 

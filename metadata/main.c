@@ -27,7 +27,7 @@ static const struct conf_key md_keys[] = {
 	{ "user", "vr-metadata", 0, "user to run as once the ports are bound (\"\": stay)" },
 	{ "imds-v2", "optional", 0, "IMDSv2 session tokens: optional or required" },
 	{ "token-hop-limit", "1", 0, "IP TTL of token responses" },
-	{ "max-connections", "1024", 0, "concurrent connections per listener, at most (less if the descriptor limit is lower)" },
+	{ "max-connections", "256", 0, "concurrent connections per listener, at most (less if the descriptor limit is lower)" },
 	{ "per-ip-connections", "64", 0, "concurrent connections per guest address" },
 	{ "timeout", "10", 0, "seconds before an idle or slow connection is closed" },
 	{ "threads", "0", 0, "worker threads per listener (0: one per CPU but one, at least 1)" },

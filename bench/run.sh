@@ -10,7 +10,8 @@
 #     10,000 VMs, in a namespace with dnsmasq running, with --manage-links yes
 #     (nftables and neighbour updates per batch) and no, alternating rounds;
 # then bench/md_bench.sh, vr-metadata's benchmarks (against nginx, boot storm,
-# propagation, memory).
+# propagation, memory), and bench/md_starve.sh (one guest's cloud-init while
+# another tenant hoards connections).
 # Prints a table and writes it to $BUILD/bench/results.md.  Needs root.
 # then bench/mgr_bench.sh, vr-manager's deployment benchmarks (latency, throughput,
 # planning at 10,000 hosts).
@@ -385,6 +386,7 @@ main() {
 	esac
 	case "${BENCH_ONLY:-}" in "" | vrd) run_vrd ;; esac
 	case "${BENCH_ONLY:-}" in "" | metadata) BUILD=$BUILD "$ROOT/bench/md_bench.sh" ;; esac
+	case "${BENCH_ONLY:-}" in "" | metadata) BUILD=$BUILD "$ROOT/bench/md_starve.sh" ;; esac
 	case "${BENCH_ONLY:-}" in "" | manager) BUILD=$BUILD "$ROOT/bench/mgr_bench.sh" ;; esac
 }
 

@@ -51,31 +51,86 @@ http_listen_open(const char *addr, unsigned port_override, char *err, size_t err
 	return fd;
 }
 
-/* --- the header deadline --------------------------------------------------
+/* --- the connection guard -------------------------------------------------
  * libmicrohttpd's timeout restarts with every byte, so a client sending one
- * header byte a second holds its connection forever.  Each connection is
- * tracked from accept (or from the end of its previous request) until its
- * headers are complete; a reaper shuts down any that takes longer. */
+ * header byte a second holds its connection forever; and at its connection
+ * limit it stops accepting, so guests that hold idle connections lock out
+ * everybody else.  Each connection is tracked per listener (a pool) on one of
+ * two lists: idle (no request being served: waiting for its first request,
+ * between keep-alive requests, or still sending headers) in the order it
+ * became idle, and busy.  A reaper shuts down any that stays idle past the
+ * header deadline; when a new connection takes a pool past its eviction
+ * mark, the oldest idle one is shut down so that libmicrohttpd closes it.
+ * A shut-down connection is on no list until libmicrohttpd reports it
+ * closed. */
+
+struct http_pool;
 
 struct http_track {
 	struct http_track *prev, *next;
+	struct http_pool *pool;
 	int fd;
-	struct timespec since;
+	struct timespec since;  /* when it last became idle */
 	bool busy;              /* headers complete, request in progress */
+	bool gone;              /* shut down: waiting for libmicrohttpd to close it */
 	bool refused;           /* its framing was refused: swallow the rest */
+};
+
+struct http_pool {
+	struct http_guard *g;
+	struct http_track idle, busy;   /* list heads; idle oldest first */
+	unsigned live;                  /* tracked and not shut down */
+	unsigned mark;                  /* evict while live is above this, 0: never */
 };
 
 struct http_guard {
 	pthread_mutex_t lock;
-	struct http_track head;
+	struct http_pool pool[HTTP_MAX_LISTEN];
 	unsigned limit_s;
 	bool json_errors;
 	bool stop;
 	pthread_t reaper;
+	bool reaper_running;
+	uint64_t evicted, expired;
 	MHD_AccessHandlerCallback cb;
 	void *cls;
 	MHD_RequestCompletedCallback done;
 };
+
+static void
+list_init(struct http_track *head)
+{
+	head->next = head->prev = head;
+}
+
+static void
+list_unlink(struct http_track *t)
+{
+	t->prev->next = t->next;
+	t->next->prev = t->prev;
+	t->next = t->prev = t;
+}
+
+static void
+list_append(struct http_track *head, struct http_track *t)
+{
+	t->prev = head->prev;
+	t->next = head;
+	head->prev->next = t;
+	head->prev = t;
+}
+
+/* Shuts t's socket down; libmicrohttpd sees the end of the stream and closes
+ * it.  With the lock held. */
+static void
+track_shut(struct http_track *t)
+{
+	list_unlink(t);
+	t->gone = true;
+	t->pool->live--;
+	if (t->fd >= 0)
+		(void)shutdown(t->fd, SHUT_RDWR);
+}
 
 static struct http_track *
 track_of(struct MHD_Connection *c)
@@ -90,8 +145,9 @@ static void
 guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
     enum MHD_ConnectionNotificationCode code)
 {
-	struct http_guard *g = cls;
-	struct http_track *t = *socket_context;
+	struct http_pool *p = cls;
+	struct http_guard *g = p->g;
+	struct http_track *t = *socket_context, *old;
 	const union MHD_ConnectionInfo *ci;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
@@ -99,18 +155,23 @@ guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 			return; /* untracked: only the idle timeout applies */
 		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		t->fd = ci ? ci->connect_fd : -1;
-		clock_gettime(CLOCK_MONOTONIC, &t->since);
+		t->pool = p;
 		pthread_mutex_lock(&g->lock);
-		t->next = g->head.next;
-		t->prev = &g->head;
-		g->head.next->prev = t;
-		g->head.next = t;
+		clock_gettime(CLOCK_MONOTONIC, &t->since);
+		list_append(&p->idle, t);
+		p->live++;
+		while (p->mark && p->live > p->mark && (old = p->idle.next) != t) {
+			track_shut(old);
+			g->evicted++;
+		}
 		pthread_mutex_unlock(&g->lock);
 		*socket_context = t;
 	} else if (t) { /* closed: libmicrohttpd closes the fd after this returns */
 		pthread_mutex_lock(&g->lock);
-		t->prev->next = t->next;
-		t->next->prev = t->prev;
+		if (!t->gone) {
+			list_unlink(t);
+			p->live--;
+		}
 		pthread_mutex_unlock(&g->lock);
 		free(t);
 		*socket_context = NULL;
@@ -204,6 +265,10 @@ guard_access(void *cls, struct MHD_Connection *c, const char *url, const char *m
 	if (t && !t->busy) { /* the request's first call: its headers are complete */
 		pthread_mutex_lock(&g->lock);
 		t->busy = true;
+		if (!t->gone) {
+			list_unlink(t);
+			list_append(&t->pool->busy, t);
+		}
 		pthread_mutex_unlock(&g->lock);
 		if ((why = framing_problem(c))) {
 			t->refused = true;
@@ -228,6 +293,10 @@ guard_done(void *cls, struct MHD_Connection *c, void **con_cls,
 		pthread_mutex_lock(&g->lock);
 		t->busy = false;
 		clock_gettime(CLOCK_MONOTONIC, &t->since);
+		if (!t->gone) {
+			list_unlink(t);
+			list_append(&t->pool->idle, t);
+		}
 		pthread_mutex_unlock(&g->lock);
 		if (t->refused) { /* the handler never saw this request */
 			t->refused = false;
@@ -243,6 +312,7 @@ guard_reaper(void *arg)
 {
 	struct http_guard *g = arg;
 	struct timespec tick = { 0, 250 * 1000 * 1000 }, now;
+	struct http_track *t;
 
 	for (;;) {
 		nanosleep(&tick, NULL);
@@ -252,18 +322,18 @@ guard_reaper(void *arg)
 			pthread_mutex_unlock(&g->lock);
 			return NULL;
 		}
-		for (struct http_track *t = g->head.next; t != &g->head; t = t->next) {
-			if (t->busy || t->fd < 0 || now.tv_sec - t->since.tv_sec < (time_t)g->limit_s)
-				continue;
-			(void)shutdown(t->fd, SHUT_RDWR);
-			t->since.tv_sec = now.tv_sec + 3600; /* once is enough */
-		}
+		for (size_t i = 0; i < HTTP_MAX_LISTEN; i++) /* idle lists are oldest first */
+			while ((t = g->pool[i].idle.next) != &g->pool[i].idle &&
+			    now.tv_sec - t->since.tv_sec >= (time_t)g->limit_s) {
+				track_shut(t);
+				g->expired++;
+			}
 		pthread_mutex_unlock(&g->lock);
 	}
 }
 
 static struct http_guard *
-guard_new(unsigned limit_s, bool json_errors, MHD_AccessHandlerCallback cb, void *cls,
+guard_new(const struct http_limits *lim, MHD_AccessHandlerCallback cb, void *cls,
     MHD_RequestCompletedCallback done)
 {
 	struct http_guard *g = calloc(1, sizeof(*g));
@@ -271,15 +341,24 @@ guard_new(unsigned limit_s, bool json_errors, MHD_AccessHandlerCallback cb, void
 	if (!g)
 		return NULL;
 	pthread_mutex_init(&g->lock, NULL);
-	g->head.next = g->head.prev = &g->head;
-	g->limit_s = limit_s;
-	g->json_errors = json_errors;
+	for (size_t i = 0; i < HTTP_MAX_LISTEN; i++) {
+		g->pool[i].g = g;
+		list_init(&g->pool[i].idle);
+		list_init(&g->pool[i].busy);
+		if (lim->evict_idle) /* keep a few places free for whoever comes next */
+			g->pool[i].mark = lim->conn_limit - http_evict_headroom(lim->conn_limit);
+	}
+	g->limit_s = lim->header_deadline_s;
+	g->json_errors = lim->json_errors;
 	g->cb = cb;
 	g->cls = cls;
 	g->done = done;
-	if (pthread_create(&g->reaper, NULL, guard_reaper, g) != 0) {
-		free(g);
-		return NULL;
+	if (g->limit_s) {
+		if (pthread_create(&g->reaper, NULL, guard_reaper, g) != 0) {
+			free(g);
+			return NULL;
+		}
+		g->reaper_running = true;
 	}
 	return g;
 }
@@ -292,8 +371,48 @@ guard_free(struct http_guard *g)
 	pthread_mutex_lock(&g->lock);
 	g->stop = true;
 	pthread_mutex_unlock(&g->lock);
-	pthread_join(g->reaper, NULL);
+	if (g->reaper_running)
+		pthread_join(g->reaper, NULL);
 	free(g);
+}
+
+unsigned
+http_conn_budget(uint64_t nofile, unsigned nlisteners, unsigned threads, unsigned cap)
+{
+	uint64_t reserve, per;
+
+	if (nlisteners == 0)
+		return 0;
+	/* per listener: its socket, the daemon's and each worker's wake-up fd */
+	reserve = HTTP_FD_RESERVE + (uint64_t)nlisteners * (2 + (threads > 1 ? threads : 1));
+	if (nofile <= reserve)
+		return 0;
+	per = (nofile - reserve) / nlisteners;
+	if (per > cap)
+		per = cap;
+	return per < 4 ? 0 : (unsigned)per;
+}
+
+unsigned
+http_evict_headroom(unsigned conn_limit)
+{
+	unsigned h = conn_limit / 16;
+
+	return h < 1 ? (conn_limit > 1 ? 1 : 0) : h > 64 ? 64 : h;
+}
+
+void
+http_server_stats(struct http_server *s, struct http_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!s->guard)
+		return;
+	pthread_mutex_lock(&s->guard->lock);
+	out->evicted = s->guard->evicted;
+	out->expired = s->guard->expired;
+	for (size_t i = 0; i < s->n; i++)
+		out->open += s->guard->pool[i].live;
+	pthread_mutex_unlock(&s->guard->lock);
 }
 
 /* Paths are handed over exactly as sent (see http.h). */
@@ -317,8 +436,8 @@ http_server_start_fds(struct http_server *s, const int *fds, size_t n,
 		snprintf(err, errlen, "listen: want 1 to %d addresses", HTTP_MAX_LISTEN);
 		return -EINVAL;
 	}
-	if (lim->header_deadline_s) {
-		if (!(s->guard = guard_new(lim->header_deadline_s, lim->json_errors, cb, cls, done))) {
+	if (lim->header_deadline_s || lim->evict_idle) {
+		if (!(s->guard = guard_new(lim, cb, cls, done))) {
 			snprintf(err, errlen, "out of memory");
 			return -ENOMEM;
 		}
@@ -343,7 +462,7 @@ http_server_start_fds(struct http_server *s, const int *fds, size_t n,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, lim->mem_limit,
 		    MHD_OPTION_THREAD_POOL_SIZE, lim->threads > 1 ? lim->threads : 0u,
 		    MHD_OPTION_NOTIFY_COMPLETED, done, cls,
-		    MHD_OPTION_NOTIFY_CONNECTION, notify, cls,
+		    MHD_OPTION_NOTIFY_CONNECTION, notify, s->guard ? (void *)&s->guard->pool[i] : NULL,
 		    MHD_OPTION_UNESCAPE_CALLBACK, unescape_nothing, NULL,
 		    MHD_OPTION_END);
 		if (!s->d[i]) {
@@ -406,6 +525,22 @@ http_client_ip4(struct MHD_Connection *c)
 		}
 	}
 	return 0;
+}
+
+void
+http_client_addr(struct MHD_Connection *c, char *out, size_t len)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	const void *a = NULL;
+
+	if (sa && sa->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)sa)->sin_addr;
+	else if (sa && sa->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (!a || !inet_ntop(sa->sa_family, a, out, (socklen_t)len))
+		snprintf(out, len, "?");
 }
 
 void

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -33,7 +34,30 @@ struct http_limits {
 	                             * request ended (slowloris), 0: no deadline */
 	bool json_errors;       /* the refusals the glue sends itself are JSON
 	                         * {"error", "index", "field"} (vrd), not text */
+	bool evict_idle;        /* when a new connection takes a listener past
+	                         * conn_limit less http_evict_headroom(), the
+	                         * connection idle longest (no request in progress:
+	                         * slow headers count as idle) is shut down */
 };
+
+/* What the connection guard did (all listeners of one server). */
+struct http_stats {
+	uint64_t evicted;       /* idle connections shut down for a newcomer */
+	uint64_t expired;       /* connections past the header deadline */
+	unsigned open;          /* tracked connections not shut down */
+};
+
+/* Descriptors set aside for everything but guest connections: stdio, the
+ * listening sockets, libmicrohttpd's wake-up descriptors, the state
+ * directory's files and inotify. */
+#define HTTP_FD_RESERVE 64
+/* The connections each of nlisteners listeners (each with threads worker
+ * threads) may hold so that all of them fit under a descriptor limit of
+ * nofile, at most cap; 0 if fewer than 4 would fit.  Pure. */
+unsigned http_conn_budget(uint64_t nofile, unsigned nlisteners, unsigned threads, unsigned cap);
+/* The places kept free under conn_limit for newcomers with evict_idle:
+ * 1/16 of it, from 1 to 64. */
+unsigned http_evict_headroom(unsigned conn_limit);
 
 /* Opens a listening socket on "host:port" (port replaced by port_override
  * when it is non-zero), with IP_FREEBIND so the address need not exist yet.
@@ -56,6 +80,11 @@ int http_server_start(struct http_server *s, char *const *listen, size_t n,
     const struct http_limits *lim, MHD_AccessHandlerCallback cb, void *cls,
     MHD_RequestCompletedCallback done, char *err, size_t errlen);
 void http_server_stop(struct http_server *s);
+/* Fills out (zeros without a guard). */
+void http_server_stats(struct http_server *s, struct http_stats *out);
+#define HTTP_ADDR_STRLEN 64
+/* The client's address as text ("192.0.2.1", "2001:db8::1" or "?"). */
+void http_client_addr(struct MHD_Connection *c, char *out, size_t len);
 /* The client's IPv4 address in host order, or 0 if not IPv4. */
 uint32_t http_client_ip4(struct MHD_Connection *c);
 

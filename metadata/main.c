@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -26,7 +27,7 @@ static const struct conf_key md_keys[] = {
 	{ "user", "vr-metadata", 0, "user to run as once the ports are bound (\"\": stay)" },
 	{ "imds-v2", "optional", 0, "IMDSv2 session tokens: optional or required" },
 	{ "token-hop-limit", "1", 0, "IP TTL of token responses" },
-	{ "max-connections", "1024", 0, "concurrent connections per listener" },
+	{ "max-connections", "256", 0, "concurrent connections per listener, at most (less if the descriptor limit is lower)" },
 	{ "per-ip-connections", "64", 0, "concurrent connections per guest address" },
 	{ "timeout", "10", 0, "seconds before an idle or slow connection is closed" },
 	{ "threads", "0", 0, "worker threads per listener (0: one per CPU but one, at least 1)" },
@@ -101,6 +102,7 @@ config_check(struct cli_result *cr, struct mdd *d, struct md_config *mc)
 	}
 	mc->lim.threads = (unsigned)n;
 	mc->lim.poll_loop = true;
+	mc->lim.evict_idle = true;
 	mc->lim.mem_limit = 16 * 1024; /* headers past this get 431 */
 	mc->user = conf_get(c, "user");
 	if (mc->user[0] && !getpwnam(mc->user))
@@ -132,10 +134,37 @@ drop_privileges(const char *user)
 	return 0;
 }
 
+/* Fits every listener's connections under the descriptor limit: with
+ * systemd's default of 1024 six listeners of 1024 connections each would run
+ * out of descriptors, and libmicrohttpd then stops accepting altogether. */
+static int
+conn_budget(struct mdd *d, struct md_config *mc)
+{
+	unsigned nl = 2 * (unsigned)mc->nlisten, cap = mc->lim.conn_limit;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warn("getrlimit");
+		return -errno;
+	}
+	d->conn_budget = http_conn_budget(rl.rlim_cur, nl, mc->lim.threads, cap);
+	if (!d->conn_budget) {
+		log_warnx("connections: a descriptor limit of %llu is too low for %u listeners "
+		    "(raise LimitNOFILE or ulimit -n)", (unsigned long long)rl.rlim_cur, nl);
+		return -EMFILE;
+	}
+	mc->lim.conn_limit = d->conn_budget;
+	log_info("connections: %u per listener (%u listeners, descriptor limit %llu, "
+	    "max-connections %u); the oldest idle one makes way past %u",
+	    d->conn_budget, nl, (unsigned long long)rl.rlim_cur, cap,
+	    d->conn_budget - http_evict_headroom(d->conn_budget));
+	return 0;
+}
+
 static int
 serve(struct cli_result *cr, struct mdd *d, struct md_config *mc)
 {
-	struct http_server md_srv, pw_srv;
+	struct http_server *md_srv = &d->md_srv, *pw_srv = &d->pw_srv;
 	int mdfd[HTTP_MAX_LISTEN], pwfd[HTTP_MAX_LISTEN], sig, n;
 	char err[512], status[256];
 	uint64_t wd;
@@ -148,7 +177,7 @@ serve(struct cli_result *cr, struct mdd *d, struct md_config *mc)
 			return 1;
 		}
 	}
-	if (drop_privileges(mc->user) < 0)
+	if (drop_privileges(mc->user) < 0 || conn_budget(d, mc) < 0)
 		return 1;
 	if (vmtable_init(&d->vt, conf_get(&cr->conf, "state-dir"), err, sizeof(err)) < 0 ||
 	    pwstore_init(&d->pw, conf_get(&cr->conf, "state-dir"), err, sizeof(err)) < 0) {
@@ -172,9 +201,9 @@ serve(struct cli_result *cr, struct mdd *d, struct md_config *mc)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (http_server_start_fds(&md_srv, mdfd, mc->nlisten, &mc->lim, mdd_handle_metadata, d,
+	if (http_server_start_fds(md_srv, mdfd, mc->nlisten, &mc->lim, mdd_handle_metadata, d,
 	    NULL, err, sizeof(err)) < 0 ||
-	    http_server_start_fds(&pw_srv, pwfd, mc->nlisten, &mc->lim, mdd_handle_password, d,
+	    http_server_start_fds(pw_srv, pwfd, mc->nlisten, &mc->lim, mdd_handle_password, d,
 	    NULL, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		return 1;
@@ -191,8 +220,8 @@ serve(struct cli_result *cr, struct mdd *d, struct md_config *mc)
 	} while (sig == SIGHUP);
 	sdn_stopping();
 	log_info("stopping on signal %d", sig);
-	http_server_stop(&md_srv);
-	http_server_stop(&pw_srv);
+	http_server_stop(md_srv);
+	http_server_stop(pw_srv);
 	vmtable_free(&d->vt);
 	pwstore_free(&d->pw);
 	return 0;

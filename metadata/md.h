@@ -94,7 +94,10 @@ void pwstore_free(struct pwstore *p);
 /* The pending password for ip into out (or "saved_password" if none). */
 void pw_send(struct pwstore *p, uint32_t ip, struct buf *out);
 /* The guest's acknowledgement: removes the pending password if it is the
- * one last sent to this VM; a newer one survives. */
-void pw_saved(struct pwstore *p, uint32_t ip);
+ * one last sent to this VM; a newer one survives.  Returns 0 (also when there
+ * was nothing to remove), or a negative errno when the store could not be
+ * changed (read-only, full, I/O error; logged): the password stays pending,
+ * as it was, and is still the one this VM was last sent. */
+int pw_saved(struct pwstore *p, uint32_t ip);
 
 #endif

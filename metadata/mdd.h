@@ -4,10 +4,11 @@
 
 #include <microhttpd.h>
 
+#include "http.h"
 #include "md.h"
 
 enum md_class { MC_METADATA, MC_USERDATA, MC_OPENSTACK, MC_TOKEN, MC_PASSWORD, MC_OTHER, MC_N };
-#define MS_N 7              /* 200 400 401 403 404 405 other */
+#define MS_N 8              /* 200 400 401 403 404 405 503 other */
 #define MD_LAT_BUCKETS 10
 
 struct mdd {
@@ -19,6 +20,8 @@ struct mdd {
 	uint64_t requests[MC_N][MS_N];
 	uint64_t lat[MD_LAT_BUCKETS];
 	uint64_t lat_count, lat_ns;
+	struct http_server md_srv, pw_srv;  /* the metadata and password listeners */
+	unsigned conn_budget;   /* connections per listener (http_conn_budget) */
 };
 
 enum MHD_Result mdd_handle_metadata(void *cls, struct MHD_Connection *c, const char *url,

@@ -116,11 +116,13 @@ pw_send(struct pwstore *p, uint32_t ip, struct buf *out)
 	pthread_mutex_unlock(&p->lock);
 }
 
-void
+int
 pw_saved(struct pwstore *p, uint32_t ip)
 {
 	char name[IP4_STRLEN], held[IP4_STRLEN + 16], *cur = NULL, **slot;
+	const char *what = NULL;
 	size_t len;
+	int r = 0;
 
 	ip4_format(ip, name);
 	snprintf(held, sizeof(held), ".%s.ack.tmp", name);
@@ -130,23 +132,40 @@ pw_saved(struct pwstore *p, uint32_t ip)
 		goto out; /* nothing was sent to it: nothing to acknowledge */
 	/* Take the file out of vrd's way first: if vrd stores a newer password
 	 * meanwhile, it lands beside ours and is not the one compared. */
-	if (renameat(p->dirfd, name, p->dirfd, held) < 0)
-		goto forget;
+	if (renameat(p->dirfd, name, p->dirfd, held) < 0) {
+		if (errno == ENOENT)
+			goto forget; /* gone already (vrd removed the VM) */
+		r = -errno;
+		what = "setting it aside";
+		goto out;
+	}
 	if (file_read_at(p->dirfd, held, PW_FILE_MAX, &cur, &len) == 0 && len == strlen(*slot) &&
 	    !memcmp(cur, *slot, len)) {
-		(void)unlinkat(p->dirfd, held, 0);
+		if (unlinkat(p->dirfd, held, 0) < 0) {
+			r = -errno;
+			what = "removing it";
+			/* pending again, under its own name, unless vrd stored a newer one */
+			(void)renameat2(p->dirfd, held, p->dirfd, name, RENAME_NOREPLACE);
+			goto out;
+		}
 	} else if (renameat2(p->dirfd, held, p->dirfd, name, RENAME_NOREPLACE) < 0) {
 		(void)unlinkat(p->dirfd, held, 0); /* an even newer one is in place */
 	}
 	/* durable: after a power cut the guest must not get the acknowledged
 	 * password again, nor lose a newer one left under the held name (vrd
 	 * sweeps .*.tmp at start) */
-	if (fsync_dir(p->dirfd) < 0)
-		log_warn("passwords: %s: syncing the acknowledgement", name);
-	free(cur);
+	if ((r = fsync_dir(p->dirfd)) < 0) {
+		what = "syncing the directory";
+		goto out; /* a retry finds it gone and succeeds */
+	}
 forget:
 	free(*slot);
 	*slot = NULL;
 out:
 	pthread_mutex_unlock(&p->lock);
+	free(cur);
+	if (r < 0)
+		log_warnx("passwords: %s: acknowledgement not applied (%s: %s); the password stays "
+		    "pending", name, what, strerror(-r));
+	return r;
 }

@@ -15,7 +15,7 @@ static int first_call;  /* marks a request whose headers have been seen */
 
 static const char *const class_names[MC_N] = { "meta-data", "user-data", "openstack", "token",
 	"password", "other" };
-static const int status_codes[MS_N] = { 200, 400, 401, 403, 404, 405, 0 };
+static const int status_codes[MS_N] = { 200, 400, 401, 403, 404, 405, 503, 0 };
 static const double lat_bounds[MD_LAT_BUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
 	0.005, 0.01, 0.025, 0.1, 1 };
 
@@ -84,6 +84,33 @@ text(struct mdd *d, struct MHD_Connection *c, enum md_class cl, const struct tim
 }
 
 static void
+connections_render(struct mdd *d, struct buf *b)
+{
+	struct http_stats st[2];
+
+	http_server_stats(&d->md_srv, &st[0]);
+	http_server_stats(&d->pw_srv, &st[1]);
+	buf_addf(b, "# HELP vr_metadata_connection_budget Connections each listener may hold.\n"
+	    "# TYPE vr_metadata_connection_budget gauge\nvr_metadata_connection_budget %u\n",
+	    d->conn_budget);
+	buf_adds(b, "# HELP vr_metadata_connections_open Guest connections open.\n"
+	    "# TYPE vr_metadata_connections_open gauge\n");
+	buf_addf(b, "vr_metadata_connections_open{server=\"metadata\"} %u\n"
+	    "vr_metadata_connections_open{server=\"password\"} %u\n", st[0].open, st[1].open);
+	buf_adds(b, "# HELP vr_metadata_connections_evicted_total Idle connections closed to make "
+	    "room for a new one.\n# TYPE vr_metadata_connections_evicted_total counter\n");
+	buf_addf(b, "vr_metadata_connections_evicted_total{server=\"metadata\"} %llu\n"
+	    "vr_metadata_connections_evicted_total{server=\"password\"} %llu\n",
+	    (unsigned long long)st[0].evicted, (unsigned long long)st[1].evicted);
+	buf_adds(b, "# HELP vr_metadata_connections_expired_total Connections closed for not "
+	    "completing a request's headers within the timeout.\n"
+	    "# TYPE vr_metadata_connections_expired_total counter\n");
+	buf_addf(b, "vr_metadata_connections_expired_total{server=\"metadata\"} %llu\n"
+	    "vr_metadata_connections_expired_total{server=\"password\"} %llu\n",
+	    (unsigned long long)st[0].expired, (unsigned long long)st[1].expired);
+}
+
+static void
 metrics_render(struct mdd *d, struct buf *b)
 {
 	uint64_t cum = 0;
@@ -115,6 +142,7 @@ metrics_render(struct mdd *d, struct buf *b)
 	    (unsigned long long)__atomic_load_n(&d->lat_count, __ATOMIC_RELAXED),
 	    (double)__atomic_load_n(&d->lat_ns, __ATOMIC_RELAXED) / 1e9,
 	    (unsigned long long)__atomic_load_n(&d->lat_count, __ATOMIC_RELAXED));
+	connections_render(d, b);
 	buf_addf(b, "# HELP vr_metadata_vms VMs served.\n# TYPE vr_metadata_vms gauge\n"
 	    "vr_metadata_vms %zu\n", vmtable_count(&d->vt));
 	buf_addf(b, "# HELP vr_metadata_documents_unreadable_total VM documents that could not be "
@@ -262,8 +290,9 @@ mdd_handle_password(void *cls, struct MHD_Connection *c, const char *url, const 
 		ret = out.oom ? MHD_NO : respond(c, 200, "text/plain", out.p, out.len, NULL, NULL);
 		buf_free(&out);
 		return ret;
-	case PW_SAVED:
-		pw_saved(&d->pw, ip);
+	case PW_SAVED: /* the guest must not think it done when it will be sent again */
+		if (pw_saved(&d->pw, ip) < 0)
+			return text(d, c, MC_PASSWORD, &t0, 503, "error: password store unavailable");
 		return text(d, c, MC_PASSWORD, &t0, 200, "saved_password");
 	default:
 		return text(d, c, MC_PASSWORD, &t0, 400, "bad_request");

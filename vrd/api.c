@@ -62,6 +62,40 @@ authorized(struct vrd *v, struct MHD_Connection *c)
 	return token_equal(h, strlen(h), v->token, v->token_len);
 }
 
+/* A refused request: counted, and logged with its source at most once a
+ * second, the line saying how many went unlogged since the previous one, so
+ * a token guesser leaves a trail without filling the journal. */
+static void
+auth_failed(struct vrd *v, struct MHD_Connection *c, const char *url)
+{
+	char from[HTTP_ADDR_STRLEN];
+	struct timespec now;
+	uint64_t unlogged = 0;
+	bool log = false;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&v->lock);
+	v->m.auth_failures++;
+	v->m.batches[BR_UNAUTHORIZED] += !strcmp(url, "/v1/commands");
+	if (now.tv_sec >= v->m.auth_next_log) {
+		log = true;
+		unlogged = v->m.auth_unlogged;
+		v->m.auth_unlogged = 0;
+		v->m.auth_next_log = now.tv_sec + 1;
+	} else {
+		v->m.auth_unlogged++;
+	}
+	pthread_mutex_unlock(&v->lock);
+	if (!log)
+		return;
+	http_client_addr(c, from, sizeof(from));
+	if (unlogged)
+		log_warnx("api: refused a request from %s: missing or wrong bearer token "
+		    "(and %llu more since the last such line)", from, (unsigned long long)unlogged);
+	else
+		log_warnx("api: refused a request from %s: missing or wrong bearer token", from);
+}
+
 /* --- POST /v1/commands ------------------------------------------------------- */
 
 static void
@@ -464,9 +498,7 @@ api_handle(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		buf_init(&rq->body.b);
 		*con_cls = rq;
 		if (!authorized(v, c)) {
-			pthread_mutex_lock(&v->lock);
-			v->m.batches[BR_UNAUTHORIZED] += !strcmp(url, "/v1/commands");
-			pthread_mutex_unlock(&v->lock);
+			auth_failed(v, c, url);
 			rq->replied = true;
 			return reply_error(c, 401, -1, "Authorization", "missing or wrong bearer token");
 		}

@@ -81,6 +81,9 @@ metrics_render(const struct metrics *m, uint64_t generation, size_t vms, size_t 
 	    "the kernel refused.\n# TYPE vrd_guard_failures_total counter\n"
 	    "vrd_guard_failures_total %llu\n",
 	    (unsigned long long)m->quarantined, (unsigned long long)m->guard_failures);
+	buf_addf(b, "# HELP vrd_auth_failures_total Requests refused for a missing or wrong bearer "
+	    "token.\n# TYPE vrd_auth_failures_total counter\nvrd_auth_failures_total %llu\n",
+	    (unsigned long long)m->auth_failures);
 	buf_addf(b, "# HELP vrd_vms VMs the router knows.\n# TYPE vrd_vms gauge\nvrd_vms %zu\n"
 	    "# HELP vrd_guest_networks Guest networks.\n# TYPE vrd_guest_networks gauge\n"
 	    "vrd_guest_networks %zu\n"

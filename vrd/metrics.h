@@ -2,6 +2,7 @@
 #ifndef VRD_METRICS_H
 #define VRD_METRICS_H
 
+#include <time.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -22,6 +23,9 @@ struct metrics {
 	uint64_t reloads, reload_failures;
 	uint64_t quarantined;             /* state files moved aside since start */
 	uint64_t guard_failures;          /* address bindings the kernel did not take */
+	uint64_t auth_failures;         /* requests without the right bearer token */
+	uint64_t auth_unlogged;         /* of those, not logged since the last line */
+	time_t auth_next_log;           /* monotonic second the next line may be logged */
 };
 
 enum batch_result batch_result_of(int status);

@@ -26,7 +26,9 @@
 #   - password server: Content-Length on every answer (HTTP/1.1 and 1.0), a
 #     password re-stored after the fetch survives the first one's
 #     acknowledgement, an acknowledgement from a guest that was never sent the
-#     password removes nothing, a bad DomU_Request is 400 bad_request
+#     password removes nothing, a bad DomU_Request is 400 bad_request; with
+#     passwords/ mounted read-only (vr-metadata "ro", unshare -m) an
+#     acknowledgement is 503, logged, and the password stays pending
 #   - /healthz and /metrics answer on loopback only
 #   - client addresses spoofed in X-Forwarded-For, Forwarded, X-Real-IP and
 #     the like, Host, or an absolute URI change nothing: a VM gets its own
@@ -625,6 +627,34 @@ check_eq "$B's password is still pending (not acknowledged)" "$PW2" "$(cat "$STA
 apply "$A's first password again, after both were acknowledged" "$F/pw1.json"
 pw "$A" "$MDIP" send_my_password
 check_eq "send_my_password: the re-pushed password" "200 $PW1" "$R_STATUS $R_BODY"
+
+# --- a store that cannot take the acknowledgement ----------------------------------------------
+# vr-metadata "ro" sees passwords/ through a read-only bind mount in a mount
+# namespace of its own (gone with the process)
+MD_WRAP=(unshare -m --propagation private sh -c 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"' "$STATE/passwords")
+md_new ro "$NS"
+if md_start ro --state-dir "$STATE" --user nobody --listen "$ROUTER:82" --password-port 8082; then
+	ok "vr-metadata ro starts with passwords/ mounted read-only"
+else
+	fail "vr-metadata ro starts with passwords/ mounted read-only"
+fi
+MD_WRAP=()
+pw "$A" "$ROUTER" send_my_password 8082
+check_eq "read-only store: send_my_password from $A: its password" "200 $PW1" "$R_STATUS $R_BODY"
+pw "$A" "$ROUTER" saved_password 8082
+check_eq "read-only store: saved_password is refused with 503, not saved_password" \
+	"503 error: password store unavailable" "$R_STATUS $R_BODY"
+check_eq "  ... the password is still pending" "$PW1" "$(cat "$STATE/passwords/$A" 2>&1)"
+if grep -q "passwords: $A: acknowledgement not applied (setting it aside: Read-only file system)" "${MD_LOG[ro]}"; then
+	ok "  ... and vr-metadata logged why"
+else
+	fail "  ... and vr-metadata logged why" "$(tail -n 5 "${MD_LOG[ro]}")"
+fi
+pw "$A" "$ROUTER" send_my_password 8082
+check_eq "  ... and it is sent again" "200 $PW1" "$R_STATUS $R_BODY"
+check "vr-metadata ro still runs" md_alive ro
+md_stop ro || fail "vr-metadata ro stops with status 0"
+check "no mount of passwords/ is left behind" sh -c "! grep -q ' $STATE/passwords ' /proc/self/mountinfo"
 
 # --- loopback-only endpoints ----------------------------------------------------------------------
 expect "/healthz from loopback" 200 127.0.0.1 127.0.0.1 "$MPORT" GET /healthz

@@ -7,6 +7,7 @@
 
 #include "addr.h"
 #include "base64.h"
+#include "http.h"
 #include "token.h"
 
 static void
@@ -355,6 +356,32 @@ test_array_reserve(void **state)
 	free(v);
 }
 
+/* vr-metadata's connection budget: every listener's connections fit under
+ * the descriptor limit, with the reserve left over. */
+static void
+test_http_conn_budget(void **state)
+{
+	unsigned b;
+
+	(void)state;
+	b = http_conn_budget(1024, 6, 1, 1024); /* systemd's default, three addresses */
+	assert_true(b >= 64);
+	assert_true(6ull * b + HTTP_FD_RESERVE + 6 * 3 <= 1024);
+	assert_int_equal(http_conn_budget(1 << 20, 6, 1, 1024), 1024); /* the cap */
+	assert_int_equal(http_conn_budget(1 << 20, 6, 1, 300), 300);
+	assert_true(http_conn_budget(65536, 16, 64, 65536) * 16ull + HTTP_FD_RESERVE +
+	    16 * 66 <= 65536);
+	assert_int_equal(http_conn_budget(64, 2, 1, 1024), 0);  /* nothing left */
+	assert_int_equal(http_conn_budget(80, 2, 1, 1024), 5);  /* (80 - 64 - 6) / 2 */
+	assert_int_equal(http_conn_budget(76, 2, 1, 1024), 0);  /* 3 each: too few */
+	assert_int_equal(http_conn_budget(1024, 0, 1, 1024), 0);
+	/* the eviction mark keeps 1/16 free, 1 to 64 places */
+	assert_int_equal(http_evict_headroom(157), 9);
+	assert_int_equal(http_evict_headroom(8), 1);
+	assert_int_equal(http_evict_headroom(1), 0);
+	assert_int_equal(http_evict_headroom(65536), 64);
+}
+
 int
 main(void)
 {
@@ -370,6 +397,7 @@ main(void)
 		cmocka_unit_test(test_token_load),
 		cmocka_unit_test(test_buf_grows_and_steals),
 		cmocka_unit_test(test_array_reserve),
+		cmocka_unit_test(test_http_conn_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

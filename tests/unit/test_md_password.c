@@ -1,11 +1,14 @@
 /* test_md_password.c: CloudStack's password server (metadata/password.c, not
  * in libvr.a, so included here): the DomU_Request header, and the store on a
  * temporary state directory: send, acknowledge, a newer password surviving
- * the acknowledgement of an older one, the lazily opened directory, and no
- * ".<ip>.ack.tmp" ever left behind. */
+ * the acknowledgement of an older one, the lazily opened directory, no
+ * ".<ip>.ack.tmp" ever left behind, and an acknowledgement the store cannot
+ * take (read-only bind mount): an error, the password still pending. */
 #include "testutil.h"
 
 #include <dirent.h>
+#include <sched.h>
+#include <sys/mount.h>
 
 #include "../../metadata/password.c"
 
@@ -133,7 +136,10 @@ expect_send(struct fx *f, uint32_t ip, const char *want)
 static void
 ack(struct fx *f, uint32_t ip)
 {
-	pw_saved(&f->p, ip);
+	int r = pw_saved(&f->p, ip);
+
+	if (r < 0)
+		md_fail("saved_password from %s: %s", ipname(ip), strerror(-r));
 	no_leftovers(f);
 }
 
@@ -364,6 +370,39 @@ test_init_not_dir(void **state)
 	pwstore_free(&f->p);
 }
 
+/* A store that cannot take the acknowledgement (passwords/ mounted
+ * read-only, in a mount namespace of this process's own): an error, the
+ * password still pending and sent again; once the store is writable again the
+ * guest's retry removes it. */
+static void
+test_ack_store_readonly(void **state)
+{
+	struct fx *f = *state;
+
+	fx_mkdir(f);
+	vrd_store(f, IP_A, "p1");
+	if (geteuid() != 0 || unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		print_message("# skipped: needs root for a mount namespace\n");
+		skip();
+	}
+	assert_int_equal(mount(f->pwdir, f->pwdir, NULL, MS_BIND, NULL), 0);
+	assert_int_equal(mount(NULL, f->pwdir, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL), 0);
+	fx_init(f);
+	expect_send(f, IP_A, "p1");
+	assert_int_equal(pw_saved(&f->p, IP_A), -EROFS);
+	no_leftovers(f);
+	expect_file(f, IP_A, "p1");
+	expect_send(f, IP_A, "p1");
+	assert_int_equal(pw_saved(&f->p, IP_A), -EROFS); /* again: the same */
+	/* writable again: the retry of the same acknowledgement works */
+	assert_int_equal(mount(NULL, f->pwdir, NULL, MS_BIND | MS_REMOUNT, NULL), 0);
+	ack(f, IP_A);
+	expect_file(f, IP_A, NULL);
+	expect_send(f, IP_A, "saved_password");
+	assert_int_equal(umount2(f->pwdir, MNT_DETACH), 0);
+}
+
 int
 main(void)
 {
@@ -378,6 +417,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_many_vms, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_lazy_dir, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_init_not_dir, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_ack_store_readonly, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,25 +6,19 @@
 #include <string.h>
 
 #include "api.h"
-
-static const char *
-job_cmd_class(const char *cmd)
-{
-	return !strcmp(cmd, "deploy") ? "org.apache.cloudstack.api.command.user.vm.DeployVMCmd"
-				      : "org.apache.cloudstack.api.command.user.vm.DestroyVMCmd";
-}
+#include "job.h"
 
 /* One job row as CloudStack shows it (caller holds the db lock). */
 static json_t *
 job_json(struct db *d, sqlite3_stmt *st, bool with_result)
 {
 	char created[32], done[32];
-	const char *cmd = db_text(st, 1);
+	const struct job_kind *k = job_kind_find(db_text(st, 1));
 	int status = sqlite3_column_int(st, 3);
 	json_t *j, *stages;
 
 	time_format(sqlite3_column_int64(st, 6), created);
-	j = json_pack("{sssssisissssssssss}", "jobid", db_text(st, 0), "cmd", job_cmd_class(cmd),
+	j = json_pack("{sssssisissssssssss}", "jobid", db_text(st, 0), "cmd", k ? k->cs_class : "",
 	    "jobstatus", status, "jobprocstatus", 0, "jobinstancetype", "VirtualMachine",
 	    "jobinstanceid", db_text(st, 2), "created", created, "jobresulttype", "object",
 	    "accountid", db_text(st, 9));
@@ -38,7 +32,7 @@ job_json(struct db *d, sqlite3_stmt *st, bool with_result)
 	}
 	if (with_result && status == 1)
 		json_object_set_new(j, "jobresult", json_pack("{so*}", "virtualmachine",
-		    vm_json(d, sqlite3_column_int64(st, 10), !strcmp(cmd, "deploy"))));
+		    vm_json(d, sqlite3_column_int64(st, 10), k && k->result_password)));
 	else if (with_result && status == 2)
 		json_object_set_new(j, "jobresult", json_pack("{siss}", "errorcode",
 		    sqlite3_column_int(st, 4), "errortext", db_text(st, 5)));

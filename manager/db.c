@@ -73,6 +73,13 @@ static const char *const migrations[] = {
 	" error_text TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL,"
 	" finished_ms INTEGER NOT NULL DEFAULT 0, stages TEXT NOT NULL DEFAULT '[]');"
 	"CREATE INDEX job_status ON job(status);",
+	/* 2: the VM lifecycle: the host a VM last ran on, its display name; a
+	 * job's parameters and result (JSON). */
+	"ALTER TABLE vm ADD COLUMN last_host_id INTEGER;"
+	"ALTER TABLE vm ADD COLUMN display_name TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE job ADD COLUMN arg TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE job ADD COLUMN result TEXT NOT NULL DEFAULT '';"
+	"UPDATE vm SET last_host_id = host_id;",
 };
 
 int

@@ -1,6 +1,7 @@
-/* job_deploy.c: the six stages of a deploy job (planning, reservation,
- * network prep, volume prep, start, completion), their undo steps, and
- * the transaction that records a failed deploy. */
+/* job_deploy.c: the deploy job kind: its stages (planning, reservation,
+ * network prep, volume prep, start), their undo steps, the completion
+ * transaction and the record of a failed deploy.  Planning, reservation and
+ * the domain's start serve the start job too. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +33,8 @@ note_plan(struct job *j)
 	    j->plan.host->uuid, j->plan.pool->uuid, j->plan.trace, j->plan.hosts_seen);
 }
 
-static int
-stage_planning(struct job *j)
+int
+job_stage_planning(struct job *j)
 {
 	if (planner_place(&j->m->cap, &j->need, &j->plan) < 0)
 		return no_room(j);
@@ -86,8 +87,8 @@ fail:
 
 /* Claims the planned capacity; when a concurrent claim took the room
  * first, plans again from the refreshed snapshot. */
-static int
-stage_reservation(struct job *j)
+int
+job_stage_reservation(struct job *j)
 {
 	int tries, r;
 
@@ -121,43 +122,6 @@ stage_reservation(struct job *j)
 	return no_room(j);
 }
 
-static void
-vr_vm_fill(const struct job *j, struct vr_vm *v, const char *host_name)
-{
-	memset(v, 0, sizeof(*v));
-	v->hostname = j->vm_name;
-	v->ip = j->ip;
-	v->mac = j->mac;
-	v->gateway = j->gateway;
-	v->dns = j->dns;
-	v->password = j->password;
-	v->userdata_b64 = j->userdata;
-	v->ssh_key = j->ssh_key;
-	v->uuid = j->vm_uuid;
-	v->zone_name = j->zone_name;
-	v->offering_name = j->offering_name;
-	v->host_name = host_name;
-}
-
-int
-job_vr_push(struct job *j, bool remove)
-{
-	struct cap_host *h = capacity_host(&j->m->cap, j->host_id);
-	struct vr_vm v;
-	struct buf b;
-	int r;
-
-	vr_vm_fill(j, &v, h ? h->name : "");
-	buf_init(&b);
-	if ((r = vr_batch_render(&v, remove, &b)) == 0)
-		r = vr_push(j->vr_url, j->vr_token, &b, j->m->vr_timeout_s, j->err,
-		    sizeof(j->err));
-	else
-		snprintf(j->err, sizeof(j->err), "cannot render the VR batch: %s", strerror(-r));
-	buf_free(&b);
-	return r;
-}
-
 static int
 stage_network(struct job *j)
 {
@@ -166,21 +130,6 @@ stage_network(struct job *j)
 	if (r == 0)
 		job_note(j, "dhcpentry %s %s, vmpassword, vmdata -> %s", j->mac, j->ip, j->vr_url);
 	return r;
-}
-
-void
-deploy_undo_network(struct job *j)
-{
-	char keep[JOB_ERR_MAX];
-	int r;
-
-	if (!j->ip4)
-		return;
-	memcpy(keep, j->err, sizeof(keep));
-	if ((r = job_vr_push(j, true)) < 0)
-		log_warnx("job %s: VM %s: cannot remove its VR entries: %s", j->uuid, j->vm_uuid,
-		    j->err);
-	memcpy(j->err, keep, sizeof(keep));
 }
 
 static int
@@ -202,7 +151,7 @@ stage_volume(struct job *j)
 	return 0;
 }
 
-void
+static void
 deploy_undo_volume(struct job *j)
 {
 	int r;
@@ -211,8 +160,8 @@ deploy_undo_volume(struct job *j)
 		log_err(r, "job %s: cannot remove %s", j->uuid, j->volume_path);
 }
 
-static int
-stage_start(struct job *j)
+int
+job_stage_domain_start(struct job *j)
 {
 	struct cap_host *h = capacity_host(&j->m->cap, j->host_id);
 	struct virt_spec s;
@@ -238,7 +187,7 @@ stage_start(struct job *j)
 }
 
 void
-deploy_undo_start(struct job *j)
+job_undo_domain_start(struct job *j)
 {
 	struct cap_host *h = capacity_host(&j->m->cap, j->host_id);
 	char err[256];
@@ -252,11 +201,12 @@ deploy_undo_start(struct job *j)
 		    j->instance_name, h->uri, err);
 }
 
-/* The last stage's transaction: VM Running, volume Ready, job succeeded. */
+/* The completion transaction: VM Running, volume Ready, job succeeded. */
 static int
-stage_completion(struct job *j)
+deploy_commit(struct job *j)
 {
-	static const char sql_vm[] = "UPDATE vm SET state = 'Running' WHERE id = ?1";
+	static const char sql_vm[] = "UPDATE vm SET state = 'Running', last_host_id = host_id"
+	    " WHERE id = ?1";
 	static const char sql_vol[] =
 	    "UPDATE volume SET state = 'Ready', path = ?2 WHERE id = ?1";
 	static const char sql_job[] =
@@ -267,7 +217,6 @@ stage_completion(struct job *j)
 	char *stages;
 	int r;
 
-	j->rec[j->nrec - 1].end_us = now_us();
 	if (!(stages = job_stages_json(j)))
 		return -ENOMEM;
 	db_lock(d);
@@ -300,125 +249,36 @@ out:
 	return r;
 }
 
-const struct job_stage deploy_stages[] = {
-	{ "planning", stage_planning, NULL },
-	{ "reservation", stage_reservation, NULL }, /* given back by deploy_fail_commit */
-	{ "networkprep", stage_network, deploy_undo_network },
-	{ "volumeprep", stage_volume, deploy_undo_volume },
-	{ "start", stage_start, deploy_undo_start },
-	{ "completion", stage_completion, NULL },
-};
-const size_t deploy_nstages = sizeof(deploy_stages) / sizeof(deploy_stages[0]);
-
-int
-job_counts_release(struct job *j)
-{
-	static const char sql[] =
-	    "UPDATE resource_count SET count = count - CASE type WHEN 'vm' THEN 1"
-	    " WHEN 'cpu' THEN ?2 WHEN 'memory' THEN ?3 WHEN 'volume' THEN 1"
-	    " WHEN 'storage' THEN ?4 ELSE 0 END WHERE account_id = ?1";
-	sqlite3_stmt *st = db_stmt(j->m->db, sql);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, j->account_id);
-	sqlite3_bind_int64(st, 2, j->cpu_count);
-	sqlite3_bind_int64(st, 3, j->need.ram_mib);
-	sqlite3_bind_int64(st, 4, j->need.disk_bytes);
-	return db_step_done(j->m->db, st);
-}
-
-/* Rows that only a VM holding resources has: released together. */
+/* A failed deploy: VM Error, everything given back, job failed. */
 static int
-release_rows(struct job *j)
+deploy_fail(struct job *j)
 {
-	static const char sql_nic[] = "DELETE FROM nic WHERE vm_id = ?1";
-	static const char sql_vol[] = "DELETE FROM volume WHERE vm_id = ?1";
-	struct db *d = j->m->db;
-	sqlite3_stmt *st;
-	int r;
-
-	if (j->reserved &&
-	    (r = capacity_release(d, &j->m->cap, j->host_id, j->pool_id, &j->need)) < 0)
-		return r;
-	if (!j->ip4)
-		return 0; /* rows and counts went with an earlier failure */
-	if (!(st = db_stmt(d, sql_nic)))
-		return -EIO;
-	sqlite3_bind_int64(st, 1, j->vm_id);
-	if ((r = db_step_done(d, st)) < 0 || !(st = db_stmt(d, sql_vol)))
-		return r < 0 ? r : -EIO;
-	sqlite3_bind_int64(st, 1, j->vm_id);
-	if ((r = db_step_done(d, st)) < 0)
-		return r;
-	return job_counts_release(j);
+	return job_finish_commit(j, VM_ERROR, true, JOB_FAILED, NULL);
 }
 
-/* Ends a job in the database: the VM to vm_state (rows and capacity given
- * back when release), the job to status with its code and text. */
-int
-job_finish_commit(struct job *j, const char *vm_state, bool release, int status)
+/* A deploy that had not reserved anything yet runs again; one that had is
+ * rolled back. */
+static bool
+deploy_rerun(const struct job *j)
 {
-	/* A released VM is on no host any more: a later destroy must not remove
-	 * a domain of the same name there (one a failed start found, not ours). */
-	static const char sql_vm[] =
-	    "UPDATE vm SET state = ?2, error_text = ?3, reserved = reserved * ?4,"
-	    " host_id = CASE ?4 WHEN 0 THEN NULL ELSE host_id END WHERE id = ?1";
-	static const char sql_job[] =
-	    "UPDATE job SET status = ?2, result_code = ?3, error_text = ?4, finished_ms = ?5,"
-	    " stages = ?6 WHERE id = ?1";
-	struct db *d = j->m->db;
-	bool was_reserved = j->reserved;
-	sqlite3_stmt *st;
-	char *stages = job_stages_json(j);
-	int r;
-
-	if (!stages)
-		return -ENOMEM;
-	db_lock(d);
-	if ((r = db_begin(d)) < 0)
-		goto out;
-	if (release && (r = release_rows(j)) < 0)
-		goto fail;
-	r = -EIO;
-	if (!(st = db_stmt(d, sql_vm)))
-		goto fail;
-	sqlite3_bind_int64(st, 1, j->vm_id);
-	sqlite3_bind_text(st, 2, vm_state, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, status == 2 ? j->err : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, release ? 0 : 1);
-	if ((r = db_step_done(d, st)) < 0 || !(st = db_stmt(d, sql_job)))
-		goto fail;
-	sqlite3_bind_int64(st, 1, j->id);
-	sqlite3_bind_int(st, 2, status);
-	sqlite3_bind_int(st, 3, status == 2 ? j->fail_code : 0);
-	sqlite3_bind_text(st, 4, status == 2 ? j->err : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, now_ms());
-	sqlite3_bind_text(st, 6, stages, -1, SQLITE_STATIC);
-	if ((r = db_step_done(d, st)) < 0 || (r = db_commit(d)) < 0)
-		goto fail;
-	if (release && was_reserved) /* under the db lock: see stage_reservation */
-		capacity_apply(&j->m->cap, j->host_id, j->pool_id, &j->need, -1);
-	db_unlock(d);
-	if (release) {
-		if (j->ip4)
-			ipam_release(&j->m->ipam, j->network_id, j->ip4);
-		j->reserved = false;
-	}
-	free(stages);
-	return 0;
-fail:
-	if (r == 0)
-		r = -EIO;
-	db_rollback(d);
-out:
-	db_unlock(d);
-	free(stages);
-	return r;
+	return !j->reserved && j->state == VM_STOPPED;
 }
 
-int
-deploy_fail_commit(struct job *j)
-{
-	return job_finish_commit(j, "Error", true, 2);
-}
+static const struct job_stage deploy_stages[] = {
+	{ "planning", job_stage_planning, NULL },
+	{ "reservation", job_stage_reservation, NULL }, /* given back by deploy_fail */
+	{ "networkprep", stage_network, job_undo_vr_push },
+	{ "volumeprep", stage_volume, deploy_undo_volume },
+	{ "start", job_stage_domain_start, job_undo_domain_start },
+};
+
+const struct job_kind job_kind_deploy = {
+	.name = "deploy",
+	.cs_class = "org.apache.cloudstack.api.command.user.vm.DeployVMCmd",
+	.stages = deploy_stages,
+	.nstages = sizeof(deploy_stages) / sizeof(deploy_stages[0]),
+	.commit = deploy_commit,
+	.fail = deploy_fail,
+	.rerun = deploy_rerun,
+	.result_password = true,
+};

@@ -1,4 +1,4 @@
-/* job_destroy.c: the stages of a destroy job: stop and undefine the
+/* job_destroy.c: the destroy job kind: stop and undefine the
  * domain, remove the VM's VR entries, delete its ROOT volume, then give
  * back capacity, address and resource counts and mark it Destroyed.
  * Every stage is idempotent, so a destroy can be run again after a failure
@@ -46,16 +46,30 @@ stage_volume_cleanup(struct job *j)
 }
 
 static int
-stage_destroy_completion(struct job *j)
+destroy_commit(struct job *j)
 {
-	j->rec[j->nrec - 1].end_us = now_us();
-	return job_finish_commit(j, "Destroyed", true, 1);
+	return job_finish_commit(j, VM_DESTROYED, true, JOB_SUCCEEDED, NULL);
 }
 
-const struct job_stage destroy_stages[] = {
+/* A destroy keeps what it could not clean up: it can be run again. */
+static int
+destroy_fail(struct job *j)
+{
+	return job_finish_commit(j, VM_ERROR, false, JOB_FAILED, NULL);
+}
+
+static const struct job_stage destroy_stages[] = {
 	{ "stop", stage_stop, NULL },
 	{ "networkcleanup", stage_network_cleanup, NULL },
 	{ "volumecleanup", stage_volume_cleanup, NULL },
-	{ "completion", stage_destroy_completion, NULL },
 };
-const size_t destroy_nstages = sizeof(destroy_stages) / sizeof(destroy_stages[0]);
+
+const struct job_kind job_kind_destroy = {
+	.name = "destroy",
+	.cs_class = "org.apache.cloudstack.api.command.user.vm.DestroyVMCmd",
+	.stages = destroy_stages,
+	.nstages = sizeof(destroy_stages) / sizeof(destroy_stages[0]),
+	.commit = destroy_commit,
+	.fail = destroy_fail,
+	.rerun = NULL, /* every stage is idempotent */
+};

@@ -22,6 +22,15 @@ static const struct api_cmd api_cmds[] = {
 	{ "listAsyncJobs", cmd_list_jobs, false },
 	{ "listHosts", cmd_list_hosts, true },
 	{ "listCapacity", cmd_list_capacity, true },
+	{ "listZones", cmd_list_catalogue, false },
+	{ "listServiceOfferings", cmd_list_catalogue, false },
+	{ "listTemplates", cmd_list_catalogue, false },
+	{ "listNetworks", cmd_list_catalogue, false },
+	{ "listVolumes", cmd_list_catalogue, false },
+	{ "listSSHKeyPairs", cmd_list_catalogue, false },
+	{ "listPublicIpAddresses", cmd_list_catalogue, false },
+	{ "listPortForwardingRules", cmd_list_catalogue, false },
+	{ "listIpForwardingRules", cmd_list_catalogue, false },
 };
 
 int

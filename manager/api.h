@@ -10,6 +10,10 @@
 #include "mgr.h"
 #include "query.h"
 
+/* A WHERE clause matching an inventory row by ?1: its inventory id or the
+ * UUID the API shows for it (api_id). */
+#define API_ID_IS "(uuid = ?1 OR api_id = ?1)"
+
 struct api_account {
 	int64_t id;
 	char uuid[65], name[256], api_key[256], secret[256];
@@ -63,6 +67,8 @@ int cmd_query_job(struct api_req *r, json_t **out, struct api_err *e);
 int cmd_list_jobs(struct api_req *r, json_t **out, struct api_err *e);
 int cmd_list_hosts(struct api_req *r, json_t **out, struct api_err *e);
 int cmd_list_capacity(struct api_req *r, json_t **out, struct api_err *e);
+/* The catalogue lists (cmd_catalogue.c), by the request's command. */
+int cmd_list_catalogue(struct api_req *r, json_t **out, struct api_err *e);
 
 /* The VM as listVirtualMachines shows it (with its password when asked),
  * read through d; caller holds d's lock.  NULL if there is no such VM. */

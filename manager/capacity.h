@@ -13,7 +13,7 @@
 
 struct cap_host {
 	int64_t id, cluster_id, pod_id, zone_id;
-	char uuid[65], name[256], uri[1025];
+	char uuid[65], api_id[37], name[256], uri[1025];
 	int64_t cpu_total_mhz, ram_total_mib;
 	_Atomic int64_t cpu_used_mhz, ram_used_mib;
 	uint32_t *pools;  /* candidate pools, in allocator order: local, cluster, zone */

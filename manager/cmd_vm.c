@@ -75,25 +75,25 @@ deploy_resolve(struct api_req *r, struct deploy_in *in, struct api_err *e)
 		return api_fail(e, CS_PARAM_ERROR, "Unable to execute API command "
 		    "deployvirtualmachine due to missing parameter %s",
 		    !zone ? "zoneid" : !off ? "serviceofferingid" : "templateid");
-	if (id_by_uuid(r->m, "SELECT id FROM zone WHERE uuid = ?", zone, &in->zone_id, NULL))
+	if (id_by_uuid(r->m, "SELECT id FROM zone WHERE " API_ID_IS, zone, &in->zone_id, NULL))
 		return api_fail(e, CS_PARAM_ERROR, "Unable to find zone by id %.64s", zone);
-	if (id_by_uuid(r->m, "SELECT id FROM offering WHERE uuid = ?", off, &in->offering_id,
+	if (id_by_uuid(r->m, "SELECT id FROM offering WHERE " API_ID_IS, off, &in->offering_id,
 	    NULL))
 		return api_fail(e, CS_PARAM_ERROR, "Unable to find service offering by id %.64s",
 		    off);
-	if (id_by_uuid(r->m, "SELECT id, zone_id FROM template WHERE uuid = ?", tpl,
+	if (id_by_uuid(r->m, "SELECT id, zone_id FROM template WHERE " API_ID_IS, tpl,
 	    &in->template_id, &tpl_zone) || tpl_zone != in->zone_id)
 		return api_fail(e, CS_PARAM_ERROR, "Unable to find template by id %.64s in zone "
 		    "%.64s", tpl, zone);
 	if (net && strchr(net, ','))
 		return api_fail(e, CS_PARAM_ERROR, "one network per VM is supported");
 	if (net) {
-		if (id_by_uuid(r->m, "SELECT id, zone_id FROM network WHERE uuid = ?", net,
+		if (id_by_uuid(r->m, "SELECT id, zone_id FROM network WHERE " API_ID_IS, net,
 		    &in->network_id, &net_zone) || net_zone != in->zone_id)
 			return api_fail(e, CS_PARAM_ERROR, "Unable to find network by id %.64s in "
 			    "zone %.64s", net, zone);
 	} else if (id_by_uuid(r->m, "SELECT MIN(id), COUNT(*) FROM network WHERE zone_id ="
-	    " (SELECT id FROM zone WHERE uuid = ?)", zone, &in->network_id, &net_zone) ||
+	    " (SELECT id FROM zone WHERE " API_ID_IS ")", zone, &in->network_id, &net_zone) ||
 	    net_zone != 1) {
 		return api_fail(e, CS_PARAM_ERROR, "Unable to execute API command "
 		    "deployvirtualmachine due to missing parameter networkids");
@@ -333,9 +333,9 @@ out:
 }
 
 static const char SQL_VM[] =
-    "SELECT v.uuid, v.name, v.instance_name, v.state, v.created_ms, v.error_text, z.uuid,"
-    " z.name, o.uuid, o.name, o.cpu_count, o.cpu_mhz, o.ram_mib, t.uuid, t.name,"
-    " IFNULL(h.uuid, ''), IFNULL(h.name, ''), a.name, n.uuid, IFNULL(c.ip, 0),"
+    "SELECT v.uuid, v.name, v.instance_name, v.state, v.created_ms, v.error_text, z.api_id,"
+    " z.name, o.api_id, o.name, o.cpu_count, o.cpu_mhz, o.ram_mib, t.api_id, t.name,"
+    " IFNULL(h.api_id, ''), IFNULL(h.name, ''), a.name, n.api_id, IFNULL(c.ip, 0),"
     " IFNULL(c.mac, ''), n.gateway, n.prefix, v.password"
     " FROM vm v JOIN zone z ON z.id = v.zone_id JOIN offering o ON o.id = v.offering_id"
     " JOIN template t ON t.id = v.template_id JOIN account a ON a.id = v.account_id"
@@ -392,11 +392,12 @@ int
 cmd_list_vms(struct api_req *r, json_t **out, struct api_err *e)
 {
 	static const char sql[] =
-	    "SELECT id FROM vm WHERE (?1 OR account_id = ?2) AND (?3 IS NULL OR uuid = ?3)"
+	    "SELECT id, COUNT(*) OVER () FROM vm WHERE (?1 OR account_id = ?2)"
+	    " AND (?3 IS NULL OR uuid = ?3)"
 	    " AND (?4 IS NULL OR state = ?4) AND (?4 IS NOT NULL OR state != 'Destroyed')"
 	    " AND (?5 IS NULL OR name = ?5) ORDER BY id LIMIT ?6 OFFSET ?7";
 	struct db *d = r->m->reader;
-	int64_t limit, offset, *ids = NULL;
+	int64_t limit, offset, total = 0, *ids = NULL;
 	size_t n = 0, cap = 0, i;
 	sqlite3_stmt *st;
 	json_t *list;
@@ -423,6 +424,7 @@ cmd_list_vms(struct api_req *r, json_t **out, struct api_err *e)
 		if ((x = array_reserve(&ids, &cap, n + 1, sizeof(*ids), 64)) < 0)
 			break;
 		ids[n++] = sqlite3_column_int64(st, 0);
+		total = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
 	if (x < 0 || rc != SQLITE_DONE) {
@@ -436,6 +438,6 @@ cmd_list_vms(struct api_req *r, json_t **out, struct api_err *e)
 		json_array_append_new(list, vm_json(d, ids[i], false));
 	db_unlock(d);
 	free(ids);
-	*out = json_pack("{sIso}", "count", (json_int_t)n, "virtualmachine", list);
+	*out = json_pack("{sIso}", "count", (json_int_t)total, "virtualmachine", list);
 	return 0;
 }

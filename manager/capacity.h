@@ -49,6 +49,8 @@ struct cap_need {
 	int64_t cpu_mhz;   /* cpu count x MHz */
 	int64_t ram_mib;
 	int64_t disk_bytes;
+	int64_t pool_id;        /* nonzero: the volume is on this pool; hosts must reach it */
+	int64_t prefer_host_id; /* nonzero: tried first (the host the VM last ran on) */
 	bool local;        /* the offering wants host-local storage */
 };
 

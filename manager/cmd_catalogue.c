@@ -60,9 +60,16 @@ static const char SQL_TEMPLATES[] =
     " WHERE " ROW_IS("t") " AND (?2 IS NULL OR t.name = ?2) AND " ZONE_IS("t.zone_id")
     " AND ?6 IN ('featured', 'executable', 'community', 'all') ORDER BY t.id" PAGE;
 
+/* Every network has the one network offering there is. */
+#define NETWORK_OFFERING_ID "5c1e4d0a-8f3b-4a57-9d2e-7b6f0c9a1e42"
+
 static const char SQL_NETWORKS[] =
     "SELECT json_object('id', n.api_id, 'name', n.name, 'displaytext', n.name,"
     " 'zoneid', z.api_id, 'zonename', z.name, 'type', 'Shared', 'state', 'Setup',"
+    " 'networkofferingid', '" NETWORK_OFFERING_ID "',"
+    " 'networkofferingname', 'DefaultSharedNetworkOffering',"
+    " 'networkofferingdisplaytext', 'Shared network: DHCP, DNS and user data by the VR',"
+    " 'networkofferingavailability', 'Optional',"
     " 'traffictype', 'Guest', 'guestiptype', 'Shared', 'acltype', 'Domain',"
     " 'cidr', " IP4("n.net") " || '/' || n.prefix, 'gateway', " IP4("n.gateway") ","
     " 'netmask', " IP4("(4294967295 << (32 - n.prefix)) & 4294967295") ","

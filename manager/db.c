@@ -92,7 +92,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX job_status ON job(status);",
 	/* 2: UUIDs for the API (api_id) beside the inventory's ids (uuid);
 	 * the VM lifecycle: the host a VM last ran on, its display name; a
-	 * job's parameters and result (JSON); SSH key pairs per account. */
+	 * job's parameters; the key pairs a VM was given; SSH key pairs per
+	 * account. */
 	API_ID("zone") API_ID("pod") API_ID("cluster") API_ID("host") API_ID("pool")
 	API_ID("secondary") API_ID("template") API_ID("offering") API_ID("network")
 	API_ID("account")
@@ -103,7 +104,7 @@ static const char *const migrations[] = {
 	"ALTER TABLE vm ADD COLUMN last_host_id INTEGER;"
 	"ALTER TABLE vm ADD COLUMN display_name TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE job ADD COLUMN arg TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE job ADD COLUMN result TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE vm ADD COLUMN keypairs TEXT NOT NULL DEFAULT '';"
 	"UPDATE vm SET last_host_id = host_id;",
 };
 

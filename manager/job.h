@@ -53,9 +53,13 @@ struct job {
 	enum vm_state state;
 	char *userdata, *ssh_key;
 	int64_t zone_id, host_id, pool_id, volume_id, last_host_id;
-	bool reserved;
+	int64_t vol_pool_id;  /* the pool holding the ROOT volume's bytes, 0: none yet */
+	bool vol_ready;       /* the ROOT volume exists (the VM ran once) */
+	bool reserved;        /* the VM holds CPU and RAM on host_id */
 	bool domain_foreign; /* start found another domain of that name: not ours to remove */
-	struct cap_need need;
+	int64_t adopted_host_id; /* start found the VM's domain running there */
+	struct cap_need need;  /* what the VM holds when it runs */
+	struct cap_need claim; /* what the reservation takes: need, less a placed volume */
 	unsigned cpu_count, cpu_mhz;
 	char offering_name[256], zone_name[256];
 	/* template, on secondary storage */
@@ -103,6 +107,8 @@ const struct job_kind *job_kind_find(const char *name);
 
 /* Loads the job, its VM and its kind (job_vm.c).  0, -ENOENT, -errno. */
 int job_load(struct mgr *m, int64_t id, struct job *j);
+/* The VM vm_id as a job would see it (no job: j->kind NULL). */
+int job_load_vm(struct mgr *m, int64_t vm_id, struct job *j);
 void job_clear(struct job *j);
 /* Sets the running stage's detail line. */
 void job_note(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -114,23 +120,32 @@ char *job_stages_json(const struct job *j);
 int job_vr_push(struct job *j, bool remove);
 /* Removes the VM's VR entries, keeping j->err (an undo). */
 void job_undo_vr_push(struct job *j);
-/* Ends a job in one transaction: the VM to state, its capacity, NIC and
- * volume rows and resource counts given back when release, the job to
- * status (JOB_FAILED with j->fail_code and j->err) with its stages and
- * result (a JSON object or NULL).  0 or -errno. */
-int job_finish_commit(struct job *j, enum vm_state state, bool release,
-    enum job_status status, const char *result);
-/* The capacity the VM holds given back (when reserved), in one
- * transaction with the VM to state and the job to status. */
-int job_release_capacity_commit(struct job *j, enum vm_state state, enum job_status status,
-    const char *result);
+/* What job_finish_commit gives back. */
+enum job_release {
+	JOB_KEEP = 0,
+	JOB_RELEASE_HOST = 1, /* the CPU and RAM on host_id, if reserved */
+	JOB_RELEASE_POOL = 2, /* the volume's bytes on vol_pool_id, if placed */
+	JOB_RELEASE_ROWS = 4, /* NIC, volume rows, address and resource counts */
+	JOB_RELEASE_ALL = 7,
+};
+/* Ends a job in one transaction: the VM to state, what release names given
+ * back, the job to status (JOB_FAILED with j->fail_code and j->err) with
+ * its stages.  0 or -errno. */
+int job_finish_commit(struct job *j, enum vm_state state, unsigned release,
+    enum job_status status);
 /* Resource counts of the VM's account, down by what the VM holds. */
 int job_counts_release(struct job *j);
-/* The claim of the planned capacity, re-planning when a concurrent claim
- * took the room first (job_deploy.c: deploy and start).  0 or -errno. */
-int job_stage_reservation(struct job *j);
+/* Stages deploy and start share (job_deploy.c): planning (j->claim on the
+ * capacity snapshot), reservation (the claim, re-planning when a concurrent
+ * claim took the room first), the ROOT volume's overlay, the domain's
+ * definition and start.  0 or -errno with j->err. */
 int job_stage_planning(struct job *j);
+int job_stage_reservation(struct job *j);
+int job_stage_volume(struct job *j);
+void job_undo_volume(struct job *j);
 int job_stage_domain_start(struct job *j);
 void job_undo_domain_start(struct job *j);
+/* The job's host, or NULL (never placed). */
+struct cap_host *job_host(struct job *j);
 
 #endif

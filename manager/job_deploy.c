@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "job.h"
 #include "log.h"
@@ -21,8 +22,8 @@ no_room(struct job *j)
 	snprintf(j->err, sizeof(j->err),
 	    "Unable to create a deployment for VM[User|%s]: no host with %lld MHz and %lld MiB "
 	    "free and a storage pool with %lld bytes free in zone %s", j->instance_name,
-	    (long long)j->need.cpu_mhz, (long long)j->need.ram_mib, (long long)j->need.disk_bytes,
-	    j->zone_name);
+	    (long long)j->claim.cpu_mhz, (long long)j->claim.ram_mib,
+	    (long long)j->claim.disk_bytes, j->zone_name);
 	return -ENOSPC;
 }
 
@@ -33,10 +34,16 @@ note_plan(struct job *j)
 	    j->plan.host->uuid, j->plan.pool->uuid, j->plan.trace, j->plan.hosts_seen);
 }
 
+struct cap_host *
+job_host(struct job *j)
+{
+	return j->host_id ? capacity_host(&j->m->cap, j->host_id) : NULL;
+}
+
 int
 job_stage_planning(struct job *j)
 {
-	if (planner_place(&j->m->cap, &j->need, &j->plan) < 0)
+	if (planner_place(&j->m->cap, &j->claim, &j->plan) < 0)
 		return no_room(j);
 	note_plan(j);
 	return 0;
@@ -57,7 +64,7 @@ claim_txn(struct job *j)
 
 	if ((r = db_begin(d)) < 0)
 		return r;
-	if ((r = capacity_claim(d, &j->m->cap, j->plan.host->id, j->plan.pool->id, &j->need)) < 0)
+	if ((r = capacity_claim(d, &j->m->cap, j->plan.host->id, j->plan.pool->id, &j->claim)) < 0)
 		goto fail;
 	r = -EIO;
 	if (!(st = db_stmt(d, sql_vm)))
@@ -98,17 +105,19 @@ job_stage_reservation(struct job *j)
 		db_lock(j->m->db);
 		r = claim_txn(j);
 		if (r == 0)
-			capacity_apply(&j->m->cap, j->plan.host->id, j->plan.pool->id, &j->need, 1);
+			capacity_apply(&j->m->cap, j->plan.host->id, j->plan.pool->id, &j->claim, 1);
 		db_unlock(j->m->db);
 		if (r == 0) {
 			j->reserved = true;
 			j->host_id = j->plan.host->id;
 			j->pool_id = j->plan.pool->id;
-			snprintf(j->volume_path, sizeof(j->volume_path), "%s/%s.qcow2",
-			    j->plan.pool->path, j->volume_uuid);
+			j->vol_pool_id = j->plan.pool->id;
+			if (!j->vol_ready)
+				snprintf(j->volume_path, sizeof(j->volume_path), "%s/%s.qcow2",
+				    j->plan.pool->path, j->volume_uuid);
 			job_note(j, "host %s +%lld MHz +%lld MiB, pool %s +%lld bytes%s", j->plan.host->uuid,
-			    (long long)j->need.cpu_mhz, (long long)j->need.ram_mib,
-			    j->plan.pool->uuid, (long long)j->need.disk_bytes,
+			    (long long)j->claim.cpu_mhz, (long long)j->claim.ram_mib,
+			    j->plan.pool->uuid, (long long)j->claim.disk_bytes,
 			    tries ? " (re-planned)" : "");
 			return 0;
 		}
@@ -116,7 +125,7 @@ job_stage_reservation(struct job *j)
 			snprintf(j->err, sizeof(j->err), "reservation failed: %s", strerror(-r));
 			return r;
 		}
-		if (planner_place(&j->m->cap, &j->need, &j->plan) < 0)
+		if (planner_place(&j->m->cap, &j->claim, &j->plan) < 0)
 			return no_room(j);
 	}
 	return no_room(j);
@@ -132,13 +141,17 @@ stage_network(struct job *j)
 	return r;
 }
 
-static int
-stage_volume(struct job *j)
+int
+job_stage_volume(struct job *j)
 {
 	struct cap_pool *p = capacity_pool(&j->m->cap, j->pool_id);
 	char cached[2300];
 	int r;
 
+	if (j->vol_ready) {
+		job_note(j, "%s exists", j->volume_path);
+		return access(j->volume_path, R_OK) == 0 ? 0 : -errno;
+	}
 	if (!p)
 		return -ENOENT;
 	if ((r = volume_template_ensure(p->path, j->tpl_uuid, j->tpl_path, cached, sizeof(cached),
@@ -151,11 +164,13 @@ stage_volume(struct job *j)
 	return 0;
 }
 
-static void
-deploy_undo_volume(struct job *j)
+void
+job_undo_volume(struct job *j)
 {
 	int r;
 
+	if (j->vol_ready)
+		return; /* made by the deploy or start that first ran the VM */
 	if (j->volume_path[0] && (r = volume_remove(j->volume_path)) < 0)
 		log_err(r, "job %s: cannot remove %s", j->uuid, j->volume_path);
 }
@@ -163,7 +178,7 @@ deploy_undo_volume(struct job *j)
 int
 job_stage_domain_start(struct job *j)
 {
-	struct cap_host *h = capacity_host(&j->m->cap, j->host_id);
+	struct cap_host *h = job_host(j);
 	struct virt_spec s;
 	int r;
 
@@ -179,6 +194,10 @@ job_stage_domain_start(struct job *j)
 	snprintf(s.nic.mac, sizeof(s.nic.mac), "%s", j->mac);
 	snprintf(s.nic.bridge, sizeof(s.nic.bridge), "%s", j->bridge);
 	s.nic.vlan = j->vlan;
+	if (j->adopted_host_id == h->id) {
+		job_note(j, "%s already runs on %s: adopted", j->instance_name, h->name);
+		return 0;
+	}
 	job_note(j, "%s on %s (%s)",
 	    j->instance_name, h->name, h->uri);
 	r = virt_domain_start(j->m->virt, h->uri, &s, j->err, sizeof(j->err));
@@ -189,7 +208,7 @@ job_stage_domain_start(struct job *j)
 void
 job_undo_domain_start(struct job *j)
 {
-	struct cap_host *h = capacity_host(&j->m->cap, j->host_id);
+	struct cap_host *h = job_host(j);
 	char err[256];
 	int r;
 
@@ -205,8 +224,8 @@ job_undo_domain_start(struct job *j)
 static int
 deploy_commit(struct job *j)
 {
-	static const char sql_vm[] = "UPDATE vm SET state = 'Running', last_host_id = host_id"
-	    " WHERE id = ?1";
+	static const char sql_vm[] = "UPDATE vm SET state = 'Running', last_host_id = host_id,"
+	    " error_text = '' WHERE id = ?1";
 	static const char sql_vol[] =
 	    "UPDATE volume SET state = 'Ready', path = ?2 WHERE id = ?1";
 	static const char sql_job[] =
@@ -253,7 +272,7 @@ out:
 static int
 deploy_fail(struct job *j)
 {
-	return job_finish_commit(j, VM_ERROR, true, JOB_FAILED, NULL);
+	return job_finish_commit(j, VM_ERROR, JOB_RELEASE_ALL, JOB_FAILED);
 }
 
 /* A deploy that had not reserved anything yet runs again; one that had is
@@ -268,7 +287,7 @@ static const struct job_stage deploy_stages[] = {
 	{ "planning", job_stage_planning, NULL },
 	{ "reservation", job_stage_reservation, NULL }, /* given back by deploy_fail */
 	{ "networkprep", stage_network, job_undo_vr_push },
-	{ "volumeprep", stage_volume, deploy_undo_volume },
+	{ "volumeprep", job_stage_volume, job_undo_volume },
 	{ "start", job_stage_domain_start, job_undo_domain_start },
 };
 

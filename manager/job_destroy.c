@@ -13,7 +13,7 @@
 static int
 stage_stop(struct job *j)
 {
-	struct cap_host *h = capacity_host(&j->m->cap, j->host_id);
+	struct cap_host *h = job_host(j);
 
 	if (!h)
 		return 0; /* never placed */
@@ -25,8 +25,8 @@ stage_stop(struct job *j)
 static int
 stage_network_cleanup(struct job *j)
 {
-	if (!j->ip4)
-		return 0;
+	if (!j->ip4 || !j->vol_ready)
+		return 0; /* never ran (startvm=false) or given back by a failed deploy */
 	job_note(j, "remove %s %s -> %s",
 	    j->mac, j->ip, j->vr_url);
 	return job_vr_push(j, true);
@@ -48,14 +48,14 @@ stage_volume_cleanup(struct job *j)
 static int
 destroy_commit(struct job *j)
 {
-	return job_finish_commit(j, VM_DESTROYED, true, JOB_SUCCEEDED, NULL);
+	return job_finish_commit(j, VM_DESTROYED, JOB_RELEASE_ALL, JOB_SUCCEEDED);
 }
 
 /* A destroy keeps what it could not clean up: it can be run again. */
 static int
 destroy_fail(struct job *j)
 {
-	return job_finish_commit(j, VM_ERROR, false, JOB_FAILED, NULL);
+	return job_finish_commit(j, VM_ERROR, JOB_KEEP, JOB_FAILED);
 }
 
 static const struct job_stage destroy_stages[] = {

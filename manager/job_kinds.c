@@ -4,11 +4,17 @@
 
 #include "job.h"
 
-extern const struct job_kind job_kind_deploy, job_kind_destroy;
+extern const struct job_kind job_kind_deploy, job_kind_destroy, job_kind_create,
+    job_kind_start, job_kind_stop, job_kind_reboot, job_kind_resetpassword;
 
 static const struct job_kind *const job_kinds[] = {
 	&job_kind_deploy,
 	&job_kind_destroy,
+	&job_kind_create,
+	&job_kind_start,
+	&job_kind_stop,
+	&job_kind_reboot,
+	&job_kind_resetpassword,
 };
 
 const struct job_kind *

@@ -38,13 +38,14 @@ static const char SQL_LOAD[] =
     " o.local_storage, z.name, t.uuid, s.path || '/' || t.path, t.size, n.id, n.vr_url,"
     " n.vr_token, n.bridge, n.vlan, n.gateway, n.dns, IFNULL(c.ip, 0), IFNULL(c.mac, ''),"
     " IFNULL(vol.id, 0), IFNULL(vol.uuid, ''), IFNULL(vol.path, ''), j.arg,"
-    " IFNULL(v.last_host_id, 0)"
-    " FROM job j JOIN vm v ON v.id = j.vm_id JOIN offering o ON o.id = v.offering_id"
+    " IFNULL(v.last_host_id, 0), IFNULL(vol.pool_id, 0), IFNULL(vol.state, '')"
+    " FROM (SELECT uuid, cmd, vm_id, arg FROM job WHERE id = ?1"
+    " UNION ALL SELECT '', '', ?2, '' WHERE ?1 = 0) j"
+    " JOIN vm v ON v.id = j.vm_id JOIN offering o ON o.id = v.offering_id"
     " JOIN zone z ON z.id = v.zone_id JOIN template t ON t.id = v.template_id"
     " JOIN secondary s ON s.id = t.secondary_id JOIN network n ON n.id = v.network_id"
     " LEFT JOIN nic c ON c.vm_id = v.id"
-    " LEFT JOIN volume vol ON vol.vm_id = v.id AND vol.type = 'ROOT'"
-    " WHERE j.id = ?";
+    " LEFT JOIN volume vol ON vol.vm_id = v.id AND vol.type = 'ROOT'";
 
 #define COPY(dst, col) snprintf(dst, sizeof(dst), "%s", db_text(st, col))
 
@@ -95,6 +96,16 @@ job_fill(struct job *j, sqlite3_stmt *st)
 	COPY(j->volume_path, 35);
 	j->arg = strdup(db_text(st, 36));
 	j->last_host_id = sqlite3_column_int64(st, 37);
+	j->vol_pool_id = sqlite3_column_int64(st, 38);
+	j->vol_ready = !strcmp(db_text(st, 39), "Ready");
+	/* A volume that exists stays where it is: a start claims only CPU and
+	 * RAM, on a host that reaches its pool, the last host first. */
+	j->claim = j->need;
+	if (j->vol_ready && j->vol_pool_id) {
+		j->claim.disk_bytes = 0;
+		j->claim.pool_id = j->vol_pool_id;
+	}
+	j->claim.prefer_host_id = j->last_host_id;
 	/* The ROOT volume's file follows from its pool: known before it exists,
 	 * so a rollback after a crash can find it. */
 	if (!j->volume_path[0] && j->volume_uuid[0] && j->pool_id &&
@@ -103,8 +114,9 @@ job_fill(struct job *j, sqlite3_stmt *st)
 		    j->volume_uuid);
 }
 
-int
-job_load(struct mgr *m, int64_t id, struct job *j)
+/* The job id (its VM's context) or, with id 0, the VM vm_id alone. */
+static int
+load(struct mgr *m, int64_t id, int64_t vm_id, struct job *j)
 {
 	sqlite3_stmt *st;
 	int rc, r;
@@ -118,6 +130,7 @@ job_load(struct mgr *m, int64_t id, struct job *j)
 		return -EIO;
 	}
 	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, vm_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		job_fill(j, st);
@@ -126,11 +139,25 @@ job_load(struct mgr *m, int64_t id, struct job *j)
 	db_unlock(m->db);
 	if (r == 0 && (!j->userdata || !j->ssh_key || !j->arg))
 		r = -ENOMEM;
-	if (r == 0 && (j->state < 0 || !(j->kind = job_kind_find(j->cmd))))
+	if (r == 0 && (int)j->state < 0)
 		r = -EPROTO; /* written by a newer vr-manager */
+	if (r == 0 && id && !(j->kind = job_kind_find(j->cmd)))
+		r = -EPROTO;
 	if (r < 0)
 		job_clear(j);
 	return r;
+}
+
+int
+job_load(struct mgr *m, int64_t id, struct job *j)
+{
+	return id > 0 ? load(m, id, 0, j) : -ENOENT;
+}
+
+int
+job_load_vm(struct mgr *m, int64_t vm_id, struct job *j)
+{
+	return load(m, 0, vm_id, j);
 }
 
 void
@@ -222,9 +249,6 @@ release_rows(struct job *j)
 	sqlite3_stmt *st;
 	int r;
 
-	if (j->reserved &&
-	    (r = capacity_release(d, &j->m->cap, j->host_id, j->pool_id, &j->need)) < 0)
-		return r;
 	if (!j->ip4)
 		return 0; /* rows and counts went with an earlier failure */
 	if (!(st = db_stmt(d, sql_nic)))
@@ -238,22 +262,49 @@ release_rows(struct job *j)
 	return job_counts_release(j);
 }
 
-/* Ends a job in the database: the VM to state (rows and capacity given
- * back when release), the job to status with its code, text and result. */
-int
-job_finish_commit(struct job *j, enum vm_state state, bool release, enum job_status status,
-    const char *result)
+/* The capacity release names, in the caller's transaction: the host's CPU
+ * and RAM (claimed by the reservation: j->claim) and the volume's bytes. */
+static int
+release_capacity(struct job *j, unsigned release, int64_t *host, int64_t *pool,
+    struct cap_need *n)
 {
-	/* A released VM is on no host any more: a later destroy must not remove
-	 * a domain of the same name there (one a failed start found, not ours). */
+	memset(n, 0, sizeof(*n));
+	*host = *pool = 0;
+	if ((release & JOB_RELEASE_HOST) && j->reserved) {
+		*host = j->host_id;
+		n->cpu_mhz = j->need.cpu_mhz;
+		n->ram_mib = j->need.ram_mib;
+	}
+	if ((release & JOB_RELEASE_POOL) && j->vol_pool_id) {
+		*pool = j->vol_pool_id;
+		n->disk_bytes = j->need.disk_bytes;
+	}
+	if (!*host && !*pool)
+		return 0;
+	return capacity_release(j->m->db, &j->m->cap, *host, *pool, n);
+}
+
+/* Ends a job in the database: the VM to state (capacity and rows given
+ * back as release says), the job to status with its code and text. */
+int
+job_finish_commit(struct job *j, enum vm_state state, unsigned release, enum job_status status)
+{
+	/* A VM without its host's capacity is on no host any more: a later
+	 * destroy must not remove a domain of the same name there (one a
+	 * failed start found, not ours). */
 	static const char sql_vm[] =
 	    "UPDATE vm SET state = ?2, error_text = ?3, reserved = reserved * ?4,"
-	    " host_id = CASE ?4 WHEN 0 THEN NULL ELSE host_id END WHERE id = ?1";
+	    " host_id = CASE ?4 WHEN 0 THEN NULL ELSE host_id END,"
+	    " pool_id = CASE ?5 WHEN 0 THEN NULL ELSE pool_id END WHERE id = ?1";
+	static const char sql_vol[] = "UPDATE volume SET pool_id = NULL WHERE vm_id = ?1";
 	static const char sql_job[] =
 	    "UPDATE job SET status = ?2, result_code = ?3, error_text = ?4, finished_ms = ?5,"
-	    " stages = ?6, result = ?7 WHERE id = ?1";
+	    " stages = ?6 WHERE id = ?1";
 	struct db *d = j->m->db;
-	bool was_reserved = j->reserved, failed = status == JOB_FAILED;
+	bool failed = status == JOB_FAILED;
+	bool keep_host = !(release & JOB_RELEASE_HOST), keep_pool = !(release & JOB_RELEASE_POOL);
+	int64_t host, pool;
+	struct cap_need n;
 	sqlite3_stmt *st;
 	char *stages = job_stages_json(j);
 	int r;
@@ -263,7 +314,9 @@ job_finish_commit(struct job *j, enum vm_state state, bool release, enum job_sta
 	db_lock(d);
 	if ((r = db_begin(d)) < 0)
 		goto out;
-	if (release && (r = release_rows(j)) < 0)
+	if ((r = release_capacity(j, release, &host, &pool, &n)) < 0)
+		goto fail;
+	if ((release & JOB_RELEASE_ROWS) && (r = release_rows(j)) < 0)
 		goto fail;
 	r = -EIO;
 	if (!(st = db_stmt(d, sql_vm)))
@@ -271,26 +324,43 @@ job_finish_commit(struct job *j, enum vm_state state, bool release, enum job_sta
 	sqlite3_bind_int64(st, 1, j->vm_id);
 	sqlite3_bind_text(st, 2, vm_state_names[state], -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, failed ? j->err : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, release ? 0 : 1);
-	if ((r = db_step_done(d, st)) < 0 || !(st = db_stmt(d, sql_job)))
+	sqlite3_bind_int(st, 4, keep_host);
+	sqlite3_bind_int(st, 5, keep_pool);
+	if ((r = db_step_done(d, st)) < 0)
 		goto fail;
+	if (!keep_pool && !(release & JOB_RELEASE_ROWS)) {
+		if (!(st = db_stmt(d, sql_vol))) {
+			r = -EIO;
+			goto fail;
+		}
+		sqlite3_bind_int64(st, 1, j->vm_id);
+		if ((r = db_step_done(d, st)) < 0)
+			goto fail;
+	}
+	if (!(st = db_stmt(d, sql_job))) {
+		r = -EIO;
+		goto fail;
+	}
 	sqlite3_bind_int64(st, 1, j->id);
 	sqlite3_bind_int(st, 2, status);
 	sqlite3_bind_int(st, 3, failed ? j->fail_code : 0);
 	sqlite3_bind_text(st, 4, failed ? j->err : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, now_ms());
 	sqlite3_bind_text(st, 6, stages, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, result ? result : "", -1, SQLITE_STATIC);
 	if ((r = db_step_done(d, st)) < 0 || (r = db_commit(d)) < 0)
 		goto fail;
-	if (release && was_reserved) /* under the db lock: see job_stage_reservation */
-		capacity_apply(&j->m->cap, j->host_id, j->pool_id, &j->need, -1);
+	/* under the db lock: see job_stage_reservation */
+	capacity_apply(&j->m->cap, host, pool, &n, -1);
 	db_unlock(d);
-	if (release) {
+	if (release & JOB_RELEASE_ROWS) {
 		if (j->ip4)
 			ipam_release(&j->m->ipam, j->network_id, j->ip4);
-		j->reserved = false;
+		j->ip4 = 0;
 	}
+	if (host)
+		j->reserved = false;
+	if (pool)
+		j->vol_pool_id = 0;
 	free(stages);
 	return 0;
 fail:

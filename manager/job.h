@@ -145,6 +145,9 @@ int job_stage_volume(struct job *j);
 void job_undo_volume(struct job *j);
 int job_stage_domain_start(struct job *j);
 void job_undo_domain_start(struct job *j);
+/* Their completion: VM Running (its host its last host), volume Ready,
+ * job succeeded, in one transaction.  0 or -errno with j->err. */
+int job_commit_running(struct job *j);
 /* The job's host, or NULL (never placed). */
 struct cap_host *job_host(struct job *j);
 

@@ -220,9 +220,10 @@ job_undo_domain_start(struct job *j)
 		    j->instance_name, h->uri, err);
 }
 
-/* The completion transaction: VM Running, volume Ready, job succeeded. */
-static int
-deploy_commit(struct job *j)
+/* The completion transaction of deploy and start: VM Running on its host
+ * (its last host from now on), volume Ready, job succeeded. */
+int
+job_commit_running(struct job *j)
 {
 	static const char sql_vm[] = "UPDATE vm SET state = 'Running', last_host_id = host_id,"
 	    " error_text = '' WHERE id = ?1";
@@ -232,36 +233,21 @@ deploy_commit(struct job *j)
 	    "UPDATE job SET status = 1, result_code = 0, finished_ms = ?2, stages = ?3"
 	    " WHERE id = ?1";
 	struct db *d = j->m->db;
-	sqlite3_stmt *st;
-	char *stages;
+	char *stages = job_stages_json(j);
 	int r;
 
-	if (!(stages = job_stages_json(j)))
+	if (!stages)
 		return -ENOMEM;
 	db_lock(d);
 	if ((r = db_begin(d)) < 0)
 		goto out;
-	r = -EIO;
-	if (!(st = db_stmt(d, sql_vm)))
-		goto fail;
-	sqlite3_bind_int64(st, 1, j->vm_id);
-	if ((r = db_step_done(d, st)) < 0 || !(st = db_stmt(d, sql_vol)))
-		goto fail;
-	sqlite3_bind_int64(st, 1, j->volume_id);
-	sqlite3_bind_text(st, 2, j->volume_path, -1, SQLITE_STATIC);
-	if ((r = db_step_done(d, st)) < 0 || !(st = db_stmt(d, sql_job)))
-		goto fail;
-	sqlite3_bind_int64(st, 1, j->id);
-	sqlite3_bind_int64(st, 2, now_ms());
-	sqlite3_bind_text(st, 3, stages, -1, SQLITE_STATIC);
-	if ((r = db_step_done(d, st)) < 0 || (r = db_commit(d)) < 0)
-		goto fail;
-	goto out;
-fail:
-	if (r == 0)
-		r = -EIO;
-	db_rollback(d);
-	snprintf(j->err, sizeof(j->err), "cannot record the deployment: %s", strerror(-r));
+	if ((r = db_run(d, sql_vm, "i", j->vm_id)) < 0 ||
+	    (r = db_run(d, sql_vol, "is", j->volume_id, j->volume_path)) < 0 ||
+	    (r = db_run(d, sql_job, "iis", j->id, now_ms(), stages)) < 0 ||
+	    (r = db_commit(d)) < 0) {
+		db_rollback(d);
+		snprintf(j->err, sizeof(j->err), "cannot record the %s: %s", j->cmd, strerror(-r));
+	}
 out:
 	db_unlock(d);
 	free(stages);
@@ -296,7 +282,7 @@ const struct job_kind job_kind_deploy = {
 	.cs_class = "org.apache.cloudstack.api.command.user.vm.DeployVMCmd",
 	.stages = deploy_stages,
 	.nstages = sizeof(deploy_stages) / sizeof(deploy_stages[0]),
-	.commit = deploy_commit,
+	.commit = job_commit_running,
 	.fail = deploy_fail,
 	.rerun = deploy_rerun,
 	.result_password = true,

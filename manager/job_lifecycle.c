@@ -95,38 +95,6 @@ undo_start_network(struct job *j)
 		job_undo_vr_push(j);
 }
 
-static int
-start_commit(struct job *j)
-{
-	static const char sql_vm[] = "UPDATE vm SET state = 'Running', last_host_id = host_id,"
-	    " error_text = '' WHERE id = ?1";
-	static const char sql_vol[] =
-	    "UPDATE volume SET state = 'Ready', path = ?2 WHERE id = ?1";
-	static const char sql_job[] =
-	    "UPDATE job SET status = 1, result_code = 0, finished_ms = ?2, stages = ?3"
-	    " WHERE id = ?1";
-	struct db *d = j->m->db;
-	char *stages = job_stages_json(j);
-	int r;
-
-	if (!stages)
-		return -ENOMEM;
-	db_lock(d);
-	if ((r = db_begin(d)) < 0)
-		goto out;
-	if ((r = db_run(d, sql_vm, "i", j->vm_id)) < 0 ||
-	    (r = db_run(d, sql_vol, "is", j->volume_id, j->volume_path)) < 0 ||
-	    (r = db_run(d, sql_job, "iis", j->id, now_ms(), stages)) < 0 ||
-	    (r = db_commit(d)) < 0) {
-		db_rollback(d);
-		snprintf(j->err, sizeof(j->err), "cannot record the start: %s", strerror(-r));
-	}
-out:
-	db_unlock(d);
-	free(stages);
-	return r;
-}
-
 /* A failed start: the VM Stopped again with its host's capacity given back
  * (and the pool's, for a VM whose volume this start was to create). */
 static int
@@ -157,7 +125,7 @@ const struct job_kind job_kind_start = {
 	.cs_class = "org.apache.cloudstack.api.command.user.vm.StartVMCmd",
 	.stages = start_stages,
 	.nstages = sizeof(start_stages) / sizeof(start_stages[0]),
-	.commit = start_commit,
+	.commit = job_commit_running,
 	.fail = start_fail,
 	.rerun = start_rerun,
 };

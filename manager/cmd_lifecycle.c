@@ -194,11 +194,10 @@ cmd_update_vm(struct api_req *r, json_t **out, struct api_err *e)
 	db_unlock(d);
 	if (x < 0)
 		return x;
-	/* Running: the VR gets the user data first; it keeps the old if this
-	 * fails, and so does the database.  (A job started meanwhile is
-	 * refused by vm_find until this returns: the API threads take one
-	 * request per VM at a time only by convention, so a start racing this
-	 * push may push the older user data; the next update repairs it.) */
+	/* Running: the VR gets the user data first; if it refuses, neither it
+	 * nor the database changes.  The push holds no lock: a job accepted
+	 * meanwhile may push the older user data; the database keeps the new
+	 * one, which every later push (a start, an update) sends. */
 	if (ud && v.state == VM_RUNNING && (x = push_userdata(r, v.id, ud, e)) < 0)
 		return x;
 	db_lock(d);

@@ -12,7 +12,7 @@ TMPFILESDIR ?= /usr/lib/tmpfiles.d
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS      := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libsystemd libnftables
-MGR_PKGS  := sqlite3 libvirt
+MGR_PKGS  := sqlite3 libvirt libcrypto
 
 BUILD     ?= build
 ifeq ($(SANITIZE),1)
@@ -61,7 +61,8 @@ DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
 	    libnl-route-3-dev libnftables-dev nftables libsystemd-dev systemd libcmocka-dev dnsmasq-base \
 	    udhcpc iproute2 python3 procps cloud-init wget libsqlite3-dev libvirt-dev qemu-utils valgrind \
 	    libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-config-nwfilter \
-	    libvirt-clients qemu-system-x86 iptables ebtables openssh-client
+	    libvirt-clients qemu-system-x86 iptables ebtables openssh-client \
+	    libssl-dev python3-libcloud cs python3-cs
 DEB_PKGS_BENCH := wrk nginx-light
 DEB_PKGS_FUZZ := clang libclang-rt-14-dev
 # what make image, make image-check and make guest-image need on top of DEB_PKGS

@@ -6,7 +6,9 @@
 # vr-manager with bench/mgr_load (signed deployVirtualMachine + queryAsyncJobResult, closed
 # loop: each client waits for its job before the next deployment):
 #  a.  latency: BENCH_LAT_N (200) deployments one after the other (concurrency 1) on 10 hosts,
-#      each stage's median / p99 against CloudStack's reference timings;
+#      each stage's median / p99 against CloudStack's reference timings; after each, the
+#      VM is stopped and started again (mgr_load --lifecycle): the sync phase and whole job
+#      of stopVirtualMachine and startVirtualMachine;
 #  b.  throughput: 1,000 hosts, as many deployments as fit in BENCH_TP_SECONDS (10) at each
 #      "concurrency/workers[/networks]" of BENCH_TP_SETTINGS ("8/4 16/8 16/8/4 16/16/8";
 #      networks: guest networks, each with its own vrd, deployments spread over them in
@@ -155,7 +157,9 @@ stage_table() { # FILE...: one column pair per run
 	printf '| ms |'; for f in "$@"; do printf ' run %s median / p99 |' "$(basename "$(dirname "$f")")"; done
 	printf ' CloudStack | CloudStack / median (run 1) |\n|---|'
 	for f in "$@"; do printf -- '---:|'; done; printf -- '---:|---:|\n'
-	for m in sync planning reservation networkprep volumeprep start completion job queued end_to_end; do
+	for m in sync planning reservation networkprep volumeprep start completion job queued end_to_end \
+	    stop_sync stop_job start_sync start_job; do
+		[ -n "$(rf "$1" "$m" median_ms)" ] || continue # (lifecycle rows: --lifecycle runs only)
 		printf '| %s |' "$m"
 		for f in "$@"; do printf ' %s / %s |' "$(rf "$f" "$m" median_ms)" "$(rf "$f" "$m" p99_ms)"; done
 		cs=$(rf "$1" "$m" cs_ms)
@@ -222,7 +226,7 @@ latency() {
 	local r files=()
 	for r in $(seq "$RUNS"); do
 		world "$WORK/lat/$r" 10 --host-cores 64 --host-ram 262144
-		run "latency run $r" "$WORK/lat/$r" 4 -n "$LAT_N" -c 1 --prefix "lat$r-"
+		run "latency run $r" "$WORK/lat/$r" 4 -n "$LAT_N" -c 1 --prefix "lat$r-" --lifecycle
 		files+=("$WORK/lat/$r/load.txt")
 	done
 	{

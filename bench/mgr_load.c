@@ -11,7 +11,10 @@
  * deployments per second from the first request to the last job seen
  * done) and the outcome counts by jobresultcode; and RESULT lines for
  * scripts.  Requests are POSTed form bodies signed with the manager's own
- * sign_compute (HMAC-SHA1, CloudStack's canonical string). */
+ * sign_compute (HMAC-SHA1, CloudStack's canonical string).  --lifecycle:
+ * after each successful deployment the client stops the VM and starts it
+ * again (stopVirtualMachine, startVirtualMachine: each sync phase and
+ * whole job timed the same way) before the next deployment. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -60,7 +63,15 @@ struct result {
 	double e2e_ms;      /* deploy request -> job seen done by the client */
 	double done_s;      /* monotonic time the client saw it done */
 	int64_t last_end_us;
+	char vm_id[64];     /* the deployed VM */
+	/* --lifecycle: [0] stop, [1] start of the deployed VM */
+	double lc_sync_ms[2], lc_job_ms[2];
+	bool lc_ok[2];
 };
+
+static const char *const lc_cmds[2] = { "stopVirtualMachine", "startVirtualMachine" };
+static const char *const lc_names[2][2] = { { "stop_sync", "stop_job" },
+	{ "start_sync", "start_job" } };
 
 struct cfg {
 	char host[256], port[16], path[64];
@@ -70,6 +81,7 @@ struct cfg {
 	const char *prefix;
 	char *nets[64];
 	size_t nnets;
+	bool lifecycle;
 };
 
 static struct cfg cfg;
@@ -340,6 +352,8 @@ one_deploy(struct hconn *h, long idx)
 		return;
 	}
 	snprintf(jobid_s, sizeof(jobid_s), "%s", jobid);
+	snprintf(r->vm_id, sizeof(r->vm_id), "%s", json_string_value(json_object_get(resp, "id")) ?
+	    json_string_value(json_object_get(resp, "id")) : "");
 	json_decref(js);
 	for (;;) {
 		const char *kv[] = { "command", "queryAsyncJobResult", "response", "json", "apiKey",
@@ -382,6 +396,75 @@ one_deploy(struct hconn *h, long idx)
 	}
 }
 
+/* The job jobid until it ends: its status (0 at the timeout), the whole
+ * job's server-side duration into *job_ms. */
+static int
+wait_job(struct hconn *h, const char *jobid, double t0, double *job_ms)
+{
+	for (;;) {
+		const char *kv[] = { "command", "queryAsyncJobResult", "response", "json", "apiKey",
+			cfg.key, "jobid", jobid, NULL };
+		struct result tmp = { 0 };
+		struct buf body;
+		json_t *js, *q;
+		int st, status;
+
+		usleep((useconds_t)(cfg.poll_ms * 1e3));
+		if (signed_body(&body, kv) < 0)
+			return 0;
+		st = request(h, &body);
+		buf_free(&body);
+		if (st != 200)
+			continue;
+		js = json_loads(h->resp, 0, NULL);
+		q = json_object_get(js, "queryasyncjobresultresponse");
+		status = (int)json_integer_value(json_object_get(q, "jobstatus"));
+		if (status != 0)
+			parse_stages(json_object_get(q, "stages"), &tmp);
+		json_decref(js);
+		if (status != 0) {
+			*job_ms = tmp.job_ms;
+			return status;
+		}
+		if (now_s() - t0 > cfg.job_timeout_s)
+			return 0;
+	}
+}
+
+/* --lifecycle: stop, then start the VM just deployed. */
+static void
+lifecycle(struct hconn *h, struct result *r)
+{
+	for (int k = 0; k < 2; k++) {
+		const char *kv[] = { "command", lc_cmds[k], "response", "json", "apiKey", cfg.key,
+			"id", r->vm_id, NULL };
+		char resp_name[64], jobid[80];
+		struct buf body;
+		json_t *js;
+		const char *j;
+		double t0;
+		int st;
+
+		snprintf(resp_name, sizeof(resp_name), "%s", lc_cmds[k]);
+		for (char *c = resp_name; *c; c++)
+			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+		strcat(resp_name, "response");
+		if (signed_body(&body, kv) < 0)
+			return;
+		t0 = now_s();
+		st = request(h, &body);
+		r->lc_sync_ms[k] = (now_s() - t0) * 1e3;
+		buf_free(&body);
+		js = st == 200 ? json_loads(h->resp, 0, NULL) : NULL;
+		j = json_string_value(json_object_get(json_object_get(js, resp_name), "jobid"));
+		snprintf(jobid, sizeof(jobid), "%s", j ? j : "");
+		json_decref(js);
+		if (!jobid[0] || wait_job(h, jobid, t0, &r->lc_job_ms[k]) != 1)
+			return;
+		r->lc_ok[k] = true;
+	}
+}
+
 static void *
 client(void *arg)
 {
@@ -397,6 +480,8 @@ client(void *arg)
 		if ((idx = atomic_fetch_add(&next_idx, 1)) >= cfg.n)
 			break;
 		one_deploy(&h, idx);
+		if (cfg.lifecycle && results[idx].jobstatus == 1 && results[idx].vm_id[0])
+			lifecycle(&h, &results[idx]);
 	}
 	hc_close(&h);
 	free(h.resp);
@@ -438,7 +523,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: mgr_load --url http://HOST:PORT [--key K --secret S] [-n N] [-c C]\n"
 	    "  [--duration S] [--poll-ms MS] [--zone Z --offering O --template T --network N[,N...]]\n"
-	    "  [--prefix NAME] [--job-timeout S]\n");
+	    "  [--prefix NAME] [--job-timeout S] [--lifecycle]\n");
 	exit(2);
 }
 
@@ -451,7 +536,8 @@ main(int argc, char **argv)
 		{ "duration", 1, NULL, 'd' }, { "poll-ms", 1, NULL, 'p' },
 		{ "zone", 1, NULL, 'Z' }, { "offering", 1, NULL, 'O' }, { "template", 1, NULL, 'T' },
 		{ "network", 1, NULL, 'N' }, { "prefix", 1, NULL, 'P' },
-		{ "job-timeout", 1, NULL, 't' }, { NULL, 0, NULL, 0 },
+		{ "job-timeout", 1, NULL, 't' }, { "lifecycle", 0, NULL, 'L' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *url = NULL;
 	pthread_t *th;
@@ -487,6 +573,7 @@ main(int argc, char **argv)
 		case 'N': cfg.network = optarg; break;
 		case 'P': cfg.prefix = optarg; break;
 		case 't': cfg.job_timeout_s = atof(optarg); break;
+		case 'L': cfg.lifecycle = true; break;
 		default: usage();
 		}
 	}
@@ -581,6 +668,16 @@ main(int argc, char **argv)
 		if (results[i].jobstatus == 1)
 			v[m++] = results[i].e2e_ms;
 	row("end_to_end", v, m, 0);
+	for (k = 0; cfg.lifecycle && k < 2; k++) {
+		for (m = 0, i = 0; i < (size_t)cfg.n; i++)
+			if (results[i].lc_ok[k])
+				v[m++] = results[i].lc_sync_ms[k];
+		row(lc_names[k][0], v, m, 0);
+		for (m = 0, i = 0; i < (size_t)cfg.n; i++)
+			if (results[i].lc_ok[k])
+				v[m++] = results[i].lc_job_ms[k];
+		row(lc_names[k][1], v, m, 0);
+	}
 	if (!last_done)
 		last_done = t_end;
 	printf("\nthroughput: %ld deployments succeeded in %.3f s (first request to last job seen "

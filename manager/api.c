@@ -16,12 +16,30 @@
 
 static const struct api_cmd api_cmds[] = {
 	{ "deployVirtualMachine", cmd_deploy_vm, false },
-	{ "destroyVirtualMachine", cmd_destroy_vm, false },
+	{ "destroyVirtualMachine", cmd_vm_job, false },
+	{ "startVirtualMachine", cmd_vm_job, false },
+	{ "stopVirtualMachine", cmd_vm_job, false },
+	{ "rebootVirtualMachine", cmd_vm_job, false },
+	{ "resetPasswordForVirtualMachine", cmd_vm_job, false },
+	{ "updateVirtualMachine", cmd_update_vm, false },
+	{ "getVirtualMachineUserData", cmd_get_userdata, false },
 	{ "listVirtualMachines", cmd_list_vms, false },
 	{ "queryAsyncJobResult", cmd_query_job, false },
 	{ "listAsyncJobs", cmd_list_jobs, false },
 	{ "listHosts", cmd_list_hosts, true },
 	{ "listCapacity", cmd_list_capacity, true },
+	{ "registerSSHKeyPair", cmd_register_keypair, false },
+	{ "createSSHKeyPair", cmd_create_keypair, false },
+	{ "deleteSSHKeyPair", cmd_delete_keypair, false },
+	{ "listZones", cmd_list_catalogue, false },
+	{ "listServiceOfferings", cmd_list_catalogue, false },
+	{ "listTemplates", cmd_list_catalogue, false },
+	{ "listNetworks", cmd_list_catalogue, false },
+	{ "listVolumes", cmd_list_catalogue, false },
+	{ "listSSHKeyPairs", cmd_list_catalogue, false },
+	{ "listPublicIpAddresses", cmd_list_catalogue, false },
+	{ "listPortForwardingRules", cmd_list_catalogue, false },
+	{ "listIpForwardingRules", cmd_list_catalogue, false },
 };
 
 int

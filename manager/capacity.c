@@ -58,6 +58,7 @@ fill_host(void *el, sqlite3_stmt *st, void *arg)
 	h->ram_total_mib = sqlite3_column_int64(st, 8);
 	atomic_init(&h->cpu_used_mhz, sqlite3_column_int64(st, 9));
 	atomic_init(&h->ram_used_mib, sqlite3_column_int64(st, 10));
+	snprintf(h->api_id, sizeof(h->api_id), "%s", db_text(st, 11));
 	return 0;
 }
 
@@ -129,7 +130,7 @@ capacity_load(struct db *d, struct capacity *c)
 	memset(c, 0, sizeof(*c));
 	db_lock(d);
 	r = db_load_rows(d, "SELECT id, cluster_id, pod_id, zone_id, uuid, name, uri,"
-	    " cpu_total_mhz, ram_total_mib, cpu_used_mhz, ram_used_mib FROM host ORDER BY id",
+	    " cpu_total_mhz, ram_total_mib, cpu_used_mhz, ram_used_mib, api_id FROM host ORDER BY id",
 	    &c->hosts, &c->nhosts, sizeof(*c->hosts), fill_host, NULL);
 	if (r == 0)
 		r = db_load_rows(d, "SELECT id, zone_id, IFNULL(cluster_id, 0),"

@@ -13,7 +13,7 @@
 
 struct cap_host {
 	int64_t id, cluster_id, pod_id, zone_id;
-	char uuid[65], name[256], uri[1025];
+	char uuid[65], api_id[37], name[256], uri[1025];
 	int64_t cpu_total_mhz, ram_total_mib;
 	_Atomic int64_t cpu_used_mhz, ram_used_mib;
 	uint32_t *pools;  /* candidate pools, in allocator order: local, cluster, zone */
@@ -49,6 +49,8 @@ struct cap_need {
 	int64_t cpu_mhz;   /* cpu count x MHz */
 	int64_t ram_mib;
 	int64_t disk_bytes;
+	int64_t pool_id;        /* nonzero: the volume is on this pool; hosts must reach it */
+	int64_t prefer_host_id; /* nonzero: tried first (the host the VM last ran on) */
 	bool local;        /* the offering wants host-local storage */
 };
 

@@ -6,25 +6,19 @@
 #include <string.h>
 
 #include "api.h"
-
-static const char *
-job_cmd_class(const char *cmd)
-{
-	return !strcmp(cmd, "deploy") ? "org.apache.cloudstack.api.command.user.vm.DeployVMCmd"
-				      : "org.apache.cloudstack.api.command.user.vm.DestroyVMCmd";
-}
+#include "job.h"
 
 /* One job row as CloudStack shows it (caller holds the db lock). */
 static json_t *
 job_json(struct db *d, sqlite3_stmt *st, bool with_result)
 {
 	char created[32], done[32];
-	const char *cmd = db_text(st, 1);
+	const struct job_kind *k = job_kind_find(db_text(st, 1));
 	int status = sqlite3_column_int(st, 3);
 	json_t *j, *stages;
 
 	time_format(sqlite3_column_int64(st, 6), created);
-	j = json_pack("{sssssisissssssssss}", "jobid", db_text(st, 0), "cmd", job_cmd_class(cmd),
+	j = json_pack("{sssssisissssssssss}", "jobid", db_text(st, 0), "cmd", k ? k->cs_class : "",
 	    "jobstatus", status, "jobprocstatus", 0, "jobinstancetype", "VirtualMachine",
 	    "jobinstanceid", db_text(st, 2), "created", created, "jobresulttype", "object",
 	    "accountid", db_text(st, 9));
@@ -38,7 +32,7 @@ job_json(struct db *d, sqlite3_stmt *st, bool with_result)
 	}
 	if (with_result && status == 1)
 		json_object_set_new(j, "jobresult", json_pack("{so*}", "virtualmachine",
-		    vm_json(d, sqlite3_column_int64(st, 10), !strcmp(cmd, "deploy"))));
+		    vm_json(d, sqlite3_column_int64(st, 10), k && k->result_password)));
 	else if (with_result && status == 2)
 		json_object_set_new(j, "jobresult", json_pack("{siss}", "errorcode",
 		    sqlite3_column_int(st, 4), "errortext", db_text(st, 5)));
@@ -49,7 +43,7 @@ job_json(struct db *d, sqlite3_stmt *st, bool with_result)
 
 #define SQL_JOB_SELECT                                                                     \
 	"SELECT j.uuid, j.cmd, v.uuid, j.status, j.result_code, j.error_text, j.created_ms,"  \
-	" j.finished_ms, j.stages, a.uuid, j.vm_id FROM job j JOIN vm v ON v.id = j.vm_id"    \
+	" j.finished_ms, j.stages, a.api_id, j.vm_id FROM job j JOIN vm v ON v.id = j.vm_id"    \
 	" JOIN account a ON a.id = j.account_id "
 
 int
@@ -90,11 +84,12 @@ cmd_list_jobs(struct api_req *r, json_t **out, struct api_err *e)
 {
 	static const char sql[] = SQL_JOB_SELECT
 	    "WHERE (?1 OR j.account_id = ?2) ORDER BY j.id DESC LIMIT ?3 OFFSET ?4";
+	static const char sql_count[] = "SELECT COUNT(*) FROM job WHERE ?1 OR account_id = ?2";
 	struct db *d = r->m->reader;
 	int64_t limit, offset;
 	sqlite3_stmt *st;
 	json_t *list;
-	size_t n = 0;
+	int64_t total = 0;
 
 	if (api_paging(r->q, &limit, &offset, e) < 0)
 		return -1;
@@ -108,13 +103,18 @@ cmd_list_jobs(struct api_req *r, json_t **out, struct api_err *e)
 	sqlite3_bind_int64(st, 3, limit);
 	sqlite3_bind_int64(st, 4, offset);
 	list = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(list, job_json(d, st, false));
-		n++;
-	}
 	sqlite3_reset(st);
+	if ((st = db_stmt(d, sql_count))) {
+		sqlite3_bind_int(st, 1, r->acct->admin);
+		sqlite3_bind_int64(st, 2, r->acct->id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			total = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
 	db_unlock(d);
-	*out = json_pack("{sIso}", "count", (json_int_t)n, "asyncjobs", list);
+	*out = json_pack("{sIso}", "count", (json_int_t)total, "asyncjobs", list);
 	return 0;
 }
 
@@ -132,7 +132,7 @@ host_json(struct mgr *m, struct cap_host *h, bool domains)
 {
 	int64_t cpu = atomic_load(&h->cpu_used_mhz), ram = atomic_load(&h->ram_used_mib);
 	char pct[32];
-	json_t *j = json_pack("{sssssssssssIsIsssIsIsI}", "id", h->uuid, "name", h->name,
+	json_t *j = json_pack("{sssssssssssIsIsssIsIsI}", "id", h->api_id, "name", h->name,
 	    "state", "Up", "type", "Routing", "hypervisor", "KVM", "cpuwithoverprovisioning",
 	    (json_int_t)h->cpu_total_mhz, "cpuallocatedvalue", (json_int_t)cpu, "cpuallocated",
 	    percent(cpu, h->cpu_total_mhz, pct, sizeof(pct)), "memorytotal",
@@ -168,14 +168,14 @@ cmd_list_hosts(struct api_req *r, json_t **out, struct api_err *e)
 		return -1;
 	}
 	for (i = 0; i < c->nhosts; i++) {
-		if (id && strcmp(id, c->hosts[i].uuid))
+		if (id && strcmp(id, c->hosts[i].uuid) && strcmp(id, c->hosts[i].api_id))
 			continue;
 		if (seen++ < offset || (limit >= 0 && (int64_t)n >= limit))
 			continue;
 		json_array_append_new(list, host_json(r->m, &c->hosts[i], ld && !strcmp(ld, "true")));
 		n++;
 	}
-	*out = json_pack("{sIso}", "count", (json_int_t)n, "host", list);
+	*out = json_pack("{sIso}", "count", (json_int_t)seen, "host", list);
 	return 0;
 }
 
@@ -195,7 +195,7 @@ cmd_list_capacity(struct api_req *r, json_t **out, struct api_err *e)
 	(void)e;
 	if (zid) {
 		db_lock(r->m->reader);
-		db_ints_by_text(r->m->reader, "SELECT id FROM zone WHERE uuid = ?", zid, &zone, 1);
+		db_ints_by_text(r->m->reader, "SELECT id FROM zone WHERE " API_ID_IS, zid, &zone, 1);
 		db_unlock(r->m->reader);
 		if (!zone) {
 			json_decref(list);

@@ -1,10 +1,11 @@
-/* cmd_vm.c: the VM commands: deployVirtualMachine's sync phase (limits,
- * VM, NIC and ROOT volume records, resource counts, job), the sync phase of
- * destroyVirtualMachine, listVirtualMachines and the VM's JSON. */
+/* cmd_vm.c: deployVirtualMachine's sync phase (limits, VM, NIC and ROOT
+ * volume records, resource counts, the job: deploy, or create when
+ * startvm=false), listVirtualMachines and the VM's JSON. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 
 #include "addr.h"
@@ -17,14 +18,16 @@
 
 #define USERDATA_B64_MAX (48 * 1024) /* the whole request is at most QUERY_LEN_MAX */
 #define SSH_KEY_MAX 8192
-#define PASSWORD_LEN 12
+#define DISPLAYNAME_MAX 255
 
 /* What the deploy's parameters resolve to. */
 struct deploy_in {
 	int64_t zone_id, offering_id, template_id, network_id;
 	int64_t cpu_count, cpu_mhz, ram_mib, disk_bytes;
-	char name[64], password[PASSWORD_LEN + 1];
-	const char *userdata, *ssh_key;
+	char name[64], password[VM_PASSWORD_LEN + 1], keypairs[512];
+	const char *userdata, *ssh_key, *display_name;
+	char *keys; /* the key pairs' public keys */
+	bool start;
 };
 
 static const char *const limit_cs_names[INV_LIM_N] = { "user_vm", "cpu", "memory", "volume",
@@ -45,18 +48,60 @@ id_by_uuid(struct mgr *m, const char *sql, const char *uuid, int64_t *id, int64_
 	return r;
 }
 
-static void
-password_new(char out[PASSWORD_LEN + 1])
+void
+vm_password_new(char out[VM_PASSWORD_LEN + 1])
 {
 	static const char set[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-	unsigned char b[PASSWORD_LEN];
+	unsigned char b[VM_PASSWORD_LEN];
 	size_t i;
 
 	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
 		memset(b, 0, sizeof(b)); /* getrandom(2) of 12 bytes does not fail */
-	for (i = 0; i < PASSWORD_LEN; i++)
+	for (i = 0; i < VM_PASSWORD_LEN; i++)
 		out[i] = set[b[i] % (sizeof(set) - 1)];
-	out[PASSWORD_LEN] = '\0';
+	out[VM_PASSWORD_LEN] = '\0';
+}
+
+int
+vm_userdata_check(const char *b64, struct api_err *e)
+{
+	char *dec = NULL;
+	size_t declen;
+
+	if (strlen(b64) > USERDATA_B64_MAX ||
+	    base64_decode(b64, strlen(b64), USERDATA_B64_MAX, &dec, &declen) < 0)
+		return api_fail(e, CS_PARAM_ERROR, "userdata must be base64, at most %d bytes",
+		    USERDATA_B64_MAX);
+	free(dec);
+	return 0;
+}
+
+/* startvm, displayname, keypair or keypairs (resolved to public keys). */
+static int
+deploy_options(struct api_req *r, struct deploy_in *in, struct api_err *e)
+{
+	const char *sv = query_get(r->q, "startvm"), *dn = query_get(r->q, "displayname");
+	const char *kp = query_get(r->q, "keypairs");
+
+	in->start = true;
+	if (sv && !strcasecmp(sv, "false"))
+		in->start = false;
+	else if (sv && strcasecmp(sv, "true"))
+		return api_fail(e, CS_PARAM_ERROR, "startvm must be true or false");
+	if (dn && (strlen(dn) > DISPLAYNAME_MAX || strpbrk(dn, "\r\n")))
+		return api_fail(e, CS_PARAM_ERROR, "displayname: at most %d characters, one line",
+		    DISPLAYNAME_MAX);
+	in->display_name = dn;
+	if (!kp)
+		kp = query_get(r->q, "keypair");
+	if (!kp)
+		return 0;
+	if (in->ssh_key)
+		return api_fail(e, CS_PARAM_ERROR, "sshkey and keypair exclude each other");
+	if (keypairs_resolve(r, kp, &in->keys, in->keypairs, sizeof(in->keypairs), e) < 0)
+		return -1;
+	in->ssh_key = in->keys;
+	return 0;
 }
 
 /* Checks and resolves the parameters (caller holds the db lock). */
@@ -98,33 +143,31 @@ deploy_resolve(struct api_req *r, struct deploy_in *in, struct api_err *e)
 	const char *name = query_get(r->q, "name");
 	int64_t tpl_zone = 0, net_zone = 0;
 	sqlite3_stmt *st;
-	char *dec = NULL;
-	size_t declen;
 	int x;
 
 	if (!zone || !off || !tpl)
 		return api_fail(e, CS_PARAM_ERROR, "Unable to execute API command "
 		    "deployvirtualmachine due to missing parameter %s",
 		    !zone ? "zoneid" : !off ? "serviceofferingid" : "templateid");
-	if (id_by_uuid(r->m, "SELECT id FROM zone WHERE uuid = ?", zone, &in->zone_id, NULL))
+	if (id_by_uuid(r->m, "SELECT id FROM zone WHERE " API_ID_IS, zone, &in->zone_id, NULL))
 		return api_fail(e, CS_PARAM_ERROR, "Unable to find zone by id %.64s", zone);
-	if (id_by_uuid(r->m, "SELECT id FROM offering WHERE uuid = ?", off, &in->offering_id,
+	if (id_by_uuid(r->m, "SELECT id FROM offering WHERE " API_ID_IS, off, &in->offering_id,
 	    NULL))
 		return api_fail(e, CS_PARAM_ERROR, "Unable to find service offering by id %.64s",
 		    off);
-	if (id_by_uuid(r->m, "SELECT id, zone_id FROM template WHERE uuid = ?", tpl,
+	if (id_by_uuid(r->m, "SELECT id, zone_id FROM template WHERE " API_ID_IS, tpl,
 	    &in->template_id, &tpl_zone) || tpl_zone != in->zone_id)
 		return api_fail(e, CS_PARAM_ERROR, "Unable to find template by id %.64s in zone "
 		    "%.64s", tpl, zone);
 	if (net && strchr(net, ','))
 		return api_fail(e, CS_PARAM_ERROR, "one network per VM is supported");
 	if (net) {
-		if (id_by_uuid(r->m, "SELECT id, zone_id FROM network WHERE uuid = ?", net,
+		if (id_by_uuid(r->m, "SELECT id, zone_id FROM network WHERE " API_ID_IS, net,
 		    &in->network_id, &net_zone) || net_zone != in->zone_id)
 			return api_fail(e, CS_PARAM_ERROR, "Unable to find network by id %.64s in "
 			    "zone %.64s", net, zone);
 	} else if (id_by_uuid(r->m, "SELECT MIN(id), COUNT(*) FROM network WHERE zone_id ="
-	    " (SELECT id FROM zone WHERE uuid = ?)", zone, &in->network_id, &net_zone) ||
+	    " (SELECT id FROM zone WHERE " API_ID_IS ")", zone, &in->network_id, &net_zone) ||
 	    net_zone != 1) {
 		return api_fail(e, CS_PARAM_ERROR, "Unable to execute API command "
 		    "deployvirtualmachine due to missing parameter networkids");
@@ -139,21 +182,14 @@ deploy_resolve(struct api_req *r, struct deploy_in *in, struct api_err *e)
 		return x;
 	snprintf(in->name, sizeof(in->name), "%s", name ? name : "");
 	in->userdata = query_get(r->q, "userdata");
-	if (in->userdata && *in->userdata) {
-		if (strlen(in->userdata) > USERDATA_B64_MAX ||
-		    base64_decode(in->userdata, strlen(in->userdata), USERDATA_B64_MAX, &dec,
-		    &declen) < 0)
-			return api_fail(e, CS_PARAM_ERROR, "userdata must be base64, at most %d bytes",
-			    USERDATA_B64_MAX);
-		free(dec);
-	}
+	if (in->userdata && *in->userdata && vm_userdata_check(in->userdata, e) < 0)
+		return -1;
 	in->ssh_key = query_get(r->q, "sshkey");
 	if (in->ssh_key && (strlen(in->ssh_key) > SSH_KEY_MAX || strpbrk(in->ssh_key, "\r\n")))
 		return api_fail(e, CS_PARAM_ERROR, "sshkey must be one line of at most %d bytes",
 		    SSH_KEY_MAX);
-	if (query_get(r->q, "keypair"))
-		return api_fail(e, CS_PARAM_ERROR, "keypair: registered SSH key pairs are not "
-		    "supported; pass the public key as sshkey");
+	if (deploy_options(r, in, e) < 0)
+		return -1;
 	if (!(st = db_stmt(r->m->db, "SELECT o.cpu_count, o.cpu_mhz, o.ram_mib, t.size FROM"
 	    " offering o, template t WHERE o.id = ?1 AND t.id = ?2")))
 		return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(r->m->db));
@@ -168,7 +204,7 @@ deploy_resolve(struct api_req *r, struct deploy_in *in, struct api_err *e)
 	in->ram_mib = sqlite3_column_int64(st, 2);
 	in->disk_bytes = sqlite3_column_int64(st, 3);
 	sqlite3_reset(st);
-	password_new(in->password);
+	vm_password_new(in->password);
 	return 0;
 }
 
@@ -233,10 +269,11 @@ deploy_records(struct api_req *r, struct deploy_in *in, uint32_t ip, char vm_uui
 		snprintf(in->name, sizeof(in->name), "VM-%s", vm_uuid);
 	if ((x = db_run(d, "INSERT INTO vm (uuid, name, instance_name, account_id, zone_id,"
 	    " offering_id, template_id, network_id, state, password, userdata, ssh_key,"
-	    " created_ms) VALUES (?, ?, '', ?, ?, ?, ?, ?, 'Stopped', ?, ?, ?, ?)", "ssiiiiisssi",
-	    vm_uuid, in->name, r->acct->id, in->zone_id, in->offering_id, in->template_id,
-	    in->network_id, in->password, in->userdata ? in->userdata : "",
-	    in->ssh_key ? in->ssh_key : "", now)) < 0)
+	    " created_ms, display_name, keypairs) VALUES (?, ?, '', ?, ?, ?, ?, ?, 'Stopped', ?, ?,"
+	    " ?, ?, ?, ?)", "ssiiiiisssiss", vm_uuid, in->name, r->acct->id, in->zone_id,
+	    in->offering_id, in->template_id, in->network_id, in->password,
+	    in->userdata ? in->userdata : "", in->ssh_key ? in->ssh_key : "", now,
+	    in->display_name ? in->display_name : "", in->keypairs)) < 0)
 		return x;
 	vm_id = db_last_id(d);
 	/* CloudStack's instance name, and a MAC that is unique because the id is. */
@@ -255,7 +292,8 @@ deploy_records(struct api_req *r, struct deploy_in *in, uint32_t ip, char vm_uui
 	    (x = db_run(d, "INSERT INTO volume (uuid, vm_id, type, state, size)"
 	    " VALUES (?, ?, 'ROOT', 'Allocated', ?)", "sii", vol_uuid, vm_id, in->disk_bytes)) < 0 ||
 	    (x = db_run(d, "INSERT INTO job (uuid, account_id, cmd, vm_id, created_ms)"
-	    " VALUES (?, ?, 'deploy', ?, ?)", "siii", job_uuid, r->acct->id, vm_id, now)) < 0)
+	    " VALUES (?, ?, ?, ?, ?)", "sisii", job_uuid, r->acct->id,
+	    in->start ? "deploy" : "create", vm_id, now)) < 0)
 		return x;
 	*job_id = db_last_id(d);
 	return 0;
@@ -296,6 +334,7 @@ cmd_deploy_vm(struct api_req *r, json_t **out, struct api_err *e)
 	if (jobs_submit(r->m, job_id) < 0)
 		log_warnx("deploy: job queue full; job %s runs after the next restart", job_uuid);
 	*out = json_pack("{ssss}", "id", vm_uuid, "jobid", job_uuid);
+	free(in.keys);
 	return 0;
 fail:
 	db_rollback(d);
@@ -303,76 +342,17 @@ out:
 	if (ip)
 		ipam_release(&r->m->ipam, in.network_id, ip);
 	db_unlock(d);
-	return x;
-}
-
-/* The VM of the caller's account (any for an admin): id, state. */
-static int
-vm_of_account(struct api_req *r, const char *uuid, int64_t *id, char state[16])
-{
-	sqlite3_stmt *st = db_stmt(r->m->db, "SELECT id, state, account_id FROM vm WHERE uuid = ?");
-	int rc, found = 0;
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
-	    (r->acct->admin || sqlite3_column_int64(st, 2) == r->acct->id)) {
-		*id = sqlite3_column_int64(st, 0);
-		snprintf(state, 16, "%s", db_text(st, 1));
-		found = 1;
-	}
-	sqlite3_reset(st);
-	return found ? 0 : -ENOENT;
-}
-
-int
-cmd_destroy_vm(struct api_req *r, json_t **out, struct api_err *e)
-{
-	const char *uuid = query_get(r->q, "id");
-	struct db *d = r->m->db;
-	char state[16], job_uuid[37];
-	int64_t vm_id, job_id;
-	int x;
-
-	if (!uuid)
-		return api_fail(e, CS_PARAM_ERROR, "Unable to execute API command "
-		    "destroyvirtualmachine due to missing parameter id");
-	db_lock(d);
-	if (vm_of_account(r, uuid, &vm_id, state) < 0) {
-		x = api_fail(e, CS_PARAM_ERROR, "Unable to find virtual machine by id %.64s", uuid);
-		goto out;
-	}
-	if (strcmp(state, "Running") && strcmp(state, "Stopped") && strcmp(state, "Error")) {
-		x = api_fail(e, CS_PARAM_ERROR, "VM %s is %s; it can be destroyed when Running, "
-		    "Stopped or Error", uuid, state);
-		goto out;
-	}
-	uuid_new(job_uuid);
-	if (db_begin(d) < 0 ||
-	    db_run(d, "UPDATE vm SET state = 'Expunging' WHERE id = ?", "i", vm_id) < 0 ||
-	    db_run(d, "INSERT INTO job (uuid, account_id, cmd, vm_id, created_ms)"
-	    " VALUES (?, ?, 'destroy', ?, ?)", "siii", job_uuid, r->acct->id, vm_id, now_ms()) < 0 ||
-	    (job_id = db_last_id(d), db_commit(d)) < 0) {
-		db_rollback(d);
-		x = api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(d));
-		goto out;
-	}
-	db_unlock(d);
-	if (jobs_submit(r->m, job_id) < 0)
-		log_warnx("destroy: job queue full; job %s runs after the next restart", job_uuid);
-	*out = json_pack("{ssss}", "id", uuid, "jobid", job_uuid);
-	return 0;
-out:
-	db_unlock(d);
+	free(in.keys);
 	return x;
 }
 
 static const char SQL_VM[] =
-    "SELECT v.uuid, v.name, v.instance_name, v.state, v.created_ms, v.error_text, z.uuid,"
-    " z.name, o.uuid, o.name, o.cpu_count, o.cpu_mhz, o.ram_mib, t.uuid, t.name,"
-    " IFNULL(h.uuid, ''), IFNULL(h.name, ''), a.name, n.uuid, IFNULL(c.ip, 0),"
-    " IFNULL(c.mac, ''), n.gateway, n.prefix, v.password"
+    "SELECT v.uuid, v.name, v.instance_name, v.state, v.created_ms, v.error_text, z.api_id,"
+    " z.name, o.api_id, o.name, o.cpu_count, o.cpu_mhz, o.ram_mib, t.api_id, t.name,"
+    " IFNULL(h.api_id, ''), IFNULL(h.name, ''), a.name, n.api_id, IFNULL(c.ip, 0),"
+    " IFNULL(c.mac, ''), n.gateway, n.prefix, v.password,"
+    " CASE v.display_name WHEN '' THEN v.name ELSE v.display_name END, v.keypairs,"
+    " a.api_id, t.api_id"
     " FROM vm v JOIN zone z ON z.id = v.zone_id JOIN offering o ON o.id = v.offering_id"
     " JOIN template t ON t.id = v.template_id JOIN account a ON a.id = v.account_id"
     " JOIN network n ON n.id = v.network_id LEFT JOIN host h ON h.id = v.host_id"
@@ -392,7 +372,7 @@ vm_json(struct db *d, int64_t vm_id, bool with_password)
 		goto out;
 	time_format(sqlite3_column_int64(st, 4), created);
 	v = json_pack("{ssssssssssssssssssssssssss sIsIsI}", "id", db_text(st, 0), "name",
-	    db_text(st, 1), "displayname", db_text(st, 1), "instancename", db_text(st, 2),
+	    db_text(st, 1), "displayname", db_text(st, 24), "instancename", db_text(st, 2),
 	    "state", db_text(st, 3), "created", created, "zoneid", db_text(st, 6), "zonename",
 	    db_text(st, 7), "serviceofferingid", db_text(st, 8), "serviceofferingname",
 	    db_text(st, 9), "templateid", db_text(st, 13), "templatename", db_text(st, 14),
@@ -407,6 +387,14 @@ vm_json(struct db *d, int64_t vm_id, bool with_password)
 	}
 	if (*db_text(st, 5))
 		json_object_set_new(v, "errortext", json_string(db_text(st, 5)));
+	if (*db_text(st, 25)) {
+		json_object_set_new(v, "keypair", json_string(db_text(st, 25)));
+		json_object_set_new(v, "keypairs", json_string(db_text(st, 25)));
+	}
+	json_object_set_new(v, "accountid", json_string(db_text(st, 26)));
+	json_object_set_new(v, "passwordenabled", json_true());
+	json_object_set_new(v, "hypervisor", json_string("KVM"));
+	json_object_set_new(v, "domain", json_string("ROOT"));
 	if (with_password)
 		json_object_set_new(v, "password", json_string(db_text(st, 23)));
 	nics = json_array();
@@ -428,11 +416,12 @@ int
 cmd_list_vms(struct api_req *r, json_t **out, struct api_err *e)
 {
 	static const char sql[] =
-	    "SELECT id FROM vm WHERE (?1 OR account_id = ?2) AND (?3 IS NULL OR uuid = ?3)"
+	    "SELECT id, COUNT(*) OVER () FROM vm WHERE (?1 OR account_id = ?2)"
+	    " AND (?3 IS NULL OR uuid = ?3)"
 	    " AND (?4 IS NULL OR state = ?4) AND (?4 IS NOT NULL OR state != 'Destroyed')"
 	    " AND (?5 IS NULL OR name = ?5) ORDER BY id LIMIT ?6 OFFSET ?7";
 	struct db *d = r->m->reader;
-	int64_t limit, offset, *ids = NULL;
+	int64_t limit, offset, total = 0, *ids = NULL;
 	size_t n = 0, cap = 0, i;
 	sqlite3_stmt *st;
 	json_t *list;
@@ -459,6 +448,7 @@ cmd_list_vms(struct api_req *r, json_t **out, struct api_err *e)
 		if ((x = array_reserve(&ids, &cap, n + 1, sizeof(*ids), 64)) < 0)
 			break;
 		ids[n++] = sqlite3_column_int64(st, 0);
+		total = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
 	if (x < 0 || rc != SQLITE_DONE) {
@@ -472,6 +462,6 @@ cmd_list_vms(struct api_req *r, json_t **out, struct api_err *e)
 		json_array_append_new(list, vm_json(d, ids[i], false));
 	db_unlock(d);
 	free(ids);
-	*out = json_pack("{sIso}", "count", (json_int_t)n, "virtualmachine", list);
+	*out = json_pack("{sIso}", "count", (json_int_t)total, "virtualmachine", list);
 	return 0;
 }

@@ -13,6 +13,23 @@
 #include "db.h"
 #include "log.h"
 
+/* The id the API shows for an inventory row: the inventory's id when it
+ * already is a UUID, a random version-4 UUID otherwise. */
+#define API_ID_EXPR                                                                         \
+	"CASE WHEN uuid GLOB '[0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F]" \
+	"[0-9a-fA-F][0-9a-fA-F]-*-*-*-*' AND length(uuid) = 36 THEN lower(uuid) ELSE"       \
+	" lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||"          \
+	" substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1)" \
+	" || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))) END"
+/* Gives table t an api_id (unique, filled for the rows there and, by a
+ * trigger, for every row inserted later). */
+#define API_ID(t)                                                                           \
+	"ALTER TABLE " t " ADD COLUMN api_id TEXT;"                                          \
+	"UPDATE " t " SET api_id = " API_ID_EXPR ";"                                         \
+	"CREATE UNIQUE INDEX " t "_api_id ON " t "(api_id);"                                 \
+	"CREATE TRIGGER " t "_api_id AFTER INSERT ON " t " WHEN NEW.api_id IS NULL BEGIN"    \
+	" UPDATE " t " SET api_id = " API_ID_EXPR " WHERE id = NEW.id; END;"
+
 /* Migration N brings the schema from version N-1 to N.  Never edit a
  * released step: add a new one. */
 static const char *const migrations[] = {
@@ -73,6 +90,22 @@ static const char *const migrations[] = {
 	" error_text TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL,"
 	" finished_ms INTEGER NOT NULL DEFAULT 0, stages TEXT NOT NULL DEFAULT '[]');"
 	"CREATE INDEX job_status ON job(status);",
+	/* 2: UUIDs for the API (api_id) beside the inventory's ids (uuid);
+	 * the VM lifecycle: the host a VM last ran on, its display name; a
+	 * job's parameters; the key pairs a VM was given; SSH key pairs per
+	 * account. */
+	API_ID("zone") API_ID("pod") API_ID("cluster") API_ID("host") API_ID("pool")
+	API_ID("secondary") API_ID("template") API_ID("offering") API_ID("network")
+	API_ID("account")
+	"CREATE TABLE keypair (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE,"
+	" account_id INTEGER NOT NULL REFERENCES account(id), name TEXT NOT NULL,"
+	" fingerprint TEXT NOT NULL, public_key TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+	" UNIQUE (account_id, name));"
+	"ALTER TABLE vm ADD COLUMN last_host_id INTEGER;"
+	"ALTER TABLE vm ADD COLUMN display_name TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE job ADD COLUMN arg TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE vm ADD COLUMN keypairs TEXT NOT NULL DEFAULT '';"
+	"UPDATE vm SET last_host_id = host_id;",
 };
 
 int

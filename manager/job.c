@@ -1,6 +1,8 @@
 /* job.c: the async job engine: a bounded queue, the worker pool, the
- * stage runner (each stage timed, a failure undoing every stage before it
- * in reverse) and the recovery of jobs a previous run left unfinished. */
+ * stage runner for any job kind (each stage timed here, a failure undoing
+ * that stage and every one before it in reverse, then the kind's commit or
+ * failure record) and the recovery of jobs a previous run left unfinished.
+ * It knows no job kind by name: they are rows of job_kinds.c's table. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -8,114 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
 #include "job.h"
 #include "log.h"
-
-static const char SQL_LOAD[] =
-    "SELECT j.uuid, j.cmd, j.vm_id, v.account_id, v.uuid, v.name, v.instance_name, v.state,"
-    " v.password, v.userdata, v.ssh_key, v.zone_id, IFNULL(v.host_id, 0),"
-    " IFNULL(v.pool_id, 0), v.reserved, o.name, o.cpu_count, o.cpu_mhz, o.ram_mib,"
-    " o.local_storage, z.name, t.uuid, s.path || '/' || t.path, t.size, n.id, n.vr_url,"
-    " n.vr_token, n.bridge, n.vlan, n.gateway, n.dns, IFNULL(c.ip, 0), IFNULL(c.mac, ''),"
-    " IFNULL(vol.id, 0), IFNULL(vol.uuid, ''), IFNULL(vol.path, '')"
-    " FROM job j JOIN vm v ON v.id = j.vm_id JOIN offering o ON o.id = v.offering_id"
-    " JOIN zone z ON z.id = v.zone_id JOIN template t ON t.id = v.template_id"
-    " JOIN secondary s ON s.id = t.secondary_id JOIN network n ON n.id = v.network_id"
-    " LEFT JOIN nic c ON c.vm_id = v.id"
-    " LEFT JOIN volume vol ON vol.vm_id = v.id AND vol.type = 'ROOT'"
-    " WHERE j.id = ?";
-
-#define COPY(dst, col) snprintf(dst, sizeof(dst), "%s", db_text(st, col))
-
-static void
-job_fill(struct job *j, sqlite3_stmt *st)
-{
-	struct cap_pool *p;
-
-	COPY(j->uuid, 0);
-	COPY(j->cmd, 1);
-	j->vm_id = sqlite3_column_int64(st, 2);
-	j->account_id = sqlite3_column_int64(st, 3);
-	COPY(j->vm_uuid, 4);
-	COPY(j->vm_name, 5);
-	COPY(j->instance_name, 6);
-	COPY(j->state, 7);
-	COPY(j->password, 8);
-	j->userdata = strdup(db_text(st, 9));
-	j->ssh_key = strdup(db_text(st, 10));
-	j->zone_id = sqlite3_column_int64(st, 11);
-	j->host_id = sqlite3_column_int64(st, 12);
-	j->pool_id = sqlite3_column_int64(st, 13);
-	j->reserved = sqlite3_column_int(st, 14) != 0;
-	COPY(j->offering_name, 15);
-	j->cpu_count = (unsigned)sqlite3_column_int(st, 16);
-	j->cpu_mhz = (unsigned)sqlite3_column_int(st, 17);
-	j->need.zone_id = j->zone_id;
-	j->need.cpu_mhz = (int64_t)j->cpu_count * j->cpu_mhz;
-	j->need.ram_mib = sqlite3_column_int64(st, 18);
-	j->need.local = sqlite3_column_int(st, 19) != 0;
-	COPY(j->zone_name, 20);
-	COPY(j->tpl_uuid, 21);
-	COPY(j->tpl_path, 22);
-	j->need.disk_bytes = sqlite3_column_int64(st, 23);
-	j->network_id = sqlite3_column_int64(st, 24);
-	COPY(j->vr_url, 25);
-	COPY(j->vr_token, 26);
-	COPY(j->bridge, 27);
-	j->vlan = (unsigned)sqlite3_column_int(st, 28);
-	ip4_format((uint32_t)sqlite3_column_int64(st, 29), j->gateway);
-	COPY(j->dns, 30);
-	j->ip4 = (uint32_t)sqlite3_column_int64(st, 31);
-	if (j->ip4)
-		ip4_format(j->ip4, j->ip);
-	COPY(j->mac, 32);
-	j->volume_id = sqlite3_column_int64(st, 33);
-	COPY(j->volume_uuid, 34);
-	COPY(j->volume_path, 35);
-	/* The ROOT volume's file follows from its pool: known before it exists,
-	 * so a rollback after a crash can find it. */
-	if (!j->volume_path[0] && j->volume_uuid[0] && j->pool_id &&
-	    (p = capacity_pool(&j->m->cap, j->pool_id)))
-		snprintf(j->volume_path, sizeof(j->volume_path), "%s/%s.qcow2", p->path,
-		    j->volume_uuid);
-}
-
-int
-job_load(struct mgr *m, int64_t id, struct job *j)
-{
-	sqlite3_stmt *st;
-	int rc, r;
-
-	memset(j, 0, sizeof(*j));
-	j->m = m;
-	j->id = id;
-	db_lock(m->db);
-	if (!(st = db_stmt(m->db, SQL_LOAD))) {
-		db_unlock(m->db);
-		return -EIO;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		job_fill(j, st);
-	r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
-	sqlite3_reset(st);
-	db_unlock(m->db);
-	if (r == 0 && (!j->userdata || !j->ssh_key))
-		r = -ENOMEM;
-	if (r < 0)
-		job_clear(j);
-	return r;
-}
-
-void
-job_clear(struct job *j)
-{
-	free(j->userdata);
-	free(j->ssh_key);
-	j->userdata = j->ssh_key = NULL;
-}
 
 void
 job_note(struct job *j, const char *fmt, ...)
@@ -152,53 +48,73 @@ job_stages_json(const struct job *j)
 	return s;
 }
 
-/* Runs a job's stages; on a failure, undoes that stage and every earlier
- * one in reverse and lets the job's failure commit record it. */
+static void
+job_undo_from(struct job *j, size_t i)
+{
+	const struct job_stage *stages = j->kind->stages;
+
+	for (size_t k = i + 1; k-- > 0;)
+		if (stages[k].undo)
+			stages[k].undo(j);
+}
+
+/* The record of a stage about to run, stamped with its start. */
+static struct job_stage_rec *
+job_rec_open(struct job *j, const char *name)
+{
+	struct job_stage_rec *rec = &j->rec[j->nrec++];
+
+	rec->name = name;
+	rec->start_us = now_us();
+	rec->end_us = rec->start_us;
+	return rec;
+}
+
+/* Runs a job's stages, then its kind's commit as the "completion" stage;
+ * on a failure, undoes the stages run (the failed one included) in reverse
+ * and lets the kind record the failure. */
 static void
 job_run(struct mgr *m, int64_t id)
 {
-	const struct job_stage *stages;
+	const struct job_kind *k;
+	struct job_stage_rec *rec;
+	const char *failed = "completion";
 	struct job j;
-	size_t n, i, k;
+	size_t i;
 	int r = 0;
 
 	if ((r = job_load(m, id, &j)) < 0) {
 		log_err(r, "job %lld: cannot load", (long long)id);
 		return;
 	}
-	if (!strcmp(j.cmd, "deploy")) {
-		stages = deploy_stages;
-		n = deploy_nstages;
-	} else {
-		stages = destroy_stages;
-		n = destroy_nstages;
-	}
-	for (i = 0; i < n; i++) {
-		struct job_stage_rec *rec = &j.rec[j.nrec++];
-
-		rec->name = stages[i].name;
-		rec->start_us = now_us();
-		r = stages[i].run(&j);
+	k = j.kind;
+	for (i = 0; i < k->nstages; i++) {
+		rec = job_rec_open(&j, k->stages[i].name);
+		r = k->stages[i].run(&j);
 		rec->end_us = now_us();
-		if (r < 0)
+		if (r < 0) {
+			failed = k->stages[i].name;
 			break;
+		}
 		j.err[0] = '\0'; /* a stage that succeeded may leave a note there */
+	}
+	if (r == 0) {
+		/* The completion stage's time is stamped before its commit, which
+		 * records it. */
+		rec = job_rec_open(&j, "completion");
+		rec->end_us = now_us();
+		if ((r = k->commit(&j)) < 0)
+			i = k->nstages - 1;
 	}
 	if (r < 0) {
 		if (!j.err[0])
-			snprintf(j.err, sizeof(j.err), "%s failed: %s", stages[i].name, strerror(-r));
+			snprintf(j.err, sizeof(j.err), "%s failed: %s", failed, strerror(-r));
 		if (!j.fail_code)
 			j.fail_code = CS_INTERNAL_ERROR;
 		log_warnx("job %s (%s VM %s): %s: %s; rolling back", j.uuid, j.cmd, j.vm_uuid,
-		    stages[i].name, j.err);
-		for (k = i + 1; k-- > 0;)
-			if (stages[k].undo)
-				stages[k].undo(&j);
-		if (!strcmp(j.cmd, "deploy"))
-			r = deploy_fail_commit(&j);
-		else /* a destroy keeps what it could not clean up: retry it */
-			r = job_finish_commit(&j, "Error", false, 2);
-		if (r < 0)
+		    failed, j.err);
+		job_undo_from(&j, i);
+		if ((r = k->fail(&j)) < 0)
 			log_err(r, "job %s: cannot record the failure", j.uuid);
 		atomic_fetch_add(&m->jobs_failed, 1);
 	} else {
@@ -297,33 +213,29 @@ jobs_stop(struct mgr *m)
 	q->ids = NULL;
 }
 
-/* A deploy that had not reserved anything yet is simply run again; one
- * that had is rolled back (every undo is idempotent and finds its traces
- * in the database: the reserved flag, the NIC, the volume's pool, the
- * host).  Destroy jobs are idempotent and run again. */
+/* A job whose kind says it can run again is queued again; any other is
+ * rolled back (every undo is idempotent and finds its traces in the
+ * database: the reserved flag, the NIC, the volume's pool, the host). */
 static int
 recover_one(struct mgr *m, int64_t id)
 {
 	struct job j;
-	size_t k;
 	int r;
 
 	if ((r = job_load(m, id, &j)) < 0)
 		return r;
-	if (strcmp(j.cmd, "deploy") || (!j.reserved && !strcmp(j.state, "Stopped"))) {
+	if (!j.kind->rerun || j.kind->rerun(&j)) {
 		log_info("job %s (%s VM %s): unfinished at the last stop; running it again",
 		    j.uuid, j.cmd, j.vm_uuid);
 		job_clear(&j);
 		return jobs_submit(m, id);
 	}
-	log_info("job %s (deploy VM %s): interrupted in state %s; rolling back", j.uuid,
-	    j.vm_uuid, j.state);
-	for (k = deploy_nstages; k-- > 0;)
-		if (deploy_stages[k].undo)
-			deploy_stages[k].undo(&j);
+	log_info("job %s (%s VM %s): interrupted in state %s; rolling back", j.uuid, j.cmd,
+	    j.vm_uuid, vm_state_names[j.state]);
+	job_undo_from(&j, j.kind->nstages - 1);
 	snprintf(j.err, sizeof(j.err), "vr-manager stopped during the job; rolled back");
 	j.fail_code = CS_INTERNAL_ERROR;
-	r = deploy_fail_commit(&j);
+	r = j.kind->fail(&j);
 	job_clear(&j);
 	return r;
 }

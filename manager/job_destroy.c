@@ -1,4 +1,4 @@
-/* job_destroy.c: the stages of a destroy job: stop and undefine the
+/* job_destroy.c: the destroy job kind: stop and undefine the
  * domain, remove the VM's VR entries, delete its ROOT volume, then give
  * back capacity, address and resource counts and mark it Destroyed.
  * Every stage is idempotent, so a destroy can be run again after a failure
@@ -13,7 +13,7 @@
 static int
 stage_stop(struct job *j)
 {
-	struct cap_host *h = capacity_host(&j->m->cap, j->host_id);
+	struct cap_host *h = job_host(j);
 
 	if (!h)
 		return 0; /* never placed */
@@ -25,8 +25,8 @@ stage_stop(struct job *j)
 static int
 stage_network_cleanup(struct job *j)
 {
-	if (!j->ip4)
-		return 0;
+	if (!j->ip4 || !j->vol_ready)
+		return 0; /* never ran (startvm=false) or given back by a failed deploy */
 	job_note(j, "remove %s %s -> %s",
 	    j->mac, j->ip, j->vr_url);
 	return job_vr_push(j, true);
@@ -46,16 +46,30 @@ stage_volume_cleanup(struct job *j)
 }
 
 static int
-stage_destroy_completion(struct job *j)
+destroy_commit(struct job *j)
 {
-	j->rec[j->nrec - 1].end_us = now_us();
-	return job_finish_commit(j, "Destroyed", true, 1);
+	return job_finish_commit(j, VM_DESTROYED, JOB_RELEASE_ALL, JOB_SUCCEEDED);
 }
 
-const struct job_stage destroy_stages[] = {
+/* A destroy keeps what it could not clean up: it can be run again. */
+static int
+destroy_fail(struct job *j)
+{
+	return job_finish_commit(j, VM_ERROR, JOB_KEEP, JOB_FAILED);
+}
+
+static const struct job_stage destroy_stages[] = {
 	{ "stop", stage_stop, NULL },
 	{ "networkcleanup", stage_network_cleanup, NULL },
 	{ "volumecleanup", stage_volume_cleanup, NULL },
-	{ "completion", stage_destroy_completion, NULL },
 };
-const size_t destroy_nstages = sizeof(destroy_stages) / sizeof(destroy_stages[0]);
+
+const struct job_kind job_kind_destroy = {
+	.name = "destroy",
+	.cs_class = "org.apache.cloudstack.api.command.user.vm.DestroyVMCmd",
+	.stages = destroy_stages,
+	.nstages = sizeof(destroy_stages) / sizeof(destroy_stages[0]),
+	.commit = destroy_commit,
+	.fail = destroy_fail,
+	.rerun = NULL, /* every stage is idempotent */
+};

@@ -33,7 +33,9 @@ static const struct conf_key mgr_keys[] = {
 static const struct cli_spec mgr_cli = {
 	.prog = "vr-manager",
 	.summary = "The compact manager core: CloudStack's deployVirtualMachine flow (sync phase,\n"
-		   "async job: plan, reserve, VR network prep, volume prep, libvirt start).",
+		   "async job: plan, reserve, VR network prep, volume prep, libvirt start), the\n"
+		   "VM lifecycle (start, stop, reboot, reset password, update, destroy), the\n"
+		   "catalogue lists and SSH key pairs, for CloudStack's own clients.",
 	.usage = "[OPTION]... init|serve",
 	.default_config = "/etc/vr-manager/manager.conf",
 	.keys = mgr_keys,

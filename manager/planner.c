@@ -59,29 +59,57 @@ storage_chain(struct capacity *c, const struct cap_host *h, const struct cap_nee
 	return NULL;
 }
 
+/* The pool the VM's volume is on, if the host reaches it. */
+static struct cap_pool *
+placed_pool(struct capacity *c, const struct cap_host *h, const struct cap_need *n,
+    char *trace, size_t tlen)
+{
+	for (uint32_t i = 0; i < h->npools; i++) {
+		struct cap_pool *p = &c->pools[h->pools[i]];
+
+		if (p->id == n->pool_id && pool_fits(p, n)) {
+			snprintf(trace, tlen, "volume on %s", p->uuid);
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static bool
+try_host(struct capacity *c, struct cap_host *h, const struct cap_need *n, struct plan *out,
+    unsigned seen)
+{
+	char trace[sizeof(out->trace)];
+	struct cap_pool *p;
+
+	if (!host_fits(h, n))
+		return false;
+	trace[0] = '\0';
+	p = n->pool_id ? placed_pool(c, h, n, trace, sizeof(trace)) :
+	    storage_chain(c, h, n, trace, sizeof(trace));
+	if (!p)
+		return false;
+	out->host = h;
+	out->pool = p;
+	out->hosts_seen = seen;
+	memcpy(out->trace, trace, sizeof(trace));
+	return true;
+}
+
 int
 planner_place(struct capacity *c, const struct cap_need *n, struct plan *out)
 {
+	struct cap_host *pref;
 	size_t k, start;
-	char trace[sizeof(out->trace)];
 
 	if (c->nhosts == 0)
 		return -ENOSPC;
-	start = (size_t)(atomic_fetch_add(&c->cursor, 1) % c->nhosts);
-	for (k = 0; k < c->nhosts; k++) {
-		struct cap_host *h = &c->hosts[(start + k) % c->nhosts];
-		struct cap_pool *p;
-
-		if (!host_fits(h, n))
-			continue;
-		trace[0] = '\0';
-		if (!(p = storage_chain(c, h, n, trace, sizeof(trace))))
-			continue;
-		out->host = h;
-		out->pool = p;
-		out->hosts_seen = (unsigned)(k + 1);
-		memcpy(out->trace, trace, sizeof(trace));
+	if (n->prefer_host_id && (pref = capacity_host(c, n->prefer_host_id)) &&
+	    try_host(c, pref, n, out, 1))
 		return 0;
-	}
+	start = (size_t)(atomic_fetch_add(&c->cursor, 1) % c->nhosts);
+	for (k = 0; k < c->nhosts; k++)
+		if (try_host(c, &c->hosts[(start + k) % c->nhosts], n, out, (unsigned)(k + 1)))
+			return 0;
 	return -ENOSPC;
 }

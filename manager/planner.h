@@ -14,7 +14,9 @@ struct plan {
 };
 
 /* Picks a destination.  Hosts are tried from a rotating start, so parallel
- * deployments spread instead of racing for one host.  Lock-free: reads the
+ * deployments spread instead of racing for one host; n->prefer_host_id
+ * first when set.  With n->pool_id, only hosts that reach that pool (the
+ * VM's existing volume) qualify and it is the plan's pool.  Lock-free: reads the
  * snapshot only.  Returns 0, or -ENOSPC when no host and pool have room. */
 int planner_place(struct capacity *c, const struct cap_need *n, struct plan *out);
 

@@ -10,19 +10,24 @@
 #include "sign.h"
 #include "token.h"
 
+/* How a client encodes '*' and '~' before signing (bits: kept as is). */
 enum sign_style {
-	SIGN_JAVA,   /* URLEncoder: '*' kept, '~' as %7e */
-	SIGN_PYTHON, /* urllib quote: '~' kept, '*' as %2a */
+	SIGN_KEEP_STAR = 1,
+	SIGN_KEEP_TILDE = 2,
+	SIGN_JAVA = SIGN_KEEP_STAR,                     /* URLEncoder: '~' as %7e */
+	SIGN_PYTHON = SIGN_KEEP_TILDE,                  /* urllib quote: '*' as %2a */
+	SIGN_CS = SIGN_KEEP_STAR | SIGN_KEEP_TILDE,     /* python-cs: quote(safe="*") */
 };
 
+/* Collections.sort on the names as sent: byte order, case-sensitive (the
+ * names are lower-cased only afterwards, with the whole string). */
 static int
 key_cmp(const void *a, const void *b)
 {
 	const struct query_param *x = *(const struct query_param *const *)a;
 	const struct query_param *y = *(const struct query_param *const *)b;
-	int r = strcasecmp(x->key, y->key);
 
-	return r ? r : strcmp(x->key, y->key);
+	return strcmp(x->key, y->key);
 }
 
 static char
@@ -41,8 +46,8 @@ add_encoded(struct buf *b, const char *v, enum sign_style style)
 		char e[3];
 
 		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '.' || c == '-' || c == '_' || (c == '*' && style == SIGN_JAVA) ||
-		    (c == '~' && style == SIGN_PYTHON)) {
+		    c == '.' || c == '-' || c == '_' || (c == '*' && (style & SIGN_KEEP_STAR)) ||
+		    (c == '~' && (style & SIGN_KEEP_TILDE))) {
 			e[0] = lower((char)c);
 			buf_add(b, e, 1);
 			continue;
@@ -204,6 +209,8 @@ sign_verify(const char *secret, const struct query *q, time_t now)
 	ok = sig_matches(secret, q, SIGN_JAVA, sig, &r);
 	if (!ok && r == 0 && special)
 		ok = sig_matches(secret, q, SIGN_PYTHON, sig, &r);
+	if (!ok && r == 0 && special)
+		ok = sig_matches(secret, q, SIGN_CS, sig, &r);
 	if (r < 0)
 		return r;
 	return ok ? 0 : -EACCES;

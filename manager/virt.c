@@ -919,3 +919,24 @@ virt_domain_vnc(struct virt_hosts *h, const char *uri, const char *name, char *a
 	free(xml);
 	return r;
 }
+
+int
+virt_domain_signal(struct virt_hosts *h, const char *uri, const char *name,
+    enum virt_signal sig, char *err, size_t errlen)
+{
+	virConnectPtr conn = NULL;
+	virDomainPtr dom = NULL;
+	int r;
+
+	if ((r = domain_lookup(h, uri, name, &conn, &dom, err, errlen)) < 0)
+		goto out;
+	r = sig == VIRT_SHUTDOWN ? virDomainShutdown(dom) : virDomainReboot(dom, 0);
+	if (r < 0)
+		r = libvirt_error_is_no_domain() ? -ENOENT : libvirt_error(-EIO, conn, err, errlen);
+out:
+	if (dom)
+		virDomainFree(dom);
+	if (conn)
+		virConnectClose(conn);
+	return r;
+}

@@ -104,6 +104,15 @@ int virt_domain_remove(struct virt_hosts *h, const char *uri, const char *name,
 int virt_domain_is_active(struct virt_hosts *h, const char *uri, const char *name,
     char *err, size_t errlen);
 
+enum virt_signal {
+	VIRT_SHUTDOWN, /* virDomainShutdown: ACPI power button, the guest shuts down */
+	VIRT_REBOOT,   /* virDomainReboot */
+};
+/* Asks the running domain named name to shut down or reboot; returns when the request is
+ * sent, not when the guest has acted.  Returns 0, -ENOENT (no such domain), -EINVAL (unsafe
+ * name), -EHOSTUNREACH, -ENOMEM, -EIO (not running included). */
+int virt_domain_signal(struct virt_hosts *h, const char *uri, const char *name,
+    enum virt_signal sig, char *err, size_t errlen);
 /* The domain's XML as libvirt holds it (the running definition if it runs), in *xml for the
  * caller to free(); on failure *xml is not written.  Returns 0, -ENOENT (no such domain),
  * -EINVAL (unsafe name), -EHOSTUNREACH, -ENOMEM, -EIO. */

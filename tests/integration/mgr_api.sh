@@ -232,7 +232,8 @@ for desc, params, needle in (
         ("reserved name Data-Server", {"name": "Data-Server"}, "reserved"),
         ("reserved name localhost", {"name": "localhost"}, "reserved"),
         ("userdata not base64", {"userdata": "!!!"}, "userdata"),
-        ("keypair", {"keypair": "mykey"}, "keypair")):
+        ("unknown keypair", {"keypair": "mykey"}, "key pair with name 'mykey'"),
+        ("startvm not a boolean", {"startvm": "maybe"}, "startvm")):
     p = {"zoneid": "zone1", "serviceofferingid": "small", "templateid": "tpl1"}
     p.update(params)
     p = {k: v for k, v in p.items() if v is not None}

@@ -4,8 +4,11 @@
 # ample), a real vrd as the network's VR: exactly 120 jobs succeed and 80
 # fail with 533; no host is over-committed (database and listHosts); the
 # used sums, listCapacity, resource counts, vrd's VMs, the pool's overlays
-# and the libvirt domains all say 120.  Then all 120 are destroyed at once
-# and everything is back to zero.  Last, storage as the limit: 40 deploys
+# and the libvirt domains all say 120.  Then 40 stops, 40 reboots and 40
+# deploys at once, and the 40 starts with 40 more deploys at once: the room
+# is filled exactly and the accounting follows (Stopped VMs keep their
+# volume, NIC, VR entry and counts, not their host's CPU and RAM).  Then all
+# are destroyed at once and everything is back to zero.  Last, storage as the limit: 40 deploys
 # at once into a pool with room for 10 volumes.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/mgr.sh"
@@ -132,16 +135,95 @@ check_eq("the overlays are the volumes' files", vols, [f for f in files if not f
 EOF
 check_eq "vrctl vms --json: 120 VMs" 120 "$(vrd_vm_count)"
 
-# --- destroy all 120 at once ------------------------------------------------------
+# --- stops, reboots and deploys at once, then starts and deploys at once ----------
+# The hosts are full.  40 stops, 40 reboots and 40 deploys race: a deploy gets
+# room only where a stop gave it back first.  Then the 40 stopped VMs start
+# while 40 more deploys race them for the room left: it is filled exactly.
 mgr_py m <<'EOF'
-vms = [r[0] for r in q("SELECT uuid FROM vm WHERE state = 'Running'")]
+ROOM, MHZ, RAM, DISK = 120, 500, 256, 2 << 20
+
+def fire_all(calls):
+    """calls: (command, params) each; all at once; their answers, in order."""
+    out = [None] * len(calls)
+    barrier = threading.Barrier(len(calls))
+    def go(i):
+        barrier.wait()
+        out[i] = admin.call(calls[i][0], **calls[i][1])
+    ts = [threading.Thread(target=go, args=(i,)) for i in range(len(calls))]
+    for t in ts: t.start()
+    for t in ts: t.join()
+    return out
+
+def wait_jobs(out, what):
+    ids = [body(o[1]).get("jobid") for o in out]
+    deadline = time.monotonic() + 60
+    while q1("SELECT COUNT(*) FROM job WHERE status = 0") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    check_eq("every %s job finished within 60 s" % what, 0, q1("SELECT COUNT(*) FROM job WHERE status = 0"))
+    return [tuple(q("SELECT status, result_code FROM job WHERE uuid = ?", i)[0]) for i in ids]
+
+running = [r[0] for r in q("SELECT uuid FROM vm WHERE state = 'Running' ORDER BY id")]
+stop, reboot = running[:40], running[40:80]
+out = fire_all([("stopVirtualMachine", {"id": u}) for u in stop] +
+               [("rebootVirtualMachine", {"id": u}) for u in reboot] +
+               [("deployVirtualMachine", {"zoneid": "zone1", "serviceofferingid": "small",
+                 "templateid": "tpl1", "name": "a%03d" % i}) for i in range(40)])
+check_eq("120 stop, reboot and deploy calls accepted", [200] * 120, [o[0] for o in out])
+res_a = wait_jobs(out, "stop, reboot and deploy")
+check_eq("every stop and reboot succeeded", [(1, 0)] * 80, res_a[:80])
+a_ok = sum(1 for r in res_a[80:] if r[0] == 1)
+check_eq("the deploys that found no room failed with 533", [(2, 533)] * (40 - a_ok),
+         [r for r in res_a[80:] if r[0] != 1])
+print("# phase A: %d of 40 deploys found room a stop gave back" % a_ok)
+check_eq("the stopped VMs are Stopped, the rebooted Running", (["Stopped"] * 40, ["Running"] * 40),
+         ([q1("SELECT state FROM vm WHERE uuid = ?", u) for u in stop],
+          [q1("SELECT state FROM vm WHERE uuid = ?", u) for u in reboot]))
+
+out = fire_all([("startVirtualMachine", {"id": u}) for u in stop] +
+               [("deployVirtualMachine", {"zoneid": "zone1", "serviceofferingid": "small",
+                 "templateid": "tpl1", "name": "b%03d" % i}) for i in range(40)])
+check_eq("80 start and deploy calls accepted", [200] * 80, [o[0] for o in out])
+res_b = wait_jobs(out, "start and deploy")
+check_eq("every start or deploy that failed found no room (533)", [],
+         [r for r in res_b if r[0] != 1 and r != (2, 533)])
+check_eq("the room left is filled exactly: %d Running" % ROOM, ROOM,
+         q1("SELECT COUNT(*) FROM vm WHERE state = 'Running'"))
+check_eq("a start that found no room left its VM Stopped", [],
+         [u for u, r in zip(stop, res_b[:40]) if r[0] == 2 and
+          q1("SELECT state FROM vm WHERE uuid = ?", u) != "Stopped"])
+held = q1("SELECT COUNT(*) FROM vm WHERE state IN ('Running', 'Stopped')")
+hosts = hosts_used()
+check_eq("no host's used CPU or RAM exceeds its total", [],
+         [h for h in hosts if h[1] > h[3] or h[2] > h[4]])
+check_eq("used CPU and RAM = the Running VMs", (ROOM * MHZ, ROOM * RAM),
+         (sum(h[1] for h in hosts), sum(h[2] for h in hosts)))
+check_eq("pool used = the Running and Stopped VMs' volumes", held * DISK,
+         q1("SELECT used_bytes FROM pool"))
+check_eq("resource counts = the Running and Stopped VMs", {"vm": held, "cpu": held,
+         "memory": held * RAM, "volume": held, "storage": held * DISK}, counts("admin"))
+check_eq("reservations only for Running VMs", 0,
+         q1("SELECT COUNT(*) FROM vm WHERE reserved != (state = 'Running')"))
+ips = sorted("%d.%d.%d.%d" % tuple((ip >> s) & 255 for s in (24, 16, 8, 0)) for (ip,) in
+             q("SELECT c.ip FROM nic c JOIN vm v ON v.id = c.vm_id WHERE v.state IN ('Running', 'Stopped')"))
+check_eq("vrd knows exactly the Running and Stopped VMs' IPs", ips, vr_vms())
+check_eq("the domains are exactly the Running VMs'",
+         sorted(r[0] for r in q("SELECT instance_name FROM vm WHERE state = 'Running'")), all_domains())
+files = pool_files(os.environ["POOL"])
+check_eq("one overlay per Running or Stopped VM", held,
+         len([f for f in files if not f.startswith("template-")]))
+EOF
+
+# --- destroy all at once ----------------------------------------------------------------
+mgr_py m <<'EOF'
+vms = [r[0] for r in q("SELECT uuid FROM vm WHERE state IN ('Running', 'Stopped')")]
+nerr = q1("SELECT COUNT(*) FROM vm WHERE state = 'Error'")
 out = {}
 def go(u):
     out[u] = admin.call("destroyVirtualMachine", id=u)
 ts = [threading.Thread(target=go, args=(u,)) for u in vms]
 for t in ts: t.start()
 for t in ts: t.join()
-check_eq("120 destroyVirtualMachine calls accepted", [200] * len(vms), [out[u][0] for u in vms])
+check_eq("%d destroyVirtualMachine calls accepted" % len(vms), [200] * len(vms), [out[u][0] for u in vms])
 deadline = time.monotonic() + 30
 while True:
     st, js = admin.call("listAsyncJobs")
@@ -153,7 +235,7 @@ check_eq("every destroy job finished within 30 s", [], [j["jobid"] for j in pend
 djobs = {body(out[u][1])["jobid"] for u in vms}
 check_eq("every destroy job succeeded", [1] * len(djobs),
          [j["jobstatus"] for j in body(js)["asyncjobs"] if j["jobid"] in djobs])
-check_eq("VM states after the destroys", {"Destroyed": 120, "Error": 80},
+check_eq("VM states after the destroys", {"Destroyed": len(vms), "Error": nerr},
          dict(q("SELECT state, COUNT(*) FROM vm GROUP BY state")))
 check_eq("hosts' used CPU and RAM back to 0", [], [h for h in hosts_used() if h[1] or h[2]])
 check_eq("pool used back to 0", 0, q1("SELECT used_bytes FROM pool"))
@@ -170,7 +252,7 @@ check_eq("vrd has no VM", [], vr_vms())
 check_eq("the pool holds only the template", ["template-tpl1.qcow2"], pool_files(os.environ["POOL"]))
 check_eq("no domain on any host", [], all_domains())
 st, js = admin.call("listVirtualMachines")
-check_eq("listVirtualMachines hides the destroyed VMs", 80, body(js).get("count"))
+check_eq("listVirtualMachines hides the destroyed VMs", nerr, body(js).get("count"))
 EOF
 check_eq "vrctl vms --json: 0 VMs" 0 "$(vrd_vm_count)"
 mgr_stop m

@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # tests/integration/mgr_crash.sh - crash consistency of vr-manager, 20 times
-# over (MGR_CRASH_ROUNDS).  Four client threads stream deploys and destroys
-# (admin, and alice with a limit of 8 VMs) into two hosts with room for 24
-# VMs, a real vrd as the VR and four workers.  The manager is SIGKILLed at a
+# over (MGR_CRASH_ROUNDS).  Four client threads stream deploys, destroys,
+# stops, starts and reboots (admin, and alice with a limit of 8 VMs) into two
+# hosts with room for 24 VMs, a real vrd as the VR and four workers.  The manager is SIGKILLed at a
 # random point: once the stream has had K requests accepted, K drawn from
 # 1..30 each round (MGR_CRASH_SEED replays the draws; the timing within the
 # jobs still varies).  Before the restart the test notes what each pending
 # job had done (queued, reserved, VR entry pushed, overlay written, or a
-# destroy); after it, it checks what the restart made of each: a deploy that
-# had reserved is rolled back (530, "rolled back"), one that had not runs
-# again, a destroy runs again and ends Destroyed; every job the stream saw
-# accepted is finished; and the accounting is exact: each host's used CPU and
-# RAM and each pool's used bytes = its Running VMs, the resource counts of
-# both accounts = their Running VMs, NIC and volume rows and reservations
-# only for Running VMs, vrd's entries = the Running VMs' addresses, the
-# pool's files = the template plus one overlay per Running VM (no temp file),
-# listCapacity agrees.  The libvirt test driver's hypervisor lives inside
+# destroy, stop, reboot, or a start before or after its reservation); after
+# it, it checks what the restart made of each: a deploy or start that had
+# reserved is rolled back (530, "rolled back"; a start's VM Stopped again),
+# one that had not runs again, a destroy or stop runs again and ends
+# Destroyed or Stopped, a reboot ends with its VM Running; every job the
+# stream saw accepted is finished; and the accounting is exact: each host's
+# used CPU and RAM = its Running VMs, each pool's used bytes = the volumes on
+# it (Running and Stopped VMs), the resource counts of both accounts = their
+# Running and Stopped VMs, reservations only for Running VMs, NIC and volume
+# rows only and always for Running and Stopped VMs, vrd's entries = their
+# addresses, the pool's files = the template plus one overlay each (no temp
+# file), listCapacity agrees.  The libvirt test driver's hypervisor lives inside
 # vr-manager and dies with it, so domains are checked for what ran since the
 # restart: no domain without a Running VM, and one for each VM started since.
 # Last, everything is destroyed and every count is back to zero.
@@ -43,9 +46,11 @@ export VR_URL=${VRD_URL[vr]} VR_TOKEN_FILE=${VRD_TOKEN_FILE[vr]} POOL="$W/primar
 export STATS="$VT_TMP/stats.jsonl" VT_LIB
 : >"$STATS"
 
-# The stream: 4 threads, each a random mix of 60% deploys and 40% destroys of
-# a Running or Error VM of its account, until the manager stops answering.
-# Each answer is one line of ACKS: "deploy|destroy STATUS JOBID VMID".
+# The stream: 4 threads, each a random mix of 45% deploys, 20% destroys of a
+# Running, Stopped or Error VM of its account, 15% stops and 10% reboots of a
+# Running one and 10% starts of a Stopped one, until the manager stops
+# answering (a VM with a job in progress refuses with 431: not accepted).
+# Each answer is one line of ACKS: "VERB STATUS JOBID VMID".
 STREAM='
 import os, random, sqlite3, sys, threading
 sys.path.insert(0, os.environ["VT_LIB"])
@@ -63,31 +68,41 @@ def record(line):
         out.write(line + "\n")
         out.flush()
 
-def victims(account):
+def victims(account, states):
     c = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
     try:
         return [r[0] for r in c.execute("SELECT v.uuid FROM vm v JOIN account a"
-                " ON a.id = v.account_id WHERE a.name = ? AND v.state IN (?, ?)",
-                (account, "Running", "Error"))]
+                " ON a.id = v.account_id WHERE a.name = ? AND v.state IN (%s)"
+                % ",".join("?" * len(states)), (account,) + states)]
     finally:
         c.close()
+
+VERBS = [(0.20, "destroy", "destroyVirtualMachine", ("Running", "Stopped", "Error")),
+         (0.15, "stop", "stopVirtualMachine", ("Running",)),
+         (0.10, "reboot", "rebootVirtualMachine", ("Running",)),
+         (0.10, "start", "startVirtualMachine", ("Stopped",))]
 
 def worker(k, r):
     n = 0
     while True:
         account, cl = r.choice(accounts)
         try:
-            if r.random() < 0.6:
+            x = r.random()
+            if x < 0.45:
                 verb = "deploy"
                 st, js = cl.call("deployVirtualMachine", zoneid="zone1",
                                  serviceofferingid="small", templateid="tpl1",
                                  name="s%d-%d-%d" % (rnd, k, n))
             else:
-                vs = victims(account)
+                x -= 0.45
+                for p, verb, cmd, states in VERBS:
+                    if x < p:
+                        break
+                    x -= p
+                vs = victims(account, states)
                 if not vs:
                     continue
-                verb = "destroy"
-                st, js = cl.call("destroyVirtualMachine", id=r.choice(vs))
+                st, js = cl.call(cmd, id=r.choice(vs))
         except Exception as e:  # the manager is gone
             record("end %s" % type(e).__name__)
             return
@@ -133,8 +148,10 @@ for uuid, cmd, reserved, ip, vol in q(
         "SELECT j.uuid, j.cmd, v.reserved, c.ip, vol.uuid FROM job j JOIN vm v ON v.id = j.vm_id"
         " LEFT JOIN nic c ON c.vm_id = v.id LEFT JOIN volume vol ON vol.vm_id = v.id"
         " WHERE j.status = 0"):
-    if cmd == "destroy":
-        snap[uuid] = "destroy"
+    if cmd in ("destroy", "stop", "reboot"):
+        snap[uuid] = cmd
+    elif cmd == "start":
+        snap[uuid] = "start reserved" if reserved else "start queued"
     elif not reserved:
         snap[uuid] = "queued"
     elif vol + ".qcow2" in files:
@@ -180,6 +197,14 @@ for u, b in snap.items():
     st, code, err, cmd, vstate = after[u]
     if b == "destroy":
         good = st == 1 and vstate == "Destroyed"
+    elif b == "stop":
+        good = st == 1 and vstate == "Stopped"
+    elif b == "reboot":  # the test driver's domains died with the manager: it may fail
+        good = st in (1, 2) and vstate == "Running"
+    elif b == "start queued":
+        good = (st == 1 and vstate == "Running") or (st == 2 and code == 533 and vstate == "Stopped")
+    elif b == "start reserved":
+        good = st == 2 and code == 530 and "rolled back" in err and vstate == "Stopped"
     elif b == "queued":
         good = (st == 1 and vstate in ("Running", "Destroyed")) or (st == 2 and code == 533)
     else:
@@ -189,13 +214,13 @@ for u, b in snap.items():
 check_eq(P + "each of the %d pending jobs was re-run or rolled back as its stage requires"
          % len(snap), {}, wrong)
 acked = [l.split() for l in open(acks)]
-acked = [a[2] for a in acked if a[0] in ("deploy", "destroy") and a[1] == "200"]
+acked = [a[2] for a in acked if a[0] != "end" and a[1] == "200"]
 check_eq(P + "each of the %d accepted requests has its job, finished" % len(acked), [],
          [j for j in acked if after.get(j, (0,))[0] not in (1, 2)])
 
 states = {s for (s,) in q("SELECT DISTINCT state FROM vm")}
-check_eq(P + "VMs are only Running, Error or Destroyed", set(),
-         states - {"Running", "Error", "Destroyed"})
+check_eq(P + "VMs are only Running, Stopped, Error or Destroyed", set(),
+         states - {"Running", "Stopped", "Error", "Destroyed"})
 check_eq(P + "each Error VM says why", 0,
          q1("SELECT COUNT(*) FROM vm WHERE state = 'Error' AND error_text = ''"))
 check_eq(P + "each host's used CPU and RAM = its Running VMs", [], q(
@@ -203,38 +228,42 @@ check_eq(P + "each host's used CPU and RAM = its Running VMs", [], q(
     " (SELECT v.host_id hid, SUM(o.cpu_count * o.cpu_mhz) cpu, SUM(o.ram_mib) ram FROM vm v"
     "  JOIN offering o ON o.id = v.offering_id WHERE v.state = 'Running' GROUP BY v.host_id) s"
     " ON s.hid = h.id WHERE h.cpu_used_mhz != IFNULL(s.cpu, 0) OR h.ram_used_mib != IFNULL(s.ram, 0)"))
-check_eq(P + "each pool's used bytes = its Running VMs' volumes", [], q(
+check_eq(P + "each pool's used bytes = the Running and Stopped VMs' volumes on it", [], q(
     "SELECT p.name, p.used_bytes, s.b FROM pool p LEFT JOIN"
     " (SELECT vol.pool_id pid, SUM(vol.size) b FROM volume vol JOIN vm v ON v.id = vol.vm_id"
-    "  WHERE v.state = 'Running' GROUP BY vol.pool_id) s ON s.pid = p.id"
+    "  WHERE v.state IN ('Running', 'Stopped') GROUP BY vol.pool_id) s ON s.pid = p.id"
     " WHERE p.used_bytes != IFNULL(s.b, 0)"))
 for acct in ("admin", "alice"):
     want = dict(zip(("vm", "cpu", "memory", "volume", "storage"), q(
         "SELECT COUNT(DISTINCT v.id), IFNULL(SUM(o.cpu_count), 0), IFNULL(SUM(o.ram_mib), 0),"
         " COUNT(vol.id), IFNULL(SUM(vol.size), 0) FROM vm v JOIN account a ON a.id = v.account_id"
         " JOIN offering o ON o.id = v.offering_id LEFT JOIN volume vol ON vol.vm_id = v.id"
-        " WHERE a.name = ? AND v.state = 'Running'", acct)[0]))
-    check_eq(P + "%s's resource counts = their Running VMs" % acct, want, counts(acct))
-check_eq(P + "reservations, NICs and volumes only and always for Running VMs", (0, 0, 0, 0, 0), (
+        " WHERE a.name = ? AND v.state IN ('Running', 'Stopped')", acct)[0]))
+    check_eq(P + "%s's resource counts = their Running and Stopped VMs" % acct, want, counts(acct))
+check_eq(P + "reservations only for Running VMs, NICs and volumes only and always for Running"
+         " and Stopped VMs", (0, 0, 0, 0, 0), (
     q1("SELECT COUNT(*) FROM vm WHERE reserved != (state = 'Running')"),
-    q1("SELECT COUNT(*) FROM nic c JOIN vm v ON v.id = c.vm_id WHERE v.state != 'Running'"),
-    q1("SELECT COUNT(*) FROM volume vol JOIN vm v ON v.id = vol.vm_id WHERE v.state != 'Running'"),
-    q1("SELECT COUNT(*) FROM vm v WHERE v.state = 'Running' AND NOT EXISTS"
+    q1("SELECT COUNT(*) FROM nic c JOIN vm v ON v.id = c.vm_id"
+       " WHERE v.state NOT IN ('Running', 'Stopped')"),
+    q1("SELECT COUNT(*) FROM volume vol JOIN vm v ON v.id = vol.vm_id"
+       " WHERE v.state NOT IN ('Running', 'Stopped')"),
+    q1("SELECT COUNT(*) FROM vm v WHERE v.state IN ('Running', 'Stopped') AND NOT EXISTS"
        " (SELECT 1 FROM nic c WHERE c.vm_id = v.id)"),
-    q1("SELECT COUNT(*) FROM vm v WHERE v.state = 'Running' AND NOT EXISTS"
+    q1("SELECT COUNT(*) FROM vm v WHERE v.state IN ('Running', 'Stopped') AND NOT EXISTS"
        " (SELECT 1 FROM volume vol WHERE vol.vm_id = v.id AND vol.state = 'Ready')")))
-running = q("SELECT v.instance_name, c.ip, vol.path FROM vm v JOIN nic c ON c.vm_id = v.id"
-            " JOIN volume vol ON vol.vm_id = v.id WHERE v.state = 'Running'")
-check_eq(P + "vrd holds exactly the %d Running VMs' addresses" % len(running),
-         sorted(str(ipaddress.IPv4Address(r[1])) for r in running), vr_vms())
+held = q("SELECT v.instance_name, c.ip, vol.path, v.state FROM vm v JOIN nic c ON c.vm_id = v.id"
+         " JOIN volume vol ON vol.vm_id = v.id WHERE v.state IN ('Running', 'Stopped')")
+running = [r for r in held if r[3] == "Running"]
+check_eq(P + "vrd holds exactly the %d Running and Stopped VMs' addresses" % len(held),
+         sorted(str(ipaddress.IPv4Address(r[1])) for r in held), vr_vms())
 files = sorted(os.listdir(os.environ["POOL"]))
-check_eq(P + "the pool holds the template and one overlay per Running VM, no temp file",
-         sorted(["template-tpl1.qcow2"] + [os.path.basename(r[2]) for r in running]), files)
+check_eq(P + "the pool holds the template and one overlay per Running or Stopped VM, no temp file",
+         sorted(["template-tpl1.qcow2"] + [os.path.basename(r[2]) for r in held]), files)
 doms = set(all_domains() or [])
 names = {r[0] for r in running}
 started = {n for (n,) in q("SELECT v.instance_name FROM job j JOIN vm v ON v.id = j.vm_id"
-                           " WHERE j.cmd = 'deploy' AND j.status = 1 AND j.finished_ms >= ?"
-                           " AND v.state = 'Running'", restart_ms)}
+                           " WHERE j.cmd IN ('deploy', 'start') AND j.status = 1"
+                           " AND j.finished_ms >= ? AND v.state = 'Running'", restart_ms)}
 check_eq(P + "no domain without a Running VM; each of the %d started since the restart has one"
          % len(started), (set(), set()), (doms - names, started - doms))
 st, js = admin.call("listCapacity")
@@ -253,9 +282,11 @@ for l in open(sys.argv[1]):
         tot[k] = tot.get(k, 0) + v
 print("# pending at the kills, all rounds: %s" % ", ".join("%d %s" % (v, k) for k, v in sorted(tot.items())))
 for desc, n in (("deploys interrupted after their reservation (rolled back)",
-                 sum(v for k, v in tot.items() if k not in ("queued", "destroy"))),
+                 sum(tot.get(k, 0) for k in ("reserved", "VR entry pushed", "overlay written"))),
                 ("deploys interrupted before it (run again)", tot.get("queued", 0)),
-                ("destroys interrupted (run again)", tot.get("destroy", 0))):
+                ("destroys interrupted (run again)", tot.get("destroy", 0)),
+                ("starts, stops and reboots interrupted",
+                 sum(tot.get(k, 0) for k in ("start queued", "start reserved", "stop", "reboot")))):
     check("the kills caught %d %s" % (n, desc), n > 0)
 EOF
 

@@ -372,8 +372,8 @@ def counts(account="alice"):
     return dict(q("SELECT r.type, r.count FROM resource_count r JOIN account a ON a.id = r.account_id WHERE a.name = ?", account))
 
 def destroy_all(timeout=60):
-    """admin destroys every Running or Error VM, whoever owns it: one check each."""
-    for (u,) in q("SELECT uuid FROM vm WHERE state IN (?, ?)", "Running", "Error"):
+    """admin destroys every Running, Stopped or Error VM, whoever owns it: one check each."""
+    for (u,) in q("SELECT uuid FROM vm WHERE state IN (?, ?, ?)", "Running", "Stopped", "Error"):
         st, js = admin.call("destroyVirtualMachine", id=u)
         st, r = admin.wait_job(body(js).get("jobid"), timeout=timeout)
         check_eq("admin destroys %s" % u[:8], 1, res(r).get("jobstatus"))

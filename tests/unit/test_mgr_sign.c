@@ -22,7 +22,7 @@
  *   def py(v): return urllib.parse.quote(v, safe='')   # '~' kept, '*' -> %2A
  *   def sign(secret, params, enc=java):
  *       s = '&'.join(k.lower() + '=' + enc(v) for k, v in
- *                    sorted(params.items(), key=lambda kv: kv[0].lower())).lower()
+ *                    sorted(params.items())).lower()
  *       return s, base64.b64encode(hmac.new(secret.encode(), s.encode(),
  *                                           hashlib.sha1).digest()).decode()
  */
@@ -154,7 +154,7 @@ static void
 test_sign_canonical(void **state)
 {
 	(void)state;
-	/* sorted by lower-cased key, signature left out, all lower case */
+	/* sorted by key as sent, signature left out, all lower case */
 	check_canonical(DOC_QUERY "&signature=" DOC_SIG_ENC,
 	    "apikey=plgwjfzk4gys3momtvmjuvg-x-jlwlnfauj9gabbbf9edm-kaymmailqzzq1elzlyq_u38zcm0b"
 	    "ewzgudp66mg&command=listusers&response=json");
@@ -162,6 +162,48 @@ test_sign_canonical(void **state)
 	check_canonical("zoneId=z-1&Details[0].x=%C3%A9&name=vm+1%2Fa%2Bb%20~*",
 	    "details[0].x=%c3%a9&name=vm%201%2fa%2bb%20%7e*&zoneid=z-1");
 	check_canonical("", "");
+	/* Collections.sort: 'I' (0x49) sorts before 'd' (0x64), as sent */
+	check_canonical("userdata=a&userId=b&command=x", "command=x&userid=b&userdata=a");
+}
+
+/* Signatures made by the clients' own signers: tests/lib/sign_vectors.py
+ * (python3-cs's CloudStack._sign, python3-libcloud's
+ * CloudStackConnection._make_signature), secret "s3cr3t-Key_0". */
+static const struct {
+	const char *signer, *query, *sig;
+} client_vectors[] = {
+	{ "cs", "command=listVirtualMachines&apiKey=key1&response=json&userId=u-1&userdata=abc",
+	    "a57Qpawq5zd9+X+/derODPM5QS4=" },
+	{ "cs", "command=deployVirtualMachine&apiKey=key1&response=json&displayName=web%201&zoneid=Z&userdata=I2Nsb3VkLWNvbmZpZwo%3D&keypair=k~1%2A",
+	    "zN9KaAtuGMY0HUqh1it9MZUtngk=" },
+	{ "cs", "command=listZones&apiKey=key1&response=json&signatureVersion=3&expires=2099-01-01T00%3A00%3A00%2B0000",
+	    "+ikSf4bVNfNw3sYM9fkydMkEpzA=" },
+	{ "libcloud", "command=listTemplates&apiKey=key1&response=json&templatefilter=executable&name=Debian%2012%20%28x86_64%29",
+	    "d09au5NIXe832rUq4ieoYH4L2jI=" },
+	{ "libcloud", "command=registerSSHKeyPair&apiKey=key1&response=json&name=k1&publickey=ssh-ed25519%20AAAAC3Nza%2B%2F%3D%20me%40host~%2A",
+	    "Iit0OwQ7QTh5KW6Dbk/xBkHgXvg=" },
+};
+
+static void
+test_sign_client_vectors(void **state)
+{
+	char q[1024], enc[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(client_vectors) / sizeof(client_vectors[0]); i++) {
+		const char *sig = client_vectors[i].sig;
+		size_t n = 0;
+
+		print_message("%s: %s\n", client_vectors[i].signer, client_vectors[i].query);
+		for (const char *c = sig; *c; c++) /* '+', '/' and '=' percent-encoded */
+			n += (size_t)snprintf(enc + n, sizeof(enc) - n, *c == '+' ? "%%2B" : *c == '/' ?
+			    "%%2F" : *c == '=' ? "%%3D" : "%c", *c);
+		snprintf(q, sizeof(q), "%s&signature=%s", client_vectors[i].query, enc);
+		assert_int_equal(verify("s3cr3t-Key_0", q, NOW), 0);
+		snprintf(q, sizeof(q), "%s&signature=%s", client_vectors[i].query,
+		    "AAAAAAAAAAAAAAAAAAAAAAAAAAA%3D");
+		assert_int_equal(verify("s3cr3t-Key_0", q, NOW), -EACCES);
+	}
 }
 
 static void
@@ -181,7 +223,7 @@ test_sign_compute_encoding(void **state)
 	 *     'userdata': 'I2Nsb3VkLWNvbmZpZwo=', 'zoneId': 'z-1', 'Details[0].x': 'é'}) */
 	check_compute("s3cr3t", "command=deployVirtualMachine&apiKey=key1&name=vm+1%2Fa%2Bb"
 	    "&userdata=I2Nsb3VkLWNvbmZpZwo%3D&zoneId=z-1&Details[0].x=%C3%A9",
-	    "DlBect256w+R6E9tzYJQfUOtzo8=");
+	    "2LbQg3uTOkATwOeh81I4zasjmSY=" /* Details first: 'D' < 'a' */);
 }
 
 static void
@@ -325,6 +367,7 @@ main(void)
 		cmocka_unit_test(test_hmac_sha1_rfc2202),
 		cmocka_unit_test(test_sign_canonical),
 		cmocka_unit_test(test_sign_compute_doc_example),
+		cmocka_unit_test(test_sign_client_vectors),
 		cmocka_unit_test(test_sign_compute_encoding),
 		cmocka_unit_test(test_sign_verify_ok),
 		cmocka_unit_test(test_sign_verify_wrong_secret),

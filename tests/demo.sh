@@ -205,7 +205,7 @@ VM_PW=$(vmf 'v["password"]') VM_HOST=$(vmf 'v["hostname"]') VM_INST=$(vmf 'v["in
 good "job succeeded: VM $VM_ID ($VM_INST) Running on $VM_HOST, NIC $VM_MAC $VM_IP"
 say ""
 say "${B}The deployment's timeline${RST} (stages as recorded by the job; compare"
-say "../shared/reference/cloudstack-deploy-flow.txt):"
+say "docs/cloudstack-timeline.md):"
 "$PY3" "$ROOT/tests/lib/mgr_timeline.py" "$(cat "$D/sync_ms")" "$D/job.json" | indent
 say "What the stages left behind:"
 cmdline "vrctl vms"

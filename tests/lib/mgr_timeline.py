@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """tests/lib/mgr_timeline.py SYNC_MS JOB.json: prints a deployment's
-timeline in the shape of ../shared/reference/cloudstack-deploy-flow.txt's
-diagram: the sync phase, each async stage as a bar on one time axis, the
-totals, and CloudStack's reference figures beside ours."""
+timeline in the shape of CloudStack's deployment diagram
+(docs/cloudstack-timeline.md): the sync phase, each async stage as a bar on
+one time axis, the totals, and CloudStack's reference figures beside ours."""
 import json
 import sys
 

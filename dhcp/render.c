@@ -107,14 +107,16 @@ net_render(const struct net *n, struct buf *b)
 	buf_addf(b, "\n# guest network on %s\ninterface=%s\n", n->dev, n->dev);
 	buf_addf(b, "dhcp-range=set:net_%s,%s,static,%s,infinite\n", tag, net, mask);
 	buf_addf(b, "dhcp-option=tag:net_%s,3,%s\n", tag, router);
-	if (n->ndns > 0) {
-		buf_addf(b, "dhcp-option=tag:net_%s,6", tag);
-		for (int i = 0; i < n->ndns; i++) {
-			ip4_format(n->dns[i], dns);
-			buf_addf(b, ",%s", dns);
-		}
-		buf_adds(b, "\n");
+	/* The router first, as CloudStack's router does: dnsmasq answers for the
+	 * VMs' names and forwards the rest; then the network's own servers. */
+	buf_addf(b, "dhcp-option=tag:net_%s,6,%s", tag, router);
+	for (int i = 0; i < n->ndns; i++) {
+		if (n->dns[i] == n->router)
+			continue;
+		ip4_format(n->dns[i], dns);
+		buf_addf(b, ",%s", dns);
 	}
+	buf_adds(b, "\n");
 	if (n->domain[0]) {
 		buf_addf(b, "dhcp-option=tag:net_%s,15,%s\n", tag, n->domain);
 		buf_addf(b, "domain=%s,%s/%d\n", n->domain, net, n->prefix);

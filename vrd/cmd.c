@@ -268,14 +268,18 @@ parse_dhcpentry(struct pctx *p, struct cmd *c)
 	const char *host, *dns;
 	json_t *lease;
 	uint32_t tmp[DNS_MAX];
+	bool add;
 	int r, n;
 
 	if ((r = get_mac(p, "mac_address", true, d->mac, NULL)) < 0 ||
 	    (r = get_ip(p, "ipv4_address", &c->ip)) < 0 ||
 	    (r = get_bool(p, "remove", false, &d->remove)) < 0 ||
+	    (r = get_bool(p, "add", true, &add)) < 0 ||
 	    (r = get_bool(p, "default_entry", true, &d->default_entry)) < 0 ||
 	    (r = get_str(p, "host_name", false, &host)) < 0)
 		return r;
+	if (!add) /* the router's cs_dhcp merge: "add": false removes the entry */
+		d->remove = true;
 	if (d->mac[0] & 1)
 		return bad(p, "mac_address", "mac_address is a multicast address");
 	if (host && *host) {
@@ -396,6 +400,20 @@ parse_md_item(struct pctx *p, json_t *item, size_t i, struct md_op *op)
 	return 0;
 }
 
+/* A triple CloudStack's router would write as a file of its own: one that is
+ * refused (a key with a space, a bad folder, bad base64) is left out and
+ * reported, and the rest of the command is stored. */
+static int
+md_skip(struct cmd *c, const char *why, size_t cap)
+{
+	if (!c->u.data.skipped && !(c->u.data.skipped = calloc(cap, sizeof(char *))))
+		return -ENOMEM;
+	if (!(c->u.data.skipped[c->u.data.nskipped] = strdup(why)))
+		return -ENOMEM;
+	c->u.data.nskipped++;
+	return 0;
+}
+
 static int
 parse_vmdata(struct pctx *p, struct cmd *c)
 {
@@ -418,11 +436,51 @@ parse_vmdata(struct pctx *p, struct cmd *c)
 	c->u.data.ops = calloc(n, sizeof(struct md_op));
 	if (!c->u.data.ops)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++, c->u.data.n++)
-		if ((r = parse_md_item(p, json_array_get(arr, i), i, &c->u.data.ops[i])) < 0) {
+	for (size_t i = 0; i < n; i++) {
+		struct md_op *op = &c->u.data.ops[c->u.data.n];
+
+		r = parse_md_item(p, json_array_get(arr, i), i, op);
+		if (r == 0) {
 			c->u.data.n++;
-			return r;
+			continue;
 		}
+		free(op->key);
+		free(op->val);
+		memset(op, 0, sizeof(*op));
+		if (r != -EINVAL || (r = md_skip(c, p->err->msg, n)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The guest network's cidr: "a.b.c.d/n", or as CloudStack's SetupGuestNetwork
+ * sends it, the prefix length alone ("24") with the network taken from
+ * router_guest_ip; router_guest_netmask, when given, must agree. */
+static int
+gn_cidr(struct pctx *p, const char *cidr, struct net *n)
+{
+	const char *mask;
+	uint32_t m;
+	int r;
+
+	if (strchr(cidr, '/')) {
+		if (cidr_parse(cidr, &n->net, &n->prefix) < 0)
+			return bad(p, "cidr", "cidr \"%.40s\" is not a.b.c.d/n", cidr);
+	} else if (cidr[0] && strlen(cidr) <= 2 && strspn(cidr, "0123456789") == strlen(cidr)) {
+		n->prefix = atoi(cidr);
+		if (n->prefix > 32)
+			return bad(p, "cidr", "cidr \"%.40s\" is not a prefix length", cidr);
+		n->net = n->router & prefix_mask(n->prefix);
+	} else {
+		return bad(p, "cidr", "cidr \"%.40s\" is neither a.b.c.d/n nor a prefix length", cidr);
+	}
+	if (n->prefix < 8 || n->prefix > 30)
+		return bad(p, "cidr", "cidr prefix must be from /8 to /30");
+	if ((r = get_str(p, "router_guest_netmask", false, &mask)) < 0)
+		return r;
+	if (mask && *mask && (ip4_parse(mask, &m) < 0 || m != prefix_mask(n->prefix)))
+		return bad(p, "router_guest_netmask", "router_guest_netmask \"%.40s\" is not the "
+		    "netmask of /%d", mask, n->prefix);
 	return 0;
 }
 
@@ -447,10 +505,8 @@ parse_guestnetwork(struct pctx *p, struct cmd *c)
 	    (r = get_str(p, "dns", false, &dns)) < 0 ||
 	    (r = get_str(p, "domain_name", false, &domain)) < 0)
 		return r;
-	if (cidr_parse(cidr, &n->net, &n->prefix) < 0)
-		return bad(p, "cidr", "cidr \"%.40s\" is not a.b.c.d/n", cidr);
-	if (n->prefix < 8 || n->prefix > 30)
-		return bad(p, "cidr", "cidr prefix must be from /8 to /30");
+	if ((r = gn_cidr(p, cidr, n)) < 0)
+		return r;
 	if ((n->router & prefix_mask(n->prefix)) != n->net || n->router == n->net ||
 	    n->router == (n->net | ~prefix_mask(n->prefix)))
 		return bad(p, "router_guest_ip", "router_guest_ip is not a host address in cidr");
@@ -497,6 +553,9 @@ cmd_free(struct cmd *c)
 			free(c->u.data.ops[i].val);
 		}
 		free(c->u.data.ops);
+		for (size_t i = 0; i < c->u.data.nskipped; i++)
+			free(c->u.data.skipped[i]);
+		free(c->u.data.skipped);
 		break;
 	default:
 		break;

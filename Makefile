@@ -63,7 +63,7 @@ DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
 DEB_PKGS_BENCH := wrk nginx-light
 DEB_PKGS_FUZZ := clang libclang-rt-14-dev
 # what make image and make image-check need on top of DEB_PKGS
-DEB_PKGS_IMAGE := mmdebstrap e2fsprogs qemu-utils qemu-system-x86
+DEB_PKGS_IMAGE := mmdebstrap e2fsprogs fdisk qemu-utils qemu-system-x86 openssh-client
 IMAGE_OUT ?= $(BUILD)/image
 
 .PHONY: all check demo bench soak fuzz install clean deps deps-bench deps-fuzz help unit \

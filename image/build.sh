@@ -126,6 +126,7 @@ KERNEL_ARGS="root=UUID=$ROOT_UUID rw console=ttyS0 net.ifnames=0 quiet"
 cat >"$STAGE/files/10-cloud.conf" <<'SSHD'
 # CloudStack's router: the agent connects as root with its key, port 3922
 Port 3922
+HostKey /etc/ssh/ssh_host_ed25519_key
 PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -133,8 +134,14 @@ X11Forwarding no
 SSHD
 printf 'ListenAddress 169.254.0.10:3922\n' >"$STAGE/files/20-cloud-listen.conf"
 printf 'net.ipv4.ip_nonlocal_bind = 1\n' >"$STAGE/files/60-vr-nonlocal-bind.conf"
-printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' \
-    >"$STAGE/files/ssh-hostkeys.conf"
+# each router makes its own host key at its first start (ed25519 only: RSA
+# takes long under emulation)
+cat >"$STAGE/files/ssh-hostkeys.conf" <<'UNIT'
+[Service]
+ExecStartPre=
+ExecStartPre=/bin/sh -c 'test -s /etc/ssh/ssh_host_ed25519_key || ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key'
+ExecStartPre=/usr/sbin/sshd -t
+UNIT
 printf 'url = http://127.0.0.1:3923\n' >"$STAGE/files/vrctl.conf"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\tvr\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' \
     >"$STAGE/files/hosts"

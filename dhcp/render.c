@@ -99,14 +99,16 @@ static void
 net_render(const struct net *n, struct buf *b)
 {
 	char net[IP4_STRLEN], mask[IP4_STRLEN], router[IP4_STRLEN], dns[IP4_STRLEN];
+	char gw[IP4_STRLEN];
 	const char *tag = n->dev;
 
 	ip4_format(n->net, net);
 	ip4_format(prefix_mask(n->prefix), mask);
 	ip4_format(n->router, router);
+	ip4_format(n->gw ? n->gw : n->router, gw);
 	buf_addf(b, "\n# guest network on %s\ninterface=%s\n", n->dev, n->dev);
 	buf_addf(b, "dhcp-range=set:net_%s,%s,static,%s,infinite\n", tag, net, mask);
-	buf_addf(b, "dhcp-option=tag:net_%s,3,%s\n", tag, router);
+	buf_addf(b, "dhcp-option=tag:net_%s,3,%s\n", tag, gw);
 	/* The router first, as CloudStack's router does: dnsmasq answers for the
 	 * VMs' names and forwards the rest; then the network's own servers. */
 	buf_addf(b, "dhcp-option=tag:net_%s,6,%s", tag, router);
@@ -122,9 +124,10 @@ net_render(const struct net *n, struct buf *b)
 		buf_addf(b, "domain=%s,%s/%d\n", n->domain, net, n->prefix);
 	}
 	/* RFC 3442: a client that takes option 121 ignores option 3, so the
-	 * default route travels with the metadata route. */
+	 * default route (the network's gateway) travels with the metadata route
+	 * (always this router). */
 	buf_addf(b, "dhcp-option=tag:net_%s,121,169.254.169.254/32,%s,0.0.0.0/0,%s\n", tag,
-	    router, router);
+	    router, gw);
 }
 
 void

@@ -291,9 +291,11 @@ if nt_wait_for 60 nt_dhcp g1 10; then
 else
 	fail "guest 1 gets a lease from the router" "$(tail -n 5 "$T/g1.udhcpc.log" 2>/dev/null)"
 fi
-check_eq "guest 1: its address, the router's DNS first, the domain" \
-    "$VM1_IP $GIP 192.0.2.53 cs1cloud.internal" \
-    "$(nt_lease_get g1 ip) $(nt_lease_get g1 dns) $(nt_lease_get g1 domain)"
+check_eq "guest 1: its address, the network's gateway, the router's DNS first, the domain" \
+    "$VM1_IP 10.1.1.1 $GIP 192.0.2.53 cs1cloud.internal" \
+    "$(nt_lease_get g1 ip) $(nt_lease_get g1 router) $(nt_lease_get g1 dns) $(nt_lease_get g1 domain)"
+check_eq "guest 1: classless routes: metadata via the router, default via the gateway" \
+    "169.254.169.254/32 $GIP 0.0.0.0/0 10.1.1.1" "$(nt_lease_get g1 staticroutes)"
 g1() { nt_exec g1 "$@"; }
 md_get() { # GUEST PORT PATH [HEADER]: status and body, from the guest
 	nt_exec "$1" python3 - "$GIP" "$2" "$3" "${4:-}" <<'PY'

@@ -484,6 +484,28 @@ gn_cidr(struct pctx *p, const char *cidr, struct net *n)
 	return 0;
 }
 
+/* router_guest_gateway: on a shared network (CloudStack's dhcpsrvr router)
+ * the guests' default gateway is the network's router, not this one; the
+ * router's own address, or none, means this router. */
+static int
+gn_gateway(struct pctx *p, struct net *n)
+{
+	const char *s;
+	uint32_t gw, mask = prefix_mask(n->prefix);
+	int r;
+
+	n->gw = 0;
+	if ((r = get_str(p, "router_guest_gateway", false, &s)) < 0 || !s || !*s)
+		return r;
+	if (ip4_parse(s, &gw) < 0 || (gw & mask) != n->net || gw == n->net ||
+	    gw == (n->net | ~mask))
+		return bad(p, "router_guest_gateway", "router_guest_gateway \"%.40s\" is not a host "
+		    "address in cidr", s);
+	if (gw != n->router)
+		n->gw = gw;
+	return 0;
+}
+
 static int
 parse_guestnetwork(struct pctx *p, struct cmd *c)
 {
@@ -510,6 +532,8 @@ parse_guestnetwork(struct pctx *p, struct cmd *c)
 	if ((n->router & prefix_mask(n->prefix)) != n->net || n->router == n->net ||
 	    n->router == (n->net | ~prefix_mask(n->prefix)))
 		return bad(p, "router_guest_ip", "router_guest_ip is not a host address in cidr");
+	if ((r = gn_gateway(p, n)) < 0)
+		return r;
 	if (dns && *dns && ip_list_parse(dns, n->dns, DNS_MAX, &n->ndns) < 0)
 		return bad(p, "dns", "dns must be at most %d IPv4 addresses separated by commas",
 		    DNS_MAX);

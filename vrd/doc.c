@@ -221,6 +221,10 @@ net_doc(const struct net *n)
 	json_object_set_new(o, "mac_address", n->has_mac ? json_string(mac) : json_null());
 	ip4_format(n->router, ip);
 	json_object_set_new(o, "router_guest_ip", json_string(ip));
+	if (n->gw) {
+		ip4_format(n->gw, ip);
+		json_object_set_new(o, "router_guest_gateway", json_string(ip));
+	}
 	ip4_format(n->net, ip);
 	buf_addf(&dns, "%s/%d", ip, n->prefix);
 	json_object_set_new(o, "cidr", json_string(dns.p ? dns.p : ""));

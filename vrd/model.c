@@ -164,6 +164,7 @@ net_equal(const struct net *a, const struct net *b)
 {
 	return !strcmp(a->dev, b->dev) && a->has_mac == b->has_mac &&
 	    (!a->has_mac || !memcmp(a->mac, b->mac, 6)) && a->router == b->router &&
+	    a->gw == b->gw &&
 	    a->net == b->net && a->prefix == b->prefix && a->ndns == b->ndns &&
 	    !memcmp(a->dns, b->dns, (size_t)a->ndns * sizeof(a->dns[0])) &&
 	    !strcmp(a->domain, b->domain);

@@ -49,6 +49,7 @@ struct net {
 	bool has_mac;
 	uint8_t mac[6];
 	uint32_t router, net;
+	uint32_t gw;                /* the guests' default gateway, 0: the router */
 	int prefix;
 	uint32_t dns[DNS_MAX];
 	int ndns;

@@ -221,11 +221,13 @@ test_guestnetwork_payload(void **state)
 	assert_int_equal(n->router, ip("10.1.1.1"));
 	assert_int_equal(n->net, ip("10.1.1.0"));
 	assert_int_equal(n->prefix, 24);
+	assert_int_equal(n->gw, ip("10.1.1.254")); /* a shared network's own gateway */
 	cmd_batch_free(&b);
-	expect_ok("{'type':'guestnetwork','device':'eth0','router_guest_ip':'172.16.5.9','cidr':'20'}",
-	    &b);
+	expect_ok("{'type':'guestnetwork','device':'eth0','router_guest_ip':'172.16.5.9','cidr':'20',"
+	    "'router_guest_gateway':'172.16.5.9'}", &b);
 	assert_int_equal(b.v[0].u.gn.net.net, ip("172.16.0.0"));
 	assert_int_equal(b.v[0].u.gn.net.prefix, 20);
+	assert_int_equal(b.v[0].u.gn.net.gw, 0); /* the router itself */
 	cmd_batch_free(&b);
 }
 
@@ -552,6 +554,10 @@ test_guestnetwork_validation(void **state)
 	    "'router_guest_netmask':'255.255.0.0'}", 400, 0, "router_guest_netmask");
 	expect_bad("{'type':'guestnetwork','device':'eth1','router_guest_ip':'10.1.1.1','cidr':'24',"
 	    "'router_guest_netmask':'x'}", 400, 0, "router_guest_netmask");
+	expect_bad("{'type':'guestnetwork','device':'eth1','router_guest_ip':'10.1.1.1','cidr':'24',"
+	    "'router_guest_gateway':'10.1.2.1'}", 400, 0, "router_guest_gateway");
+	expect_bad("{'type':'guestnetwork','device':'eth1','router_guest_ip':'10.1.1.1','cidr':'24',"
+	    "'router_guest_gateway':'10.1.1.255'}", 400, 0, "router_guest_gateway");
 	expect_bad("{'type':'guestnetwork','add':false}", 400, 0, "device");
 	expect_bad("{'type':'guestnetwork','device':'eth/1','add':false}", 400, 0, "device");
 	expect_bad("{'type':'guestnetwork','device':'ethernet0123456789','add':false}", 400, 0,

@@ -59,7 +59,7 @@ endif
 # Debian packages the build, tests, demo and benchmarks need.
 DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
 	    libnl-route-3-dev libsystemd-dev systemd libcmocka-dev dnsmasq-base udhcpc iproute2 python3 procps \
-	    cloud-init wget libsqlite3-dev libvirt-dev qemu-utils valgrind
+	    cloud-init wget libsqlite3-dev libvirt-dev qemu-utils valgrind isc-dhcp-client
 DEB_PKGS_BENCH := wrk nginx-light
 DEB_PKGS_FUZZ := clang libclang-rt-14-dev
 # what make image and make image-check need on top of DEB_PKGS

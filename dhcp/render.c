@@ -7,6 +7,7 @@
  * chain on its stack while serving it, and SIGHUP's re-read of a hosts
  * file then frees through that dangling pointer and crashes.  Entries of
  * the main configuration are never freed, so they are safe. */
+#include <arpa/inet.h>
 #include <stdio.h>
 
 #include "addr.h"
@@ -38,6 +39,11 @@ dhcp_host_line(const struct vm *v, struct buf *b)
 	}
 	buf_adds(b, ",");
 	buf_adds(b, ip);
+	if (v->ipv6) { /* DHCPv6 on a dual-stack network (canonical, from cmd.c) */
+		buf_adds(b, ",[");
+		buf_adds(b, v->ipv6);
+		buf_adds(b, "]");
+	}
 	if (v->host[0]) {
 		buf_adds(b, ",");
 		buf_adds(b, v->host);
@@ -92,6 +98,12 @@ hosts_render(const struct state *st, struct buf *b)
 		buf_adds(b, " ");
 		buf_adds(b, v->host);
 		buf_adds(b, "\n");
+		if (v->ipv6) { /* its AAAA record */
+			buf_adds(b, v->ipv6);
+			buf_adds(b, " ");
+			buf_adds(b, v->host);
+			buf_adds(b, "\n");
+		}
 	}
 }
 
@@ -128,6 +140,18 @@ net_render(const struct net *n, struct buf *b)
 	 * (always this router). */
 	buf_addf(b, "dhcp-option=tag:net_%s,121,169.254.169.254/32,%s,0.0.0.0/0,%s\n", tag,
 	    router, gw);
+	if (n->has6) {
+		char r6[INET6_ADDRSTRLEN], n6[INET6_ADDRSTRLEN];
+
+		/* DHCPv6 for the hosts' [IPv6] only; the router advertisements
+		 * (enable-ra) say "managed" and carry the prefix */
+		inet_ntop(AF_INET6, n->router6, r6, sizeof(r6));
+		inet_ntop(AF_INET6, n->net6, n6, sizeof(n6));
+		buf_addf(b, "dhcp-range=set:net_%s,%s,static,%d,infinite\n", tag, n6, n->prefix6);
+		buf_addf(b, "dhcp-option=tag:net_%s,option6:dns-server,[%s]\n", tag, r6);
+		if (n->domain[0])
+			buf_addf(b, "dhcp-option=tag:net_%s,option6:domain-search,%s\n", tag, n->domain);
+	}
 }
 
 void
@@ -147,6 +171,11 @@ dnsmasq_conf_render(const struct state *st, const struct dnsmasq_paths *p, struc
 	if (st->nnet == 0)
 		buf_adds(b, "\n# no guest network yet: answer nothing but loopback\n"
 		    "interface=lo\nno-dhcp-interface=lo\n");
+	for (size_t i = 0; i < st->nnet; i++)
+		if (st->nets[i].has6) {
+			buf_adds(b, "# router advertisements on the dual-stack networks\nenable-ra\n");
+			break;
+		}
 	for (size_t i = 0; i < st->nnet; i++)
 		net_render(&st->nets[i], b);
 	for (size_t i = 0, n = 0; i < st->nvm; i++) {

@@ -318,12 +318,19 @@ parse_dhcpentry(struct pctx *p, struct cmd *c)
 		return r;
 	if (d->gw && ip4_parse(d->gw, &tmp[0]) < 0)
 		return bad(p, "default_gateway", "default_gateway \"%.40s\" is not an IPv4 address", d->gw);
-	if (d->ipv6) {
+	if (d->ipv6) { /* kept in its canonical form: dnsmasq reads it as "[ADDR]" */
 		unsigned char a6[16];
+		char canon[INET6_ADDRSTRLEN];
 
-		if (inet_pton(AF_INET6, d->ipv6, a6) != 1)
-			return bad(p, "ipv6_address", "ipv6_address \"%.48s\" is not an IPv6 address",
-			    d->ipv6);
+		if (inet_pton(AF_INET6, d->ipv6, a6) != 1 || a6[0] == 0xff ||
+		    IN6_IS_ADDR_UNSPECIFIED((struct in6_addr *)a6) ||
+		    IN6_IS_ADDR_LOOPBACK((struct in6_addr *)a6) ||
+		    !inet_ntop(AF_INET6, a6, canon, sizeof(canon)))
+			return bad(p, "ipv6_address", "ipv6_address \"%.48s\" is not a unicast IPv6 "
+			    "address", d->ipv6);
+		free(d->ipv6);
+		if (!(d->ipv6 = strdup(canon)))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -506,6 +513,48 @@ gn_gateway(struct pctx *p, struct net *n)
 	return 0;
 }
 
+/* Dual stack, as CloudStack's GuestNetwork sends it: router_guest_ip6 and
+ * cidr6 ("fd00:1::/64") together, the router a host address of the prefix. */
+static int
+gn_ipv6(struct pctx *p, struct net *n)
+{
+	const char *ip6, *cidr6, *slash;
+	char tmp[INET6_ADDRSTRLEN];
+	char *end;
+	long plen;
+	int r;
+
+	if ((r = get_str(p, "router_guest_ip6", false, &ip6)) < 0 ||
+	    (r = get_str(p, "cidr6", false, &cidr6)) < 0)
+		return r;
+	if ((!ip6 || !*ip6) && (!cidr6 || !*cidr6))
+		return 0;
+	if (!ip6 || !*ip6 || inet_pton(AF_INET6, ip6, n->router6) != 1)
+		return bad(p, "router_guest_ip6", "router_guest_ip6 must be an IPv6 address with cidr6");
+	slash = cidr6 ? strchr(cidr6, '/') : NULL;
+	if (!slash || (size_t)(slash - cidr6) >= sizeof(tmp))
+		return bad(p, "cidr6", "cidr6 must be an IPv6 prefix/length with router_guest_ip6");
+	snprintf(tmp, sizeof(tmp), "%.*s", (int)(slash - cidr6), cidr6);
+	errno = 0;
+	plen = strtol(slash + 1, &end, 10);
+	if (inet_pton(AF_INET6, tmp, n->net6) != 1 || *end || end == slash + 1 || plen < 64 ||
+	    plen > 120)
+		return bad(p, "cidr6", "cidr6 \"%.48s\" is not an IPv6 prefix from /64 to /120", cidr6);
+	n->prefix6 = (int)plen;
+	for (int i = 0; i < 16; i++) {
+		int bits = n->prefix6 - 8 * i;
+		uint8_t m = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+
+		if ((n->net6[i] & ~m) || (n->router6[i] & m) != n->net6[i])
+			return bad(p, "cidr6", "cidr6 \"%.48s\" is not a prefix holding router_guest_ip6",
+			    cidr6);
+	}
+	if (!memcmp(n->router6, n->net6, 16))
+		return bad(p, "router_guest_ip6", "router_guest_ip6 is the prefix's anycast address");
+	n->has6 = true;
+	return 0;
+}
+
 static int
 parse_guestnetwork(struct pctx *p, struct cmd *c)
 {
@@ -532,7 +581,7 @@ parse_guestnetwork(struct pctx *p, struct cmd *c)
 	if ((n->router & prefix_mask(n->prefix)) != n->net || n->router == n->net ||
 	    n->router == (n->net | ~prefix_mask(n->prefix)))
 		return bad(p, "router_guest_ip", "router_guest_ip is not a host address in cidr");
-	if ((r = gn_gateway(p, n)) < 0)
+	if ((r = gn_gateway(p, n)) < 0 || (r = gn_ipv6(p, n)) < 0)
 		return r;
 	if (dns && *dns && ip_list_parse(dns, n->dns, DNS_MAX, &n->ndns) < 0)
 		return bad(p, "dns", "dns must be at most %d IPv4 addresses separated by commas",

@@ -54,6 +54,9 @@ struct net {
 	uint32_t dns[DNS_MAX];
 	int ndns;
 	char domain[DOMAIN_MAX + 1];
+	bool has6;                  /* dual stack: DHCPv6 and router advertisements */
+	uint8_t router6[16], net6[16];
+	int prefix6;
 };
 
 struct state {

@@ -119,6 +119,11 @@ test_dhcpentry_variants(void **state)
 	assert_string_equal(b.v[2].u.dhcp.dns, "10.1.1.1, 8.8.8.8");
 	assert_int_equal(b.v[2].ip, ip("10.1.1.104"));
 	cmd_batch_free(&b);
+	/* kept canonical: dnsmasq reads it as written */
+	expect_ok("{'type':'dhcpentry','mac_address':'02:00:4c:5f:00:0c','ipv4_address':'10.1.1.104',"
+	    "'ipv6_address':'FD00:0:0:0::0005'}", &b);
+	assert_string_equal(b.v[0].u.dhcp.ipv6, "fd00::5");
+	cmd_batch_free(&b);
 	/* the router's cs_dhcp merge: "add": false is a removal, whatever remove says */
 	expect_ok("[{'type':'dhcpentry','mac_address':'02:00:4c:5f:00:0d','ipv4_address':'10.1.1.105',"
 	    "'default_entry':true,'remove':false,'add':false},"
@@ -389,6 +394,9 @@ test_other_dhcp_fields(void **state)
 	expect_bad(D "'dns_addresses':'10.1.1.1;8.8.8.8'}", 400, 0, "dns_addresses");
 	expect_bad(D "'default_gateway':'10.1.1'}", 400, 0, "default_gateway");
 	expect_bad(D "'ipv6_address':'fd00:::5:'}", 400, 0, "ipv6_address");
+	expect_bad(D "'ipv6_address':'::'}", 400, 0, "ipv6_address");
+	expect_bad(D "'ipv6_address':'::1'}", 400, 0, "ipv6_address");
+	expect_bad(D "'ipv6_address':'ff02::1'}", 400, 0, "ipv6_address");
 	expect_bad(D "'ipv6_duid':'00:03,x'}", 400, 0, "ipv6_duid");
 	expect_bad(D "'remove':'yes'}", 400, 0, "remove");
 	expect_bad(D "'default_entry':1}", 400, 0, "default_entry");
@@ -540,6 +548,7 @@ test_guestnetwork_validation(void **state)
 		{ "'10.1.1.1'", "'10.1.1.0/24'", "null", "'cloud internal'", "domain_name" },
 		{ "'10.1.1.1'", "'10.1.1.0/24'", "null", "'a,b'", "domain_name" },
 	};
+	struct cmd_batch b;
 	char *j;
 
 	(void)state;
@@ -558,6 +567,39 @@ test_guestnetwork_validation(void **state)
 	    "'router_guest_gateway':'10.1.2.1'}", 400, 0, "router_guest_gateway");
 	expect_bad("{'type':'guestnetwork','device':'eth1','router_guest_ip':'10.1.1.1','cidr':'24',"
 	    "'router_guest_gateway':'10.1.1.255'}", 400, 0, "router_guest_gateway");
+	/* dual stack */
+	expect_ok("{'type':'guestnetwork','device':'eth1','router_guest_ip':'10.1.1.1','cidr':'24',"
+	    "'router_guest_ip6':'fd00:1::1','cidr6':'fd00:1::/64'}", &b);
+	assert_true(b.v[0].u.gn.net.has6);
+	assert_int_equal(b.v[0].u.gn.net.prefix6, 64);
+	assert_int_equal(b.v[0].u.gn.net.router6[15], 1);
+	assert_int_equal(b.v[0].u.gn.net.net6[1], 0);
+	cmd_batch_free(&b);
+	expect_ok("{'type':'guestnetwork','device':'eth1','router_guest_ip':'10.1.1.1','cidr':'24'}", &b);
+	assert_false(b.v[0].u.gn.net.has6);
+	cmd_batch_free(&b);
+	{
+		static const char *const v6bad[][3] = {
+			{ "'fd00:1::1'", "null", "cidr6" },
+			{ "null", "'fd00:1::/64'", "router_guest_ip6" },
+			{ "'fd00:1::1'", "'fd00:1::/63'", "cidr6" },
+			{ "'fd00:1::1'", "'fd00:1::/121'", "cidr6" },
+			{ "'fd00:1::1'", "'fd00:1::1/64'", "cidr6" },     /* host bits set */
+			{ "'fd00:2::1'", "'fd00:1::/64'", "cidr6" },      /* not in the prefix */
+			{ "'fd00:1::'", "'fd00:1::/64'", "router_guest_ip6" },
+			{ "'10.1.1.1'", "'fd00:1::/64'", "router_guest_ip6" },
+			{ "'fd00:1::1'", "'fd00:1::/6x'", "cidr6" },
+			{ "'fd00:1::1'", "'fd00:1::/'", "cidr6" },
+		};
+
+		for (size_t i = 0; i < sizeof(v6bad) / sizeof(v6bad[0]); i++) {
+			assert_true(asprintf(&j, "{'type':'guestnetwork','device':'eth1','router_guest_ip':"
+			    "'10.1.1.1','cidr':'24','router_guest_ip6':%s,'cidr6':%s}", v6bad[i][0],
+			    v6bad[i][1]) > 0);
+			expect_bad(j, 400, 0, v6bad[i][2]);
+			free(j);
+		}
+	}
 	expect_bad("{'type':'guestnetwork','add':false}", 400, 0, "device");
 	expect_bad("{'type':'guestnetwork','device':'eth/1','add':false}", 400, 0, "device");
 	expect_bad("{'type':'guestnetwork','device':'ethernet0123456789','add':false}", 400, 0,

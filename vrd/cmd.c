@@ -531,20 +531,27 @@ gn_ipv6(struct pctx *p, struct net *n)
 		return 0;
 	if (!ip6 || !*ip6 || inet_pton(AF_INET6, ip6, n->router6) != 1)
 		return bad(p, "router_guest_ip6", "router_guest_ip6 must be an IPv6 address with cidr6");
-	slash = cidr6 ? strchr(cidr6, '/') : NULL;
-	if (!slash || (size_t)(slash - cidr6) >= sizeof(tmp))
+	if (!cidr6 || !*cidr6)
 		return bad(p, "cidr6", "cidr6 must be an IPv6 prefix/length with router_guest_ip6");
-	snprintf(tmp, sizeof(tmp), "%.*s", (int)(slash - cidr6), cidr6);
-	errno = 0;
-	plen = strtol(slash + 1, &end, 10);
-	if (inet_pton(AF_INET6, tmp, n->net6) != 1 || *end || end == slash + 1 || plen < 64 ||
-	    plen > 120)
+	/* "prefix/length", or the length alone ("64", as the router's cmdline
+	 * gives eth0ip6prelen): the prefix is then router_guest_ip6's */
+	slash = strchr(cidr6, '/');
+	if (slash && (size_t)(slash - cidr6) >= sizeof(tmp))
+		return bad(p, "cidr6", "cidr6 \"%.48s\" is not an IPv6 prefix", cidr6);
+	if (slash)
+		snprintf(tmp, sizeof(tmp), "%.*s", (int)(slash - cidr6), cidr6);
+	plen = strtol(slash ? slash + 1 : cidr6, &end, 10);
+	if ((slash && inet_pton(AF_INET6, tmp, n->net6) != 1) || *end ||
+	    end == (slash ? slash + 1 : cidr6) || !isdigit((unsigned char)*(slash ? slash + 1 : cidr6)) ||
+	    plen < 64 || plen > 120)
 		return bad(p, "cidr6", "cidr6 \"%.48s\" is not an IPv6 prefix from /64 to /120", cidr6);
 	n->prefix6 = (int)plen;
 	for (int i = 0; i < 16; i++) {
 		int bits = n->prefix6 - 8 * i;
 		uint8_t m = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
 
+		if (!slash)
+			n->net6[i] = n->router6[i] & m;
 		if ((n->net6[i] & ~m) || (n->router6[i] & m) != n->net6[i])
 			return bad(p, "cidr6", "cidr6 \"%.48s\" is not a prefix holding router_guest_ip6",
 			    cidr6);

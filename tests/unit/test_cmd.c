@@ -575,6 +575,15 @@ test_guestnetwork_validation(void **state)
 	assert_int_equal(b.v[0].u.gn.net.router6[15], 1);
 	assert_int_equal(b.v[0].u.gn.net.net6[1], 0);
 	cmd_batch_free(&b);
+	/* the length alone: the prefix is the router's */
+	expect_ok("{'type':'guestnetwork','device':'eth1','router_guest_ip':'10.1.1.1','cidr':'24',"
+	    "'router_guest_ip6':'fd00:1:2:3:4::9','cidr6':'80'}", &b);
+	assert_true(b.v[0].u.gn.net.has6);
+	assert_int_equal(b.v[0].u.gn.net.prefix6, 80);
+	assert_int_equal(b.v[0].u.gn.net.net6[9], 4);
+	assert_int_equal(b.v[0].u.gn.net.net6[10], 0);
+	assert_int_equal(b.v[0].u.gn.net.net6[15], 0);
+	cmd_batch_free(&b);
 	expect_ok("{'type':'guestnetwork','device':'eth1','router_guest_ip':'10.1.1.1','cidr':'24'}", &b);
 	assert_false(b.v[0].u.gn.net.has6);
 	cmd_batch_free(&b);
@@ -590,6 +599,10 @@ test_guestnetwork_validation(void **state)
 			{ "'10.1.1.1'", "'fd00:1::/64'", "router_guest_ip6" },
 			{ "'fd00:1::1'", "'fd00:1::/6x'", "cidr6" },
 			{ "'fd00:1::1'", "'fd00:1::/'", "cidr6" },
+			{ "'fd00:1::1'", "'63'", "cidr6" },
+			{ "'fd00:1::1'", "'+64'", "cidr6" },
+			{ "'fd00:1::1'", "'64x'", "cidr6" },
+			{ "'fd00:1::'", "'64'", "router_guest_ip6" },
 		};
 
 		for (size_t i = 0; i < sizeof(v6bad) / sizeof(v6bad[0]); i++) {

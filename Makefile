@@ -62,12 +62,12 @@ DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
 	    udhcpc iproute2 python3 procps cloud-init wget libsqlite3-dev libvirt-dev qemu-utils valgrind \
 	    libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-config-nwfilter \
 	    libvirt-clients qemu-system-x86 iptables ebtables openssh-client \
-	    libssl-dev python3-libcloud cs python3-cs
+	    libssl-dev python3-libcloud cs python3-cs isc-dhcp-client
 DEB_PKGS_BENCH := wrk nginx-light
 DEB_PKGS_FUZZ := clang libclang-rt-14-dev
 # what make image, make image-check and make guest-image need on top of DEB_PKGS
 DEB_PKGS_IMAGE := mmdebstrap e2fsprogs qemu-utils qemu-system-x86 syslinux syslinux-common \
-	    mtools dosfstools fdisk
+	    mtools dosfstools fdisk openssh-client
 IMAGE_OUT ?= $(BUILD)/image
 GUEST_OUT ?= build/guest
 

@@ -119,8 +119,12 @@ start_vrd() {
 	die "vrd did not start ($dir)"
 }
 
+# stop_pid PID: SIGTERM, up to 10 s to exit (dnsmasq busy re-reading 10,000
+# hosts after the last SIGHUP can take that long), then SIGKILL; reaps it.
 stop_pid() {
 	kill -TERM "$1" 2>/dev/null || true
+	for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null || true
 	wait "$1" 2>/dev/null || true
 }
 

@@ -13,6 +13,7 @@
  * client identifier), and dhcp-broadcast, because dnsmasq's unicast reply
  * to an unconfigured client writes the neighbour table, which would turn
  * vrd's permanent entry for that address into one ARP can repoint. */
+#include <arpa/inet.h>
 #include <stdio.h>
 
 #include "addr.h"
@@ -44,6 +45,11 @@ dhcp_host_line(const struct vm *v, struct buf *b)
 	}
 	buf_adds(b, ",");
 	buf_adds(b, ip);
+	if (v->ipv6) { /* DHCPv6 on a dual-stack network (canonical, from cmd.c) */
+		buf_adds(b, ",[");
+		buf_adds(b, v->ipv6);
+		buf_adds(b, "]");
+	}
 	if (v->host[0]) {
 		buf_adds(b, ",");
 		buf_adds(b, v->host);
@@ -98,6 +104,12 @@ hosts_render(const struct state *st, struct buf *b)
 		buf_adds(b, " ");
 		buf_adds(b, v->host);
 		buf_adds(b, "\n");
+		if (v->ipv6) { /* its AAAA record */
+			buf_adds(b, v->ipv6);
+			buf_adds(b, " ");
+			buf_adds(b, v->host);
+			buf_adds(b, "\n");
+		}
 	}
 }
 
@@ -105,30 +117,47 @@ static void
 net_render(const struct net *n, struct buf *b)
 {
 	char net[IP4_STRLEN], mask[IP4_STRLEN], router[IP4_STRLEN], dns[IP4_STRLEN];
+	char gw[IP4_STRLEN];
 	const char *tag = n->dev;
 
 	ip4_format(n->net, net);
 	ip4_format(prefix_mask(n->prefix), mask);
 	ip4_format(n->router, router);
+	ip4_format(n->gw ? n->gw : n->router, gw);
 	buf_addf(b, "\n# guest network on %s\ninterface=%s\n", n->dev, n->dev);
 	buf_addf(b, "dhcp-range=set:net_%s,%s,static,%s,infinite\n", tag, net, mask);
-	buf_addf(b, "dhcp-option=tag:net_%s,3,%s\n", tag, router);
-	if (n->ndns > 0) {
-		buf_addf(b, "dhcp-option=tag:net_%s,6", tag);
-		for (int i = 0; i < n->ndns; i++) {
-			ip4_format(n->dns[i], dns);
-			buf_addf(b, ",%s", dns);
-		}
-		buf_adds(b, "\n");
+	buf_addf(b, "dhcp-option=tag:net_%s,3,%s\n", tag, gw);
+	/* The router first, as CloudStack's router does: dnsmasq answers for the
+	 * VMs' names and forwards the rest; then the network's own servers. */
+	buf_addf(b, "dhcp-option=tag:net_%s,6,%s", tag, router);
+	for (int i = 0; i < n->ndns; i++) {
+		if (n->dns[i] == n->router)
+			continue;
+		ip4_format(n->dns[i], dns);
+		buf_addf(b, ",%s", dns);
 	}
+	buf_adds(b, "\n");
 	if (n->domain[0]) {
 		buf_addf(b, "dhcp-option=tag:net_%s,15,%s\n", tag, n->domain);
 		buf_addf(b, "domain=%s,%s/%d\n", n->domain, net, n->prefix);
 	}
 	/* RFC 3442: a client that takes option 121 ignores option 3, so the
-	 * default route travels with the metadata route. */
+	 * default route (the network's gateway) travels with the metadata route
+	 * (always this router). */
 	buf_addf(b, "dhcp-option=tag:net_%s,121,169.254.169.254/32,%s,0.0.0.0/0,%s\n", tag,
-	    router, router);
+	    router, gw);
+	if (n->has6) {
+		char r6[INET6_ADDRSTRLEN], n6[INET6_ADDRSTRLEN];
+
+		/* DHCPv6 for the hosts' [IPv6] only; the router advertisements
+		 * (enable-ra) say "managed" and carry the prefix */
+		inet_ntop(AF_INET6, n->router6, r6, sizeof(r6));
+		inet_ntop(AF_INET6, n->net6, n6, sizeof(n6));
+		buf_addf(b, "dhcp-range=set:net_%s,%s,static,%d,infinite\n", tag, n6, n->prefix6);
+		buf_addf(b, "dhcp-option=tag:net_%s,option6:dns-server,[%s]\n", tag, r6);
+		if (n->domain[0])
+			buf_addf(b, "dhcp-option=tag:net_%s,option6:domain-search,%s\n", tag, n->domain);
+	}
 }
 
 void
@@ -150,6 +179,11 @@ dnsmasq_conf_render(const struct state *st, const struct dnsmasq_paths *p, struc
 	if (st->nnet == 0)
 		buf_adds(b, "\n# no guest network yet: answer nothing but loopback\n"
 		    "interface=lo\nno-dhcp-interface=lo\n");
+	for (size_t i = 0; i < st->nnet; i++)
+		if (st->nets[i].has6) {
+			buf_adds(b, "# router advertisements on the dual-stack networks\nenable-ra\n");
+			break;
+		}
 	for (size_t i = 0; i < st->nnet; i++)
 		net_render(&st->nets[i], b);
 	for (size_t i = 0, n = 0; i < st->nvm; i++) {

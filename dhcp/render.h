@@ -14,8 +14,9 @@ struct dnsmasq_paths {
 
 /* The dnsmasq tag of a non-default NIC: its IPv4 with '_' for '.'. */
 void dhcp_tag(uint32_t ip, char out[16]);
-/* One dhcp-host line for a VM with a DHCP entry: "MAC,IP,HOST,LEASE", or
- * "MAC,set:TAG,IP,HOST,LEASE" for a non-default NIC (HOST omitted if none). */
+/* One dhcp-host line for a VM with a DHCP entry: "MAC,IP,[IPV6],HOST,LEASE",
+ * or "MAC,set:TAG,IP,[IPV6],HOST,LEASE" for a non-default NIC (IPV6 and HOST
+ * omitted if none). */
 void dhcp_host_line(const struct vm *v, struct buf *b);
 /* dhcphosts: the default NICs' lines.  Non-default NICs go to dnsmasq.conf
  * (see render.c for why). */
@@ -23,7 +24,7 @@ void dhcp_hosts_render(const struct state *st, struct buf *b);
 /* "TAG,3", "TAG,6", "TAG,15", "TAG,121" for each non-default NIC: no router,
  * DNS, domain or classless routes from that network. */
 void dhcp_opts_render(const struct state *st, struct buf *b);
-/* "IP HOST" per named VM and "ROUTER data-server" per network. */
+/* "IP HOST" (and "IPV6 HOST") per named VM and "ROUTER data-server" per network. */
 void hosts_render(const struct state *st, struct buf *b);
 void dnsmasq_conf_render(const struct state *st, const struct dnsmasq_paths *p, struct buf *b);
 

@@ -5,7 +5,7 @@
  *   - every line ends in a newline, and no field holds one, a NUL or a CR;
  *   - dhcphosts has exactly one line per default NIC, dnsmasq.conf exactly
  *     one dhcp-host= line per non-default NIC, each "MAC,[set:TAG,]IP,
- *     [HOST,]LEASE" made of the allowed characters only, the IP and MAC of
+ *     [[IPV6],][HOST,]LEASE" made of the allowed characters only, the IP and MAC of
  *     no two lines the same (dnsmasq refuses a second line for one host);
  *   - dhcpopts has four "TAG,N" lines per non-default NIC, hosts one
  *     "IP NAME" line per network and per named VM;
@@ -16,6 +16,7 @@
  * dhcphosts line as dhcp-host= and each dhcpopts line as dhcp-option=, for
  * `dnsmasq --test -C DIR/N/check.conf` (which does not read the files named
  * in dnsmasq.conf itself). */
+#include <arpa/inet.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -65,16 +66,16 @@ add_unique(struct seen *s, const char *k, size_t n)
 static void
 check_host_line(const char *l, size_t n, bool default_nic, struct seen *macs, struct seen *ips)
 {
-	const char *f[6];
-	size_t len[6], nf = 0, i = 0;
+	const char *f[7];
+	size_t len[7], nf = 0, i = 0;
 	uint8_t mac[6];
 	uint32_t ip;
 	char tmp[HOST_MAX + 2];
 
-	if (!only(l, n, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:.,_-"))
+	if (!only(l, n, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:.,_-[]"))
 		abort();
 	for (const char *p = l, *e = l + n, *comma;; p = comma + 1) {
-		if (nf == 6)
+		if (nf == 7)
 			abort();
 		comma = memchr(p, ',', (size_t)(e - p));
 		f[nf] = p;
@@ -98,6 +99,15 @@ check_host_line(const char *l, size_t n, bool default_nic, struct seen *macs, st
 	    ip4_parse(tmp, &ip) < 0)
 		abort();
 	add_unique(ips, f[i], len[i]);
+	if (nf - i >= 3 && len[i + 1] > 2 && f[i + 1][0] == '[') { /* an IPv6 address */
+		unsigned char a6[16];
+
+		if (f[i + 1][len[i + 1] - 1] != ']' || len[i + 1] - 2 >= sizeof(tmp) ||
+		    snprintf(tmp, sizeof(tmp), "%.*s", (int)len[i + 1] - 2, f[i + 1] + 1) < 0 ||
+		    inet_pton(AF_INET6, tmp, a6) != 1)
+			abort();
+		i++;
+	}
 	if (nf - i == 3) { /* a name */
 		if (len[i + 1] > HOST_MAX || snprintf(tmp, sizeof(tmp), "%.*s", (int)len[i + 1],
 		    f[i + 1]) < 0 || !host_label_valid(tmp))
@@ -155,22 +165,25 @@ addn_line_cb(const char *l, size_t n, void *arg)
 {
 	const struct state *st = ((struct ctx *)arg)->st;
 	const char *sp = memchr(l, ' ', n);
-	char ip[IP4_STRLEN + 1], name[HOST_MAX + 2];
-	uint32_t v;
+	char ip[INET6_ADDRSTRLEN + 1], name[HOST_MAX + 2];
+	unsigned char a6[16];
+	uint32_t v = 0;
+	bool is4;
 
 	if (!sp || (size_t)(sp - l) >= sizeof(ip) || memchr(sp + 1, ' ', n - (size_t)(sp + 1 - l)) ||
 	    sp + 1 == l + n || !only(sp + 1, n - (size_t)(sp + 1 - l),
 	    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-"))
 		abort();
 	snprintf(ip, sizeof(ip), "%.*s", (int)(sp - l), l);
-	if (ip4_parse(ip, &v) < 0)
+	is4 = ip4_parse(ip, &v) == 0;
+	if (!is4 && inet_pton(AF_INET6, ip, a6) != 1)
 		abort();
 	/* a reserved name (data-server) names nothing but a router */
 	snprintf(name, sizeof(name), "%.*s", (int)(n - (size_t)(sp + 1 - l)), sp + 1);
 	if (host_name_reserved(name)) {
 		bool router = false;
 
-		for (size_t i = 0; i < st->nnet; i++)
+		for (size_t i = 0; is4 && i < st->nnet; i++)
 			router |= st->nets[i].router == v;
 		if (!router || strcmp(name, "data-server"))
 			abort();
@@ -182,8 +195,9 @@ conf_line_cb(const char *l, size_t n, void *arg)
 {
 	static const char *const keys[] = { "bind-dynamic", "dhcp-authoritative",
 		"dhcp-ignore-names", "dhcp-ignore-clid", "dhcp-broadcast", "no-hosts",
-		"expand-hosts", "dhcp-leasefile", "dhcp-hostsfile", "dhcp-optsfile", "addn-hosts", "interface", "no-dhcp-interface", "dhcp-range",
-		"dhcp-option", "domain", "dhcp-host" };
+		"expand-hosts", "dhcp-leasefile", "dhcp-hostsfile", "dhcp-optsfile", "addn-hosts",
+		"interface", "no-dhcp-interface", "dhcp-range", "dhcp-option", "domain", "dhcp-host",
+		"enable-ra" };
 	struct ctx *c = arg;
 	const char *eq;
 	size_t kl;
@@ -191,7 +205,7 @@ conf_line_cb(const char *l, size_t n, void *arg)
 
 	if (n == 0 || l[0] == '#')
 		return;
-	if (!only(l, n, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:.,_-=/"))
+	if (!only(l, n, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:.,_-=/[]"))
 		abort();
 	eq = memchr(l, '=', n);
 	kl = eq ? (size_t)(eq - l) : n;
@@ -274,7 +288,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!v->has_dhcp)
 			continue;
 		*(v->default_entry ? &ndefault : &nother) += 1;
-		named += v->host[0] != '\0';
+		named += (v->host[0] != '\0') * (v->ipv6 ? 2 : 1); /* and its AAAA line */
 	}
 	memset(&c, 0, sizeof(c));
 	c.st = &st;

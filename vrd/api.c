@@ -292,6 +292,32 @@ commands_apply(struct vrd *v, const struct cmd_batch *b, uint64_t *gen, struct c
 	return 0;
 }
 
+/* The vmdata triples left out of an applied batch: logged, and listed in the
+ * reply as "skipped": [{"index": I, "ip": IP, "error": WHY}]. */
+static void
+skipped_report(const struct cmd_batch *b, json_t *reply)
+{
+	json_t *arr = NULL;
+	char ip[IP4_STRLEN];
+
+	for (size_t i = 0; i < b->n; i++) {
+		const struct cmd *c = &b->v[i];
+
+		if (c->type != CMD_VMDATA)
+			continue;
+		ip4_format(c->ip, ip);
+		for (size_t k = 0; k < c->u.data.nskipped; k++) {
+			log_warnx("commands: vmdata for %s: left out %s", ip, c->u.data.skipped[k]);
+			if (!arr && !(arr = json_array()))
+				return;
+			json_array_append_new(arr, json_pack("{s:I, s:s, s:s}", "index", (json_int_t)i,
+			    "ip", ip, "error", c->u.data.skipped[k]));
+		}
+	}
+	if (arr)
+		json_object_set_new(reply, "skipped", arr);
+}
+
 static enum MHD_Result
 route_commands(struct vrd *v, struct MHD_Connection *c, struct req *rq)
 {
@@ -324,6 +350,7 @@ route_commands(struct vrd *v, struct MHD_Connection *c, struct req *rq)
 	ok = json_object();
 	json_object_set_new(ok, "applied", json_integer((json_int_t)b.n));
 	json_object_set_new(ok, "generation", json_integer((json_int_t)gen));
+	skipped_report(&b, ok);
 	cmd_batch_free(&b);
 	return http_reply_json(c, 200, ok);
 }

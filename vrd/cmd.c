@@ -293,14 +293,18 @@ parse_dhcpentry(struct pctx *p, struct cmd *c)
 	const char *host, *dns;
 	json_t *lease;
 	uint32_t tmp[DNS_MAX];
+	bool add;
 	int r, n;
 
 	if ((r = get_mac(p, "mac_address", true, d->mac, NULL)) < 0 ||
 	    (r = get_ip(p, "ipv4_address", &c->ip)) < 0 ||
 	    (r = get_bool(p, "remove", false, &d->remove)) < 0 ||
+	    (r = get_bool(p, "add", true, &add)) < 0 ||
 	    (r = get_bool(p, "default_entry", true, &d->default_entry)) < 0 ||
 	    (r = get_str(p, "host_name", false, &host)) < 0)
 		return r;
+	if (!add) /* the router's cs_dhcp merge: "add": false removes the entry */
+		d->remove = true;
 	if (d->mac[0] & 1)
 		return bad(p, "mac_address", "mac_address is a multicast address");
 	if (host && *host) {
@@ -342,12 +346,19 @@ parse_dhcpentry(struct pctx *p, struct cmd *c)
 		return r;
 	if (d->gw && ip4_parse(d->gw, &tmp[0]) < 0)
 		return bad(p, "default_gateway", "default_gateway \"%.40s\" is not an IPv4 address", d->gw);
-	if (d->ipv6) {
+	if (d->ipv6) { /* kept in its canonical form: dnsmasq reads it as "[ADDR]" */
 		unsigned char a6[16];
+		char canon[INET6_ADDRSTRLEN];
 
-		if (inet_pton(AF_INET6, d->ipv6, a6) != 1)
-			return bad(p, "ipv6_address", "ipv6_address \"%.48s\" is not an IPv6 address",
-			    d->ipv6);
+		if (inet_pton(AF_INET6, d->ipv6, a6) != 1 || a6[0] == 0xff ||
+		    IN6_IS_ADDR_UNSPECIFIED((struct in6_addr *)a6) ||
+		    IN6_IS_ADDR_LOOPBACK((struct in6_addr *)a6) ||
+		    !inet_ntop(AF_INET6, a6, canon, sizeof(canon)))
+			return bad(p, "ipv6_address", "ipv6_address \"%.48s\" is not a unicast IPv6 "
+			    "address", d->ipv6);
+		free(d->ipv6);
+		if (!(d->ipv6 = strdup(canon)))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -424,6 +435,20 @@ parse_md_item(struct pctx *p, json_t *item, size_t i, struct md_op *op)
 	return 0;
 }
 
+/* A triple CloudStack's router would write as a file of its own: one that is
+ * refused (a key with a space, a bad folder, bad base64) is left out and
+ * reported, and the rest of the command is stored. */
+static int
+md_skip(struct cmd *c, const char *why, size_t cap)
+{
+	if (!c->u.data.skipped && !(c->u.data.skipped = calloc(cap, sizeof(char *))))
+		return -ENOMEM;
+	if (!(c->u.data.skipped[c->u.data.nskipped] = strdup(why)))
+		return -ENOMEM;
+	c->u.data.nskipped++;
+	return 0;
+}
+
 static int
 parse_vmdata(struct pctx *p, struct cmd *c)
 {
@@ -446,11 +471,122 @@ parse_vmdata(struct pctx *p, struct cmd *c)
 	c->u.data.ops = calloc(n, sizeof(struct md_op));
 	if (!c->u.data.ops)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++, c->u.data.n++)
-		if ((r = parse_md_item(p, json_array_get(arr, i), i, &c->u.data.ops[i])) < 0) {
+	for (size_t i = 0; i < n; i++) {
+		struct md_op *op = &c->u.data.ops[c->u.data.n];
+
+		r = parse_md_item(p, json_array_get(arr, i), i, op);
+		if (r == 0) {
 			c->u.data.n++;
-			return r;
+			continue;
 		}
+		free(op->key);
+		free(op->val);
+		memset(op, 0, sizeof(*op));
+		if (r != -EINVAL || (r = md_skip(c, p->err->msg, n)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The guest network's cidr: "a.b.c.d/n", or as CloudStack's SetupGuestNetwork
+ * sends it, the prefix length alone ("24") with the network taken from
+ * router_guest_ip; router_guest_netmask, when given, must agree. */
+static int
+gn_cidr(struct pctx *p, const char *cidr, struct net *n)
+{
+	const char *mask;
+	uint32_t m;
+	int r;
+
+	if (strchr(cidr, '/')) {
+		if (cidr_parse(cidr, &n->net, &n->prefix) < 0)
+			return bad(p, "cidr", "cidr \"%.40s\" is not a.b.c.d/n", cidr);
+	} else if (cidr[0] && strlen(cidr) <= 2 && strspn(cidr, "0123456789") == strlen(cidr)) {
+		n->prefix = atoi(cidr);
+		if (n->prefix > 32)
+			return bad(p, "cidr", "cidr \"%.40s\" is not a prefix length", cidr);
+		n->net = n->router & prefix_mask(n->prefix);
+	} else {
+		return bad(p, "cidr", "cidr \"%.40s\" is neither a.b.c.d/n nor a prefix length", cidr);
+	}
+	if (n->prefix < 8 || n->prefix > 30)
+		return bad(p, "cidr", "cidr prefix must be from /8 to /30");
+	if ((r = get_str(p, "router_guest_netmask", false, &mask)) < 0)
+		return r;
+	if (mask && *mask && (ip4_parse(mask, &m) < 0 || m != prefix_mask(n->prefix)))
+		return bad(p, "router_guest_netmask", "router_guest_netmask \"%.40s\" is not the "
+		    "netmask of /%d", mask, n->prefix);
+	return 0;
+}
+
+/* router_guest_gateway: on a shared network (CloudStack's dhcpsrvr router)
+ * the guests' default gateway is the network's router, not this one; the
+ * router's own address, or none, means this router. */
+static int
+gn_gateway(struct pctx *p, struct net *n)
+{
+	const char *s;
+	uint32_t gw, mask = prefix_mask(n->prefix);
+	int r;
+
+	n->gw = 0;
+	if ((r = get_str(p, "router_guest_gateway", false, &s)) < 0 || !s || !*s)
+		return r;
+	if (ip4_parse(s, &gw) < 0 || (gw & mask) != n->net || gw == n->net ||
+	    gw == (n->net | ~mask))
+		return bad(p, "router_guest_gateway", "router_guest_gateway \"%.40s\" is not a host "
+		    "address in cidr", s);
+	if (gw != n->router)
+		n->gw = gw;
+	return 0;
+}
+
+/* Dual stack, as CloudStack's GuestNetwork sends it: router_guest_ip6 and
+ * cidr6 ("fd00:1::/64") together, the router a host address of the prefix. */
+static int
+gn_ipv6(struct pctx *p, struct net *n)
+{
+	const char *ip6, *cidr6, *slash;
+	char tmp[INET6_ADDRSTRLEN];
+	char *end;
+	long plen;
+	int r;
+
+	if ((r = get_str(p, "router_guest_ip6", false, &ip6)) < 0 ||
+	    (r = get_str(p, "cidr6", false, &cidr6)) < 0)
+		return r;
+	if ((!ip6 || !*ip6) && (!cidr6 || !*cidr6))
+		return 0;
+	if (!ip6 || !*ip6 || inet_pton(AF_INET6, ip6, n->router6) != 1)
+		return bad(p, "router_guest_ip6", "router_guest_ip6 must be an IPv6 address with cidr6");
+	if (!cidr6 || !*cidr6)
+		return bad(p, "cidr6", "cidr6 must be an IPv6 prefix/length with router_guest_ip6");
+	/* "prefix/length", or the length alone ("64", as the router's cmdline
+	 * gives eth0ip6prelen): the prefix is then router_guest_ip6's */
+	slash = strchr(cidr6, '/');
+	if (slash && (size_t)(slash - cidr6) >= sizeof(tmp))
+		return bad(p, "cidr6", "cidr6 \"%.48s\" is not an IPv6 prefix", cidr6);
+	if (slash)
+		snprintf(tmp, sizeof(tmp), "%.*s", (int)(slash - cidr6), cidr6);
+	plen = strtol(slash ? slash + 1 : cidr6, &end, 10);
+	if ((slash && inet_pton(AF_INET6, tmp, n->net6) != 1) || *end ||
+	    end == (slash ? slash + 1 : cidr6) || !isdigit((unsigned char)*(slash ? slash + 1 : cidr6)) ||
+	    plen < 64 || plen > 120)
+		return bad(p, "cidr6", "cidr6 \"%.48s\" is not an IPv6 prefix from /64 to /120", cidr6);
+	n->prefix6 = (int)plen;
+	for (int i = 0; i < 16; i++) {
+		int bits = n->prefix6 - 8 * i;
+		uint8_t m = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+
+		if (!slash)
+			n->net6[i] = n->router6[i] & m;
+		if ((n->net6[i] & ~m) || (n->router6[i] & m) != n->net6[i])
+			return bad(p, "cidr6", "cidr6 \"%.48s\" is not a prefix holding router_guest_ip6",
+			    cidr6);
+	}
+	if (!memcmp(n->router6, n->net6, 16))
+		return bad(p, "router_guest_ip6", "router_guest_ip6 is the prefix's anycast address");
+	n->has6 = true;
 	return 0;
 }
 
@@ -475,13 +611,13 @@ parse_guestnetwork(struct pctx *p, struct cmd *c)
 	    (r = get_str(p, "dns", false, &dns)) < 0 ||
 	    (r = get_str(p, "domain_name", false, &domain)) < 0)
 		return r;
-	if (cidr_parse(cidr, &n->net, &n->prefix) < 0)
-		return bad(p, "cidr", "cidr \"%.40s\" is not a.b.c.d/n", cidr);
-	if (n->prefix < 8 || n->prefix > 30)
-		return bad(p, "cidr", "cidr prefix must be from /8 to /30");
+	if ((r = gn_cidr(p, cidr, n)) < 0)
+		return r;
 	if ((n->router & prefix_mask(n->prefix)) != n->net || n->router == n->net ||
 	    n->router == (n->net | ~prefix_mask(n->prefix)))
 		return bad(p, "router_guest_ip", "router_guest_ip is not a host address in cidr");
+	if ((r = gn_gateway(p, n)) < 0 || (r = gn_ipv6(p, n)) < 0)
+		return r;
 	if (dns && *dns && ip_list_parse(dns, n->dns, DNS_MAX, &n->ndns) < 0)
 		return bad(p, "dns", "dns must be at most %d IPv4 addresses separated by commas",
 		    DNS_MAX);
@@ -525,6 +661,9 @@ cmd_free(struct cmd *c)
 			free(c->u.data.ops[i].val);
 		}
 		free(c->u.data.ops);
+		for (size_t i = 0; i < c->u.data.nskipped; i++)
+			free(c->u.data.skipped[i]);
+		free(c->u.data.skipped);
 		break;
 	default:
 		break;

@@ -36,6 +36,8 @@ struct cmd {
 		struct {
 			struct md_op *ops;
 			size_t n;
+			char **skipped;  /* why each refused triple was left out */
+			size_t nskipped;
 		} data;
 		struct {
 			struct net net;

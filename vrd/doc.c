@@ -1,4 +1,5 @@
 /* doc.c: vms/<ip>.json and networks.json, rendered and parsed. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +222,10 @@ net_doc(const struct net *n)
 	json_object_set_new(o, "mac_address", n->has_mac ? json_string(mac) : json_null());
 	ip4_format(n->router, ip);
 	json_object_set_new(o, "router_guest_ip", json_string(ip));
+	if (n->gw) {
+		ip4_format(n->gw, ip);
+		json_object_set_new(o, "router_guest_gateway", json_string(ip));
+	}
 	ip4_format(n->net, ip);
 	buf_addf(&dns, "%s/%d", ip, n->prefix);
 	json_object_set_new(o, "cidr", json_string(dns.p ? dns.p : ""));
@@ -231,6 +236,16 @@ net_doc(const struct net *n)
 	}
 	json_object_set_new(o, "dns", n->ndns ? json_string(dns.p) : json_null());
 	json_object_set_new(o, "domain_name", n->domain[0] ? json_string(n->domain) : json_null());
+	if (n->has6) {
+		char ip6[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, n->router6, ip6, sizeof(ip6));
+		json_object_set_new(o, "router_guest_ip6", json_string(ip6));
+		inet_ntop(AF_INET6, n->net6, ip6, sizeof(ip6));
+		buf_reset(&dns);
+		buf_addf(&dns, "%s/%d", ip6, n->prefix6);
+		json_object_set_new(o, "cidr6", json_string(dns.p ? dns.p : ""));
+	}
 	buf_free(&dns);
 	return o;
 }

@@ -74,23 +74,28 @@ links_check(const char *dev)
 	return r;
 }
 
+/* Adds or removes an address (family AF_INET: 4 bytes in network order, or
+ * AF_INET6: 16, added without duplicate address detection so that dnsmasq
+ * can use it at once). */
 static int
-addr_change(struct nl_sock *sk, int ifindex, uint32_t ip, int prefix, bool add)
+addr_change_raw(struct nl_sock *sk, int ifindex, int family, const void *ip, int prefix,
+    bool add)
 {
 	struct rtnl_addr *a = rtnl_addr_alloc();
 	struct nl_addr *local = NULL;
-	uint32_t be = htonl(ip);
 	int r;
 
 	if (!a)
 		return -ENOMEM;
-	if (!(local = nl_addr_build(AF_INET, &be, sizeof(be)))) {
+	if (!(local = nl_addr_build(family, ip, family == AF_INET6 ? 16 : 4))) {
 		rtnl_addr_put(a);
 		return -ENOMEM;
 	}
 	nl_addr_set_prefixlen(local, prefix);
 	rtnl_addr_set_ifindex(a, ifindex);
-	rtnl_addr_set_family(a, AF_INET);
+	rtnl_addr_set_family(a, family);
+	if (family == AF_INET6)
+		rtnl_addr_set_flags(a, IFA_F_NODAD);
 	r = rtnl_addr_set_local(a, local);
 	if (r == 0) {
 		r = add ? rtnl_addr_add(sk, a, 0) : rtnl_addr_delete(sk, a, 0);
@@ -103,6 +108,14 @@ addr_change(struct nl_sock *sk, int ifindex, uint32_t ip, int prefix, bool add)
 	nl_addr_put(local);
 	rtnl_addr_put(a);
 	return r;
+}
+
+static int
+addr_change(struct nl_sock *sk, int ifindex, uint32_t ip, int prefix, bool add)
+{
+	uint32_t be = htonl(ip);
+
+	return addr_change_raw(sk, ifindex, AF_INET, &be, prefix, add);
 }
 
 int
@@ -118,7 +131,9 @@ links_net_up(const struct net *n)
 		goto out;
 	ifindex = rtnl_link_get_ifindex(link);
 	if ((r = addr_change(sk, ifindex, n->router, n->prefix, true)) < 0 ||
-	    (r = addr_change(sk, ifindex, METADATA_IP, 32, true)) < 0)
+	    (r = addr_change(sk, ifindex, METADATA_IP, 32, true)) < 0 ||
+	    (n->has6 && (r = addr_change_raw(sk, ifindex, AF_INET6, n->router6, n->prefix6,
+	    true)) < 0))
 		goto out;
 	if (!(rtnl_link_get_flags(link) & IFF_UP)) {
 		if (!(change = rtnl_link_alloc())) {
@@ -151,6 +166,8 @@ links_net_down(const struct net *n)
 	ifindex = rtnl_link_get_ifindex(link);
 	if ((r = addr_change(sk, ifindex, n->router, n->prefix, false)) == 0)
 		r = addr_change(sk, ifindex, METADATA_IP, 32, false);
+	if (r == 0 && n->has6)
+		r = addr_change_raw(sk, ifindex, AF_INET6, n->router6, n->prefix6, false);
 out:
 	rtnl_link_put(link);
 	nl_socket_free(sk);

@@ -240,6 +240,9 @@ net_equal(const struct net *a, const struct net *b)
 {
 	return !strcmp(a->dev, b->dev) && a->has_mac == b->has_mac &&
 	    (!a->has_mac || !memcmp(a->mac, b->mac, 6)) && a->router == b->router &&
+	    a->gw == b->gw && a->has6 == b->has6 &&
+	    (!a->has6 || (!memcmp(a->router6, b->router6, 16) && !memcmp(a->net6, b->net6, 16) &&
+	    a->prefix6 == b->prefix6)) &&
 	    a->net == b->net && a->prefix == b->prefix && a->ndns == b->ndns &&
 	    !memcmp(a->dns, b->dns, (size_t)a->ndns * sizeof(a->dns[0])) &&
 	    !strcmp(a->domain, b->domain);
@@ -340,7 +343,8 @@ vm_dhcp_equal(const struct vm *a, const struct vm *b)
 	if (!a->has_dhcp)
 		return true;
 	return !memcmp(a->mac, b->mac, 6) && !strcmp(a->host, b->host) &&
-	    a->default_entry == b->default_entry && a->lease == b->lease && a->ip == b->ip;
+	    a->default_entry == b->default_entry && a->lease == b->lease && a->ip == b->ip &&
+	    str_eq(a->ipv6, b->ipv6);
 }
 
 bool

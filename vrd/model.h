@@ -53,10 +53,14 @@ struct net {
 	bool has_mac;
 	uint8_t mac[6];
 	uint32_t router, net;
+	uint32_t gw;                /* the guests' default gateway, 0: the router */
 	int prefix;
 	uint32_t dns[DNS_MAX];
 	int ndns;
 	char domain[DOMAIN_MAX + 1];
+	bool has6;                  /* dual stack: DHCPv6 and router advertisements */
+	uint8_t router6[16], net6[16];
+	int prefix6;
 };
 
 struct state {

@@ -162,12 +162,21 @@ send_batch(struct vrctl *v, json_t *batch)
 	free(body);
 	if (r < 0)
 		return 1;
-	if (v->json)
+	if (v->json) {
 		print_json(out);
-	else
+	} else {
+		json_t *sk;
+		size_t i;
+
 		printf("applied %lld command(s), generation %lld\n",
 		    (long long)json_integer_value(json_object_get(out, "applied")),
 		    (long long)json_integer_value(json_object_get(out, "generation")));
+		json_array_foreach(json_object_get(out, "skipped"), i, sk)
+			printf("skipped: command %lld (vmdata for %s): %s\n",
+			    (long long)json_integer_value(json_object_get(sk, "index")),
+			    json_string_value(json_object_get(sk, "ip")),
+			    json_string_value(json_object_get(sk, "error")));
+	}
 	json_decref(out);
 	return 0;
 }

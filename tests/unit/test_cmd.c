@@ -119,6 +119,21 @@ test_dhcpentry_variants(void **state)
 	assert_string_equal(b.v[2].u.dhcp.dns, "10.1.1.1, 8.8.8.8");
 	assert_int_equal(b.v[2].ip, ip("10.1.1.104"));
 	cmd_batch_free(&b);
+	/* kept canonical: dnsmasq reads it as written */
+	expect_ok("{'type':'dhcpentry','mac_address':'02:00:4c:5f:00:0c','ipv4_address':'10.1.1.104',"
+	    "'ipv6_address':'FD00:0:0:0::0005'}", &b);
+	assert_string_equal(b.v[0].u.dhcp.ipv6, "fd00::5");
+	cmd_batch_free(&b);
+	/* the router's cs_dhcp merge: "add": false is a removal, whatever remove says */
+	expect_ok("[{'type':'dhcpentry','mac_address':'02:00:4c:5f:00:0d','ipv4_address':'10.1.1.105',"
+	    "'default_entry':true,'remove':false,'add':false},"
+	    "{'type':'dhcpentry','mac_address':'02:00:4c:5f:00:0e','ipv4_address':'10.1.1.106',"
+	    "'remove':false,'add':true}]", &b);
+	assert_true(b.v[0].u.dhcp.remove);
+	assert_false(b.v[1].u.dhcp.remove);
+	cmd_batch_free(&b);
+	expect_bad("{'type':'dhcpentry','mac_address':'02:00:4c:5f:00:0d','ipv4_address':'10.1.1.105',"
+	    "'add':'no'}", 400, 0, "add");
 }
 
 static void
@@ -199,6 +214,25 @@ test_guestnetwork_payload(void **state)
 	assert_string_equal(n->domain, "cloud.internal");
 	assert_false(b.v[1].u.gn.add);
 	assert_string_equal(b.v[1].u.gn.net.dev, "eth2");
+	cmd_batch_free(&b);
+	/* CloudStack's own guest_network.json: cidr is the prefix length, the
+	 * network is the router's address under it (Gson: nulls left out) */
+	expect_ok("{'add':true,'mac_address':'02:00:11:22:33:44','device':'eth0',"
+	    "'router_guest_ip':'10.1.1.1','router_guest_netmask':'255.255.255.0',"
+	    "'router_guest_gateway':'10.1.1.254','cidr':'24','dns':'8.8.8.8',"
+	    "'domain_name':'cs1cloud.internal','type':'guestnetwork',"
+	    "'delete_from_processed_cache':false}", &b);
+	n = &b.v[0].u.gn.net;
+	assert_int_equal(n->router, ip("10.1.1.1"));
+	assert_int_equal(n->net, ip("10.1.1.0"));
+	assert_int_equal(n->prefix, 24);
+	assert_int_equal(n->gw, ip("10.1.1.254")); /* a shared network's own gateway */
+	cmd_batch_free(&b);
+	expect_ok("{'type':'guestnetwork','device':'eth0','router_guest_ip':'172.16.5.9','cidr':'20',"
+	    "'router_guest_gateway':'172.16.5.9'}", &b);
+	assert_int_equal(b.v[0].u.gn.net.net, ip("172.16.0.0"));
+	assert_int_equal(b.v[0].u.gn.net.prefix, 20);
+	assert_int_equal(b.v[0].u.gn.net.gw, 0); /* the router itself */
 	cmd_batch_free(&b);
 }
 
@@ -360,33 +394,57 @@ test_other_dhcp_fields(void **state)
 	expect_bad(D "'dns_addresses':'10.1.1.1;8.8.8.8'}", 400, 0, "dns_addresses");
 	expect_bad(D "'default_gateway':'10.1.1'}", 400, 0, "default_gateway");
 	expect_bad(D "'ipv6_address':'fd00:::5:'}", 400, 0, "ipv6_address");
+	expect_bad(D "'ipv6_address':'::'}", 400, 0, "ipv6_address");
+	expect_bad(D "'ipv6_address':'::1'}", 400, 0, "ipv6_address");
+	expect_bad(D "'ipv6_address':'ff02::1'}", 400, 0, "ipv6_address");
 	expect_bad(D "'ipv6_duid':'00:03,x'}", 400, 0, "ipv6_duid");
 	expect_bad(D "'remove':'yes'}", 400, 0, "remove");
 	expect_bad(D "'default_entry':1}", 400, 0, "default_entry");
 #undef D
 }
 
+/* A refused triple is left out and reported; the valid ones are kept. */
 static void
 test_metadata_keys_and_triples(void **state)
 {
 	static const char *const triples[] = { "['metadata','..','x']", "['metadata','.','x']",
 		"['metadata','a/b','x']", "['metadata','','x']", "['metadata','a b','x']",
+		"['metadata',' instance-id','x']",
 		"['meta-data','instance-id','x']", "['','instance-id','x']",
 		"['userdata','meta-data','eA==']", "['userdata','user_data','eA==']",
 		"['metadata','instance-id']", "['metadata','instance-id','x','y']",
 		"['metadata','instance-id',5]", "{'a':'b'}", "['userdata','user-data','!!!notbase64']",
 		"['userdata','user-data','eA=x']", "['userdata','user-data','e']" };
+	struct cmd_batch b;
 	char *j;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(triples) / sizeof(triples[0]); i++) {
 		assert_true(asprintf(&j, "{'type':'vmdata','vm_ip_address':'10.1.1.101','vm_metadata':"
-		    "[['metadata','ok','v'],%s]}", triples[i]) > 0);
-		expect_bad(j, 400, 0, "vm_metadata");
+		    "[['metadata','ok','v'],%s,['metadata','after','w']]}", triples[i]) > 0);
+		expect_ok(j, &b);
+		assert_int_equal(b.v[0].u.data.n, 2);
+		assert_string_equal(b.v[0].u.data.ops[0].key, "ok");
+		assert_string_equal(b.v[0].u.data.ops[1].key, "after");
+		assert_string_equal(b.v[0].u.data.ops[1].val, "w");
+		assert_int_equal(b.v[0].u.data.nskipped, 1);
+		if (!strstr(b.v[0].u.data.skipped[0], "vm_metadata[1]"))
+			fail_msg("%s: skipped message '%s' does not name vm_metadata[1]", triples[i],
+			    b.v[0].u.data.skipped[0]);
+		cmd_batch_free(&b);
 		free(j);
 	}
+	/* every triple bad: nothing to store, all reported */
+	expect_ok("{'type':'vmdata','vm_ip_address':'10.1.1.101','vm_metadata':"
+	    "[['metadata',' a','x'],['metadata','b c','y']]}", &b);
+	assert_int_equal(b.v[0].u.data.n, 0);
+	assert_int_equal(b.v[0].u.data.nskipped, 2);
+	cmd_batch_free(&b);
+	/* what is not a triple list at all still refuses the command */
 	expect_bad("{'type':'vmdata','vm_ip_address':'10.1.1.101','vm_metadata':'x'}", 400, 0,
 	    "vm_metadata");
+	expect_bad("{'type':'vmdata','vm_ip_address':'10.1.1 .101','vm_metadata':[]}", 400, 0,
+	    "vm_ip_address");
 }
 
 static void
@@ -474,6 +532,13 @@ test_guestnetwork_validation(void **state)
 		{ "'10.1.1.1'", "'10.1.1.0/24x'", "null", "null", "cidr" },
 		{ "'10.1.1.1'", "'10.1.1.0'", "null", "null", "cidr" },
 		{ "'10.1.1.1'", "null", "null", "null", "cidr" },
+		{ "'10.1.1.1'", "'31'", "null", "null", "cidr" },
+		{ "'10.1.1.1'", "'7'", "null", "null", "cidr" },
+		{ "'10.1.1.1'", "'024'", "null", "null", "cidr" },
+		{ "'10.1.1.1'", "'2 4'", "null", "null", "cidr" },
+		{ "'10.1.1.1'", "''", "null", "null", "cidr" },
+		{ "'10.1.1.0'", "'24'", "null", "null", "router_guest_ip" },
+		{ "'10.1.1.255'", "'24'", "null", "null", "router_guest_ip" },
 		{ "'10.1.1.1'", "'10.1.1.0/24'", "'10.1.1.1;8.8.8.8'", "null", "dns" },
 		{ "'10.1.1.1'", "'10.1.1.0/24'", "'1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,1.1.1.5,1.1.1.6,"
 		    "1.1.1.7,1.1.1.8,1.1.1.9'", "null", "dns" },
@@ -483,6 +548,7 @@ test_guestnetwork_validation(void **state)
 		{ "'10.1.1.1'", "'10.1.1.0/24'", "null", "'cloud internal'", "domain_name" },
 		{ "'10.1.1.1'", "'10.1.1.0/24'", "null", "'a,b'", "domain_name" },
 	};
+	struct cmd_batch b;
 	char *j;
 
 	(void)state;
@@ -492,6 +558,60 @@ test_guestnetwork_validation(void **state)
 		    bad[i].dns, bad[i].domain) > 0);
 		expect_bad(j, 400, 0, bad[i].field);
 		free(j);
+	}
+	expect_bad("{'type':'guestnetwork','device':'eth1','router_guest_ip':'10.1.1.1','cidr':'24',"
+	    "'router_guest_netmask':'255.255.0.0'}", 400, 0, "router_guest_netmask");
+	expect_bad("{'type':'guestnetwork','device':'eth1','router_guest_ip':'10.1.1.1','cidr':'24',"
+	    "'router_guest_netmask':'x'}", 400, 0, "router_guest_netmask");
+	expect_bad("{'type':'guestnetwork','device':'eth1','router_guest_ip':'10.1.1.1','cidr':'24',"
+	    "'router_guest_gateway':'10.1.2.1'}", 400, 0, "router_guest_gateway");
+	expect_bad("{'type':'guestnetwork','device':'eth1','router_guest_ip':'10.1.1.1','cidr':'24',"
+	    "'router_guest_gateway':'10.1.1.255'}", 400, 0, "router_guest_gateway");
+	/* dual stack */
+	expect_ok("{'type':'guestnetwork','device':'eth1','router_guest_ip':'10.1.1.1','cidr':'24',"
+	    "'router_guest_ip6':'fd00:1::1','cidr6':'fd00:1::/64'}", &b);
+	assert_true(b.v[0].u.gn.net.has6);
+	assert_int_equal(b.v[0].u.gn.net.prefix6, 64);
+	assert_int_equal(b.v[0].u.gn.net.router6[15], 1);
+	assert_int_equal(b.v[0].u.gn.net.net6[1], 0);
+	cmd_batch_free(&b);
+	/* the length alone: the prefix is the router's */
+	expect_ok("{'type':'guestnetwork','device':'eth1','router_guest_ip':'10.1.1.1','cidr':'24',"
+	    "'router_guest_ip6':'fd00:1:2:3:4::9','cidr6':'80'}", &b);
+	assert_true(b.v[0].u.gn.net.has6);
+	assert_int_equal(b.v[0].u.gn.net.prefix6, 80);
+	assert_int_equal(b.v[0].u.gn.net.net6[9], 4);
+	assert_int_equal(b.v[0].u.gn.net.net6[10], 0);
+	assert_int_equal(b.v[0].u.gn.net.net6[15], 0);
+	cmd_batch_free(&b);
+	expect_ok("{'type':'guestnetwork','device':'eth1','router_guest_ip':'10.1.1.1','cidr':'24'}", &b);
+	assert_false(b.v[0].u.gn.net.has6);
+	cmd_batch_free(&b);
+	{
+		static const char *const v6bad[][3] = {
+			{ "'fd00:1::1'", "null", "cidr6" },
+			{ "null", "'fd00:1::/64'", "router_guest_ip6" },
+			{ "'fd00:1::1'", "'fd00:1::/63'", "cidr6" },
+			{ "'fd00:1::1'", "'fd00:1::/121'", "cidr6" },
+			{ "'fd00:1::1'", "'fd00:1::1/64'", "cidr6" },     /* host bits set */
+			{ "'fd00:2::1'", "'fd00:1::/64'", "cidr6" },      /* not in the prefix */
+			{ "'fd00:1::'", "'fd00:1::/64'", "router_guest_ip6" },
+			{ "'10.1.1.1'", "'fd00:1::/64'", "router_guest_ip6" },
+			{ "'fd00:1::1'", "'fd00:1::/6x'", "cidr6" },
+			{ "'fd00:1::1'", "'fd00:1::/'", "cidr6" },
+			{ "'fd00:1::1'", "'63'", "cidr6" },
+			{ "'fd00:1::1'", "'+64'", "cidr6" },
+			{ "'fd00:1::1'", "'64x'", "cidr6" },
+			{ "'fd00:1::'", "'64'", "router_guest_ip6" },
+		};
+
+		for (size_t i = 0; i < sizeof(v6bad) / sizeof(v6bad[0]); i++) {
+			assert_true(asprintf(&j, "{'type':'guestnetwork','device':'eth1','router_guest_ip':"
+			    "'10.1.1.1','cidr':'24','router_guest_ip6':%s,'cidr6':%s}", v6bad[i][0],
+			    v6bad[i][1]) > 0);
+			expect_bad(j, 400, 0, v6bad[i][2]);
+			free(j);
+		}
 	}
 	expect_bad("{'type':'guestnetwork','add':false}", 400, 0, "device");
 	expect_bad("{'type':'guestnetwork','device':'eth/1','add':false}", 400, 0, "device");

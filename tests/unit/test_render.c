@@ -20,8 +20,14 @@ static const struct dnsmasq_paths var_paths = {
 static const char state_batch[] = "["
     "{'type':'guestnetwork','device':'eth1','mac_address':'02:00:11:22:33:44',"
     "'router_guest_ip':'10.1.1.1','cidr':'10.1.1.0/24','dns':'10.1.1.1,8.8.8.8',"
-    "'domain_name':'cloud.internal','add':true},"
-    "{'type':'guestnetwork','device':'eth2','router_guest_ip':'10.2.0.1','cidr':'10.2.0.0/16'},"
+    "'domain_name':'cloud.internal','add':true,"
+    /* dual stack: DHCPv6 and router advertisements */
+    "'router_guest_ip6':'fd00:1:0:0::1','cidr6':'fd00:1::/64'},"
+    /* as CloudStack's SetupGuestNetworkCommand sends it: cidr a prefix length;
+     * the router's own address goes first in the guests' DNS servers */
+    "{'add':true,'device':'eth2','router_guest_ip':'10.2.0.1',"
+    "'router_guest_netmask':'255.255.0.0','router_guest_gateway':'10.2.0.254','cidr':'16',"
+    "'dns':'8.8.4.4,10.2.0.1','type':'guestnetwork'},"
     /* default NIC, the full CloudStack payload */
     "{'host_name':'vm1','mac_address':'02:00:4c:5f:00:01','ipv4_address':'10.1.1.101',"
     "'ipv6_address':null,'ipv6_duid':'00:03:00:01:02:00:4c:5f:00:01','dns_addresses':'10.1.1.1',"
@@ -30,9 +36,9 @@ static const char state_batch[] = "["
     /* the same VM's second, non-default NIC */
     "{'host_name':'vm1','mac_address':'02:00:4c:5f:00:02','ipv4_address':'10.2.0.50',"
     "'default_entry':false,'type':'dhcpentry'},"
-    /* a finite lease */
+    /* a finite lease, and an IPv6 address (kept canonical) */
     "{'host_name':'vm3','mac_address':'02:00:4c:5f:00:03','ipv4_address':'10.1.1.103',"
-    "'lease_time':3600,'type':'dhcpentry'},"
+    "'ipv6_address':'FD00:1:0::103','lease_time':3600,'type':'dhcpentry'},"
     /* no host name */
     "{'host_name':null,'mac_address':'02:00:4c:5f:00:04','ipv4_address':'10.1.1.104',"
     "'type':'dhcpentry'},"

@@ -162,6 +162,34 @@ test_remove_deletes_vm_and_queues_password_delete(void **state)
 	tu_apply_ok(&st, MD("10.1.1.103", "['metadata','k','v']"));
 	tu_apply_ok(&st, REMOVE(MC, "10.1.1.103"));
 	assert_null(state_vm(&st, ip("10.1.1.103")));
+	/* CloudStack's "add": false (cs_dhcp's merge) removes as well */
+	tu_apply_ok(&st, "{'type':'dhcpentry','mac_address':'" MB "','ipv4_address':'10.1.1.102',"
+	    "'host_name':'vm2','default_entry':true,'remove':false,'add':false}");
+	assert_null(state_vm(&st, ip("10.1.1.102")));
+	assert_null(vm_by_mac(&st, MB));
+	assert_int_equal(st.nvm, 0);
+	state_free(&st);
+}
+
+/* A vmdata with one refused triple stores the others. */
+static void
+test_vmdata_bad_triple_keeps_the_rest(void **state)
+{
+	struct state st;
+	struct vm *v;
+
+	(void)state;
+	state_init(&st);
+	tu_apply_ok(&st, "[" NET1 "," DHCP(MA, "10.1.1.101", "vm1") ","
+	    MD("10.1.1.101", "['userdata','user-data','eA=='],['metadata',' bad key','x'],"
+	    "['metadata','instance-id','i-1']") "]");
+	v = state_vm(&st, ip("10.1.1.101"));
+	assert_non_null(v);
+	assert_int_equal(v->nmd, 1);
+	assert_string_equal(vm_md_get(v, "instance-id")->val, "i-1");
+	assert_null(vm_md_get(v, " bad key"));
+	assert_true(v->has_ud);
+	assert_memory_equal(v->ud, "x", 1);
 	state_free(&st);
 }
 
@@ -604,6 +632,7 @@ main(void)
 		cmocka_unit_test(test_add_creates_vm_and_indexes_mac),
 		cmocka_unit_test(test_idempotent_repeat_changes_nothing),
 		cmocka_unit_test(test_remove_deletes_vm_and_queues_password_delete),
+		cmocka_unit_test(test_vmdata_bad_triple_keeps_the_rest),
 		cmocka_unit_test(test_remove_stale_mac_leaves_new_owner_alone),
 		cmocka_unit_test(test_new_mac_on_ip_wipes_old_vm),
 		cmocka_unit_test(test_mac_moving_to_new_ip_drops_old_record),

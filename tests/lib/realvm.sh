@@ -3,7 +3,7 @@
 # take turns, libvirtd on qemu:///system, the host bridge joined to the VR's guest bridge,
 # and the guest's serial console.  Source after tests/lib/netns.sh and nt_init; rv_init
 # registers the cleanup (domains in RV_DOMAINS destroyed and undefined, the links deleted,
-# the daemons it started stopped).
+# the daemons it started stopped; also those named in the file RV_DOMAINS_FILE).
 RV_URI=qemu:///system
 RV_DOMAINS=()
 RV_OWN_LIBVIRTD="" RV_OWN_VIRTLOGD=""
@@ -12,6 +12,9 @@ RV_ERR=""
 
 rv__cleanup() {
 	local n
+	# names a subshell could not add to RV_DOMAINS, one a line
+	[ -n "${RV_DOMAINS_FILE:-}" ] && [ -s "$RV_DOMAINS_FILE" ] &&
+		mapfile -t -O "${#RV_DOMAINS[@]}" RV_DOMAINS <"$RV_DOMAINS_FILE"
 	for n in "${RV_DOMAINS[@]}"; do
 		virsh -q -c "$RV_URI" destroy "$n" >/dev/null 2>&1
 		virsh -q -c "$RV_URI" undefine "$n" >/dev/null 2>&1
@@ -89,4 +92,53 @@ rv_console_dump() {
 		echo "#   --- the guest's serial console ($f), last 60 lines:"
 		tail -n 60 "$f" | tr -d '\r' | sed 's/^/#   | /'
 	done
+}
+
+# The VR for a real guest: namespace (nt_vr_create), vrd on 127.0.0.1:3923 in it with the guest
+# network 10.1.1.0/24 (router RV_ROUTER) on eth1, real dnsmasq, vr-metadata; eth1 joined to
+# host bridge HBR (rv_bridge).  Sets RV_VR, RV_STATE, RV_TOKEN, RV_VRD_URL; logs in DIR.
+# Returns 1 with the reason in RV_ERR.
+RV_ROUTER=10.1.1.1
+rv_vr_start() {
+	local dir=$1 hbr=$2
+	nt_vr_create 02:00:11:22:33:44
+	RV_VR=$NT_VR
+	ip -n "$RV_VR" link set eth1 down
+	rv_bridge "$RV_VR" "$hbr" || { RV_ERR="host bridge $hbr joined to the VR's eth1"; return 1; }
+	RV_STATE="$dir/state" RV_TOKEN="$dir/token" RV_VRD_URL=http://127.0.0.1:3923
+	(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$RV_TOKEN")
+	nt_run_bg vr "$BUILD/vrd" --listen 127.0.0.1:3923 --state-dir "$RV_STATE" \
+		--token-file "$RV_TOKEN" --dnsmasq-pid-file "$dir/dnsmasq.pid" \
+		--dnsmasq-lease-file "$dir/dnsmasq.leases" --metadata-user nobody \
+		--manage-links yes 2>>"$dir/vrd.log"
+	if ! nt_wait_for 20 rv_vrctl health >/dev/null 2>&1; then
+		RV_ERR="vrd does not answer: $(tail -n 20 "$dir/vrd.log")"
+		return 1
+	fi
+	cat >"$dir/guestnetwork.json" <<EOJ
+{"type":"guestnetwork","device":"eth1","mac_address":"02:00:11:22:33:44",
+ "router_guest_ip":"$RV_ROUTER","cidr":"10.1.1.0/24","dns":"$RV_ROUTER",
+ "domain_name":"cloud.internal","add":true}
+EOJ
+	rv_vrctl apply "$dir/guestnetwork.json" >/dev/null ||
+		{ RV_ERR="vrd does not take the guest network"; return 1; }
+	nt_dnsmasq_start "$RV_STATE/dnsmasq.conf" "$dir/dnsmasq.pid" "$dir/dnsmasq.log" ||
+		{ RV_ERR="dnsmasq does not start"; return 1; }
+	nt_run_bg vr "$BUILD/vr-metadata" --listen 169.254.169.254:80 --listen "$RV_ROUTER:80" \
+		--state-dir "$RV_STATE" --user nobody 2>>"$dir/vr-metadata.log"
+	if ! nt_wait_for 20 nt_exec vr /usr/bin/python3 -c \
+	    'import socket; socket.create_connection(("'"$RV_ROUTER"'", 80), 1)' 2>/dev/null; then
+		RV_ERR="vr-metadata does not listen on $RV_ROUTER:80"
+		return 1
+	fi
+}
+rv_vrctl() { nt_exec vr "$BUILD/vrctl" --url "$RV_VRD_URL" --token-file "$RV_TOKEN" "$@"; }
+
+# SSH to the guest at IP as debian with key KEY, from the VR's namespace: rv_ssh KEY IP CMD...
+rv_ssh() {
+	local key=$1 ip=$2
+	shift 2
+	ip netns exec "$RV_VR" ssh -q -i "$key" -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=10 \
+		-o LogLevel=ERROR "debian@$ip" "$@"
 }

@@ -276,8 +276,8 @@ vrctl vms | indent
 cmdline "ls -l $W/primary"
 ls -l "$W/primary" | tail -n +2 | indent
 ROOTVOL=$(find "$W/primary" -name '*.qcow2' ! -name 'template-*')
-cmdline "qemu-img info $ROOTVOL"
-qemu-img info "$ROOTVOL" | grep -E '^(image|file format|virtual size|disk size|backing file)' | indent
+cmdline "qemu-img info -U $ROOTVOL"
+qemu-img info -U "$ROOTVOL" | grep -E '^(image|file format|virtual size|disk size|backing file)' | indent
 say "and the libvirt domain on $VM_HOST:"
 api "$MGR_URL" admin-key admin-secret listHosts listdomains=true |
 	"$PY3" -c 'import json,sys; [print("    %s: %s" % (h["name"], ", ".join(h.get("domains", [])) or "-")) for h in json.load(sys.stdin)["listhostsresponse"]["host"]]'
@@ -314,7 +314,7 @@ if [ "$VM" = 1 ]; then
 	good "cloud-init reports done $GUEST_MS ms after the deploy request"
 	printf '    %-18s %s\n' "hostname" "$("${SSH[@]}" hostname)" \
 		"instance-id" "$("${SSH[@]}" cat /var/lib/cloud/data/instance-id)" \
-		"data source" "$("${SSH[@]}" cloud-init query datasource 2>/dev/null || echo "?")" \
+		"data source" "$("${SSH[@]}" sudo sed -n 's/.*"datasource": "\([^"]*\)".*/\1/p' /run/cloud-init/result.json)" \
 		"user data's file" "$("${SSH[@]}" cat /var/tmp/demo-mark)" \
 		"authorized key" "$("${SSH[@]}" cut -c1-50 .ssh/authorized_keys)…"
 	[ "$("${SSH[@]}" cat /var/lib/cloud/data/instance-id)" = "$VM_ID" ] ||

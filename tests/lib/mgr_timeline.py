@@ -72,7 +72,7 @@ def main():
             print("  %-13s %s" % (LABEL.get(s["name"], s["name"]), s["detail"]))
     print()
     if real:
-        print("  (a real QEMU start: %.2fx CloudStack's reference deployment end to end; the"
+        print("  (a real QEMU start: %.2fx faster than CloudStack's reference deployment end to end; the"
               " reference\n   starts under KVM, this machine emulates the CPU)" % (ref_total / total))
     else:
         print("  (the start stage ran on libvirt's test driver, which starts nothing: it is not"

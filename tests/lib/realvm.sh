@@ -135,10 +135,11 @@ EOJ
 rv_vrctl() { nt_exec vr "$BUILD/vrctl" --url "$RV_VRD_URL" --token-file "$RV_TOKEN" "$@"; }
 
 # SSH to the guest at IP as debian with key KEY, from the VR's namespace: rv_ssh KEY IP CMD...
+# (each call bounded by RV_SSH_TIMEOUT, 600 s)
 rv_ssh() {
 	local key=$1 ip=$2
 	shift 2
-	ip netns exec "$RV_VR" ssh -q -i "$key" -o StrictHostKeyChecking=no \
+	timeout "${RV_SSH_TIMEOUT:-600}" ip netns exec "$RV_VR" ssh -q -i "$key" -o StrictHostKeyChecking=no \
 		-o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=10 \
 		-o LogLevel=ERROR "debian@$ip" "$@"
 }

@@ -95,31 +95,9 @@ check "libvirt has the clean-traffic filter" \
     sh -c "virsh -q -c $URI nwfilter-dumpxml clean-traffic >/dev/null"
 
 # --- the VR, its guest bridge joined to a host bridge ------------------------------------
-nt_vr_create 02:00:11:22:33:44
-VR=$NT_VR
-ip -n "$VR" link set eth1 down
-rv_bridge "$VR" "$HBR" || bail "host bridge $HBR joined to the VR's eth1"
-STATE="$D/state" TOKEN="$D/token"
-(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TOKEN")
-VRD_URL=http://127.0.0.1:3923
-nt_run_bg vr "$BUILD/vrd" --listen 127.0.0.1:3923 --state-dir "$STATE" --token-file "$TOKEN" \
-	--dnsmasq-pid-file "$D/dnsmasq.pid" --dnsmasq-lease-file "$D/dnsmasq.leases" \
-	--metadata-user nobody --manage-links yes 2>>"$D/vrd.log"
-vrctl() { nt_exec vr "$BUILD/vrctl" --url "$VRD_URL" --token-file "$TOKEN" "$@"; }
-nt_wait_for 20 vrctl health >/dev/null 2>&1 || bail "vrd answers" "$(tail -n 20 "$D/vrd.log")"
-ROUTER=10.1.1.1
-cat >"$D/guestnetwork.json" <<EOF
-{"type":"guestnetwork","device":"eth1","mac_address":"02:00:11:22:33:44",
- "router_guest_ip":"$ROUTER","cidr":"10.1.1.0/24","dns":"$ROUTER",
- "domain_name":"cloud.internal","add":true}
-EOF
-vrctl apply "$D/guestnetwork.json" >/dev/null || bail "vrd takes the guest network"
-nt_dnsmasq_start "$STATE/dnsmasq.conf" "$D/dnsmasq.pid" "$D/dnsmasq.log" || bail "dnsmasq starts"
-nt_run_bg vr "$BUILD/vr-metadata" --listen 169.254.169.254:80 --listen "$ROUTER:80" \
-	--state-dir "$STATE" --user nobody 2>>"$D/vr-metadata.log"
-nt_wait_for 20 nt_exec vr "$PY3" -c \
-    'import socket; socket.create_connection(("'"$ROUTER"'", 80), 1)' 2>/dev/null ||
-	bail "vr-metadata listens on $ROUTER:80"
+rv_vr_start "$D" "$HBR" || bail "the VR: vrd, dnsmasq, vr-metadata" "$RV_ERR"
+VR=$RV_VR STATE=$RV_STATE TOKEN=$RV_TOKEN VRD_URL=$RV_VRD_URL ROUTER=$RV_ROUTER
+vrctl() { rv_vrctl "$@"; }
 ok "VR: vrd, dnsmasq and vr-metadata in $VR; eth1 joined to host bridge $HBR"
 
 # --- vr-manager on the real host ----------------------------------------------------------

@@ -7,8 +7,8 @@
 #     batch, on a fresh vrd holding 0, 1,000 and 10,000 VMs (loopback, no netns);
 #  3. vrd's resident memory holding 10,000 VMs;
 #  4. the address bindings' cost: one VM's commands on a vrd holding 0 and
-#     10,000 VMs, in a namespace with dnsmasq running, with --manage-links yes
-#     (nftables and neighbour updates per batch) and no, alternating rounds;
+#     10,000 VMs, in a namespace with dnsmasq running, with --address-bindings
+#     yes (nftables and neighbour updates per batch) and no, alternating rounds;
 # then bench/md_bench.sh, vr-metadata's benchmarks (against nginx, boot storm,
 # propagation, memory), and bench/md_starve.sh (one guest's cloud-init while
 # another tenant hoards connections).
@@ -93,9 +93,11 @@ preflight() {
 	: >"$WORK/results.txt"
 }
 
-# start_vrd DIR NETNS|"" MANAGE_LINKS: starts vrd on the state dir DIR/state; sets VRD_PID.
+# start_vrd DIR NETNS|"" MANAGE_LINKS [VRD ARGS...]: starts vrd on the state dir
+# DIR/state; sets VRD_PID.
 start_vrd() {
 	local dir=$1 ns=$2 links=$3 pre=()
+	shift 3
 	mkdir -p "$dir"
 	sync                    # the last scenario's dirty data is not this one's to flush
 	if [ -n "$ns" ]; then
@@ -106,7 +108,7 @@ start_vrd() {
 	"${pre[@]}" "$VRD" --config /dev/null --listen "127.0.0.1:$PORT" --state-dir "$dir/state" \
 		--token-file "$WORK/token" --dnsmasq-pid-file "$dir/dnsmasq.pid" \
 		--dnsmasq-lease-file "$dir/dnsmasq.leases" --metadata-user nobody \
-		--manage-links "$links" --max-body "$MAX_BODY" 2>"$dir/vrd.log" &
+		--manage-links "$links" --max-body "$MAX_BODY" "$@" 2>"$dir/vrd.log" &
 	VRD_PID=$!
 	PIDS+=("$VRD_PID")
 	for _ in $(seq 100); do
@@ -148,19 +150,19 @@ run_latency() {
 	fi
 }
 
-# converge_env NS DIR [MANAGE_LINKS]: namespace with lo and a veth named eth1
-# (the guest NIC), vrd in it managing links (yes by default: addresses and the
-# address bindings), the guest network added, dnsmasq started on vrd's
+# converge_env NS DIR [BINDINGS]: namespace with lo and a veth named eth1 (the
+# guest NIC), vrd in it managing links (with its address bindings unless
+# BINDINGS is no), the guest network added, dnsmasq started on vrd's
 # dnsmasq.conf; sets VRD_PID and DNSMASQ_PID.
 converge_env() {
-	local ns=$1 dir=$2 links=${3:-yes} s=$2/state
+	local ns=$1 dir=$2 bindings=${3:-yes} s=$2/state
 	ip netns add "$ns"
 	NETNS+=("$ns")
 	ip -n "$ns" link set lo up
 	ip -n "$ns" link add eth1 type veth peer name eth1-peer
 	ip -n "$ns" link set eth1-peer up
 	ip -n "$ns" link set eth1 up
-	start_vrd "$dir" "$ns" "$links"
+	start_vrd "$dir" "$ns" yes --address-bindings "$bindings"
 	ip netns exec "$ns" "$BENCH" --url "http://127.0.0.1:$PORT" --token-file "$WORK/token" \
 		--setup-only || die "guest network not added"
 	ip netns exec "$ns" dnsmasq --keep-in-foreground --conf-file="$s/dnsmasq.conf" \
@@ -194,20 +196,20 @@ run_converge() {
 	ip netns del "$ns"
 }
 
-# run_guard N LINKS ROUND: one VM's commands on a vrd holding N VMs, in a
-# namespace with dnsmasq running, with the address bindings (LINKS yes: each
-# batch also changes the nftables table and the neighbour entries) or
-# without them (no).
+# run_guard N BINDINGS ROUND: one VM's commands on a vrd holding N VMs, in a
+# namespace with dnsmasq running and vrd managing the links, with the address
+# bindings (BINDINGS yes: each batch also changes the nftables table and the
+# neighbour entries) or without them (no).
 run_guard() {
-	local n=$1 links=$2 r=$3 ns="vrg$$-$1-$3" dir="$WORK/guard-$2-$1-$3"
-	say "bindings: vrd holding $n VMs, manage-links $links, round $r"
-	converge_env "$ns" "$dir" "$links"
+	local n=$1 bindings=$2 r=$3 ns="vrg$$-$1-$3" dir="$WORK/guard-$2-$1-$3"
+	say "bindings: vrd holding $n VMs, address-bindings $bindings, round $r"
+	converge_env "$ns" "$dir" "$bindings"
 	ip netns exec "$ns" timeout 300 "$BENCH" --url "http://127.0.0.1:$PORT" \
-		--token-file "$WORK/token" --vms "$n" --iterations "$ITER" |
-		sed "s/^RESULT mode=\([a-z_]*\)/RESULT mode=guard_\1 links=$links round=$r/" |
+		--token-file "$WORK/token" --vms "$n" --iterations "$ITER" --cpu-pid "$VRD_PID" |
+		sed "s/^RESULT mode=\([a-z_]*\)/RESULT mode=guard_\1 bindings=$bindings round=$r/" |
 		tee -a "$WORK/results.txt" ||
 		{ tail -5 "$dir/vrd.log" >&2; die "bindings run with $n VMs"; }
-	if [ "$links" = yes ]; then  # the bindings were in force, and none was refused
+	if [ "$bindings" = yes ]; then  # the bindings were in force, and none was refused
 		ip netns exec "$ns" nft list table inet vrd_guard >/dev/null &&
 			grep -q '^vrd: info: guard: ' "$dir/vrd.log" &&
 			! grep -q 'address bindings' "$dir/vrd.log" ||
@@ -220,23 +222,33 @@ run_guard() {
 }
 
 table_guard() {
-	local n mode a b
-	echo "## Address bindings: one VM's commands with and without them (ms)"
+	local n mode a b ca cb
+	echo "## Address bindings: one VM's commands with and without them"
 	echo
-	echo "vrd in a network namespace with dnsmasq running; \"with\" is --manage-links yes (each" \
-		"batch also updates the nftables table inet vrd_guard and the neighbour entries)," \
-		"\"without\" is --manage-links no; medians over $GUARD_ROUNDS alternating rounds of $ITER VMs."
+	echo "vrd in a network namespace with dnsmasq running, managing the guest link; \"with\" is" \
+		"--address-bindings yes (each batch also updates the nftables table inet vrd_guard and" \
+		"the neighbour entries), \"without\" is --address-bindings no; medians over $GUARD_ROUNDS alternating rounds of $ITER VMs." \
+		"Latency moves with the machine's other load; vrd's CPU time per VM (its one batch and" \
+		"its removal) hardly does."
 	echo
-	echo "| VMs held | mode | without: median / p99 | with: median / p99 | with / without (median) | aim <= 1.10 |"
+	echo "| VMs held | mode | without: median / p99 ms | with: median / p99 ms | with / without (median) | aim <= 1.10 |"
 	echo "|---:|---|---:|---:|---:|---|"
 	for n in $GUARD_SIZES; do
 		for mode in one_batch three_requests; do
-			a=$(median "guard_$mode" median_ms " links=no .*vms=$n ")
-			b=$(median "guard_$mode" median_ms " links=yes .*vms=$n ")
-			echo "| $n | ${mode/_/ } | $a / $(median "guard_$mode" p99_ms " links=no .*vms=$n ") |" \
-				"$b / $(median "guard_$mode" p99_ms " links=yes .*vms=$n ") |" \
+			a=$(median "guard_$mode" median_ms " bindings=no .*vms=$n ")
+			b=$(median "guard_$mode" median_ms " bindings=yes .*vms=$n ")
+			echo "| $n | ${mode/_/ } | $a / $(median "guard_$mode" p99_ms " bindings=no .*vms=$n ") |" \
+				"$b / $(median "guard_$mode" p99_ms " bindings=yes .*vms=$n ") |" \
 				"$(calc '%.2f' "$b / $a") | $(calc '%s' "$b / $a <= 1.10 ? \"met\" : \"missed\"") |"
 		done
+	done
+	echo
+	echo "| VMs held | vrd CPU ms per VM, without | with | with / without |"
+	echo "|---:|---:|---:|---:|"
+	for n in $GUARD_SIZES; do
+		ca=$(median guard_cpu vrd_cpu_ms_per_vm " bindings=no .*vms=$n ")
+		cb=$(median guard_cpu vrd_cpu_ms_per_vm " bindings=yes .*vms=$n ")
+		echo "| $n | $ca | $cb | $(calc '%.2f' "$cb / $ca") |"
 	done
 }
 
@@ -250,7 +262,7 @@ field() {
 median() {
 	grep "^RESULT mode=$1 " "$WORK/results.txt" | grep -- "$3" | tr ' ' '\n' |
 		sed -n "s/^$2=//p" | sort -g |
-		awk '{ v[NR] = $1 } END { printf "%.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+		awk '{ v[NR] = $1 } END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }

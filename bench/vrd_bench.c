@@ -2,6 +2,7 @@
  * commands as three requests and as one batch on a VR holding N VMs, or N VMs
  * converged in one batch up to dnsmasq's reload (docs/performance.md). */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -36,6 +37,7 @@ struct bench {
 	const char *log_path;        /* dnsmasq --log-facility file */
 	const char *state_dir;       /* its "read <file>" lines mark a reload */
 	const char *dns_server;      /* probe: dnsmasq answers the last VM's name */
+	long cpu_pid;                /* vrd's pid: its CPU time per one-batch VM is reported */
 };
 
 struct samples {
@@ -293,6 +295,35 @@ vm_batch(const struct bench *bn, long i)
 	return send_batch(bn, i, 1, &t, &bytes) < 0 ? -1 : t;
 }
 
+/* CPU time (ms) process pid's threads have run so far, from the scheduler's
+ * nanosecond account (/proc/PID/task/T/schedstat); -1 if unknown.  Unlike a
+ * request's latency it hardly moves with the machine's other load. */
+static double
+cpu_ms(long pid)
+{
+	char path[64], line[128];
+	unsigned long long ns, sum = 0;
+	struct dirent *de;
+	DIR *d;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+	if (!(d = opendir(path)))
+		return -1;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/task/%.20s/schedstat", pid, de->d_name);
+		if (!(f = fopen(path, "r")))
+			continue; /* a thread that just ended */
+		if (fgets(line, sizeof(line), f) && sscanf(line, "%llu", &ns) == 1)
+			sum += ns;
+		fclose(f);
+	}
+	closedir(d);
+	return (double)sum / 1e6;
+}
+
 /* Measures iterations new VMs per mode; each is removed (untimed) after,
  * so that the VR holds bn->vms VMs at every measured request. */
 static int
@@ -301,6 +332,7 @@ run_latency(const struct bench *bn)
 	static const char *const names[3] = { "dhcpentry", "vmpassword", "vmdata" };
 	struct samples three = { 0 }, batch = { 0 }, per[3] = { { 0 } };
 	long next = bn->vms, n = bn->iterations;
+	double cpu0, cpu1;
 	int r = -ENOMEM;
 
 	three.v = calloc((size_t)n, sizeof(double));
@@ -318,6 +350,7 @@ run_latency(const struct bench *bn)
 		if (k >= bn->warmup)
 			three.v[three.n++] = t;
 	}
+	cpu0 = bn->cpu_pid ? cpu_ms(bn->cpu_pid) : -1;
 	for (long k = 0; k < bn->warmup + n; k++, next++) {
 		double t = vm_batch(bn, next);
 
@@ -326,6 +359,9 @@ run_latency(const struct bench *bn)
 		if (k >= bn->warmup)
 			batch.v[batch.n++] = t;
 	}
+	if (cpu0 >= 0 && (cpu1 = cpu_ms(bn->cpu_pid)) >= 0)
+		printf("RESULT mode=cpu vms=%ld n=%ld vrd_cpu_ms_per_vm=%.3f\n", bn->vms,
+		    bn->warmup + n, (cpu1 - cpu0) / (double)(bn->warmup + n));
 	report("three_requests", bn->vms, &three);
 	report("one_batch", bn->vms, &batch);
 	for (int c = 0; c < 3; c++)
@@ -476,11 +512,13 @@ usage(FILE *f)
 	fprintf(f, "Usage: vrd_bench --token-file F [--url U] [--vms N] [--iterations K]\n"
 	    "                 [--warmup W] [--converge N [--dnsmasq-log F --state-dir D\n"
 	    "                 [--dns-server IP]]] [--device DEV] [--setup-only] [--timeout S]\n"
+	    "                 [--cpu-pid PID]\n"
 	    "Adds guest network 10.1.0.0/16 on DEV (default eth1), then either preloads N\n"
 	    "VMs as one batch and times K new VMs' dhcpentry+vmpassword+vmdata as three\n"
 	    "requests and as one batch (default K=100, after W=5 untimed; each VM is\n"
 	    "removed after, untimed), or sends N VMs as one batch on an empty vrd and\n"
-	    "waits for dnsmasq to re-read its files and answer for the last VM.\n");
+	    "waits for dnsmasq to re-read its files and answer for the last VM.  --cpu-pid:\n"
+	    "also the CPU time vrd (that pid) spent per one-batch VM, its removal included.\n");
 }
 
 static int
@@ -523,7 +561,8 @@ parse_args(int argc, char **argv, struct bench *bn)
 		{ "converge", 1, NULL, 'c' }, { "dnsmasq-log", 1, NULL, 'l' },
 		{ "state-dir", 1, NULL, 's' }, { "dns-server", 1, NULL, 'd' },
 		{ "device", 1, NULL, 'D' }, { "setup-only", 0, NULL, 'S' },
-		{ "timeout", 1, NULL, 'T' }, { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "timeout", 1, NULL, 'T' }, { "cpu-pid", 1, NULL, 'P' }, { "help", 0, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *url = "http://127.0.0.1:3923", *token = NULL;
 	int o;
@@ -543,6 +582,7 @@ parse_args(int argc, char **argv, struct bench *bn)
 		case 'D': bn->device = optarg; break;
 		case 'S': bn->setup_only = true; break;
 		case 'T': bn->timeout_s = (int)num_arg("timeout", optarg, 3600); break;
+		case 'P': bn->cpu_pid = num_arg("cpu-pid", optarg, 1L << 22); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}

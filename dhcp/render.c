@@ -16,7 +16,6 @@
 #include <stdio.h>
 
 #include "addr.h"
-#include "cmd.h"
 #include "render.h"
 
 void
@@ -45,7 +44,7 @@ dhcp_host_line(const struct vm *v, struct buf *b)
 	}
 	buf_adds(b, ",");
 	buf_adds(b, ip);
-	if (v->host[0] && !host_name_reserved(v->host)) {
+	if (v->host[0]) {
 		buf_adds(b, ",");
 		buf_adds(b, v->host);
 	}
@@ -92,10 +91,7 @@ hosts_render(const struct state *st, struct buf *b)
 	for (size_t i = 0; i < st->nvm; i++) {
 		const struct vm *v = st->by_ip[i];
 
-		/* vrd refuses such names; one kept in an older state directory
-		 * still never resolves to a VM. */
-		if (!v->has_dhcp || !v->host[0] || host_name_reserved(v->host) ||
-		    host_is_router(st, v->host))
+		if (!v->has_dhcp || !v->host[0])
 			continue;
 		ip4_format(v->ip, ip);
 		buf_adds(b, ip);

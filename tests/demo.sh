@@ -261,7 +261,7 @@ good "job succeeded: VM $VM_ID ($VM_INST) Running on $VM_HOST, NIC $VM_MAC $VM_I
 timeline() { # [GUEST_DONE_MS]
 	say ""
 	say "${B}The deployment's timeline${RST} (stages as recorded by the job, beside CloudStack's"
-	say "reference deployment, docs/performance.md):"
+	say "reference deployment, docs/cloudstack-timeline.md):"
 	"$PY3" "$ROOT/tests/lib/mgr_timeline.py" "$(cat "$D/sync_ms")" "$D/job.json" "$@" | indent
 }
 if [ "$VM" = 1 ]; then

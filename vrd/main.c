@@ -32,6 +32,8 @@ static const struct conf_key vrd_keys[] = {
 	{ "max-connections", "64", 0, "concurrent control connections per listener" },
 	{ "timeout", "30", 0, "seconds before an idle control connection is closed" },
 	{ "manage-links", "yes", 0, "set guest interface addresses and links through netlink" },
+	{ "address-bindings", "yes", 0, "with manage-links: bind each VM's address to its MAC "
+	  "(neighbour entries, nftables)" },
 };
 
 static const struct cli_spec vrd_cli = {
@@ -174,7 +176,8 @@ config_check(const struct cli_spec *spec, struct cli_result *cr, struct vrd *v, 
 	v->max_body = (size_t)n;
 	if (conf_get_u64(c, "max-connections", 1, 4096, &n, err, sizeof(err)) < 0 ||
 	    conf_get_u64(c, "timeout", 1, 3600, &n, err, sizeof(err)) < 0 ||
-	    conf_get_bool(c, "manage-links", &v->manage_links, err, sizeof(err)) < 0)
+	    conf_get_bool(c, "manage-links", &v->manage_links, err, sizeof(err)) < 0 ||
+	    conf_get_bool(c, "address-bindings", &v->bindings, err, sizeof(err)) < 0)
 		cli_config_error(spec, "%s", err);
 	{
 		char *const *ls;
@@ -230,7 +233,10 @@ run(struct cli_result *cr, struct vrd *v, uid_t uid, gid_t gid)
 	    v->store.quarantined ? "; some files moved to quarantine/ (see above)" : "");
 	if (v->manage_links && v->st.nnet && vrd_links_sync(v, NULL, 0) < 0)
 		log_warnx("links: not every guest interface could be set; see above");
-	if (v->manage_links) {
+	if (v->manage_links && !v->bindings)
+		log_warnx("guard: address-bindings = no: any guest may use any address and MAC "
+		    "towards the router");
+	if (v->manage_links && v->bindings) {
 		if ((r = guard_open(&v->guard, err, sizeof(err))) < 0) {
 			log_warnx("guard: %s", err);
 			return 1;

@@ -442,6 +442,13 @@ load_vm(struct store *s, const struct state *st, const char *name, struct vm **o
 	free(buf);
 	if (r < 0)
 		return r;
+	/* vrd refuses such names; one kept from before that never resolves
+	 * to a VM (the renderers need not look at every name again). */
+	if ((*out)->host[0] && (host_name_reserved((*out)->host) || host_is_router(st, (*out)->host))) {
+		log_warnx("state: vms/%s: host name \"%s\" is reserved or the router's: not served "
+		    "in DNS or DHCP", name, (*out)->host);
+		(*out)->host[0] = '\0';
+	}
 	if (state_vm(st, (*out)->ip) || ((*out)->has_dhcp && state_vm_by_mac(st, (*out)->mac))) {
 		snprintf(why, whylen, "its IP or MAC is another document's");
 		vm_free(*out);

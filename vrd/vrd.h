@@ -21,6 +21,7 @@ struct vrd {
 	size_t max_body;
 	char *dnsmasq_pid_file;
 	bool manage_links;
+	bool bindings;                /* address-bindings (only with manage_links) */
 	struct guard *guard;          /* address bindings, with manage_links; else NULL */
 	bool guard_dirty;             /* the kernel's bindings may differ: rebuild them whole */
 	struct timespec last_reload;  /* CLOCK_REALTIME, 0 if never */

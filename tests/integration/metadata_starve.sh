@@ -8,8 +8,9 @@
 #             1024 (systemd's default; prlimit) on 169.254.169.254:80,
 #             10.1.1.1:80 and loopback, password server on :8080 of each
 #   victim    10.1.1.101 by DHCP, a known VM with user data and a password
-#   attacker  a known VM (10.1.1.150) that also takes 10.1.1.151-189: 40
-#             addresses on its eth0, holding (tests/lib/md_hog.py) 3,000 idle
+#   attacker  40 known VMs (10.1.1.150-189, a macvlan each with its own MAC:
+#             vrd's address bindings refuse an address without its VM's MAC),
+#             played by one namespace, holding (tests/lib/md_hog.py) 3,000 idle
 #             connections and 300 slowloris ones (one header byte a second) to
 #             10.1.1.1:80, 10.1.1.1:8080 and 169.254.169.254:80, reopening each
 #             as soon as the server closes it
@@ -147,14 +148,35 @@ else
 	fail "the victim gets its lease and applies it" "$(tail -n 20 "$DM_LOG")"
 fi
 check_eq "the victim's lease is its pushed address" "$IPV" "$(nt_lease_get victim ip)"
+# The attacker is 40 VMs: vrd binds each address to its entry's MAC and refuses
+# anything else, so an address alone reaches nothing.  One namespace plays
+# them all: a macvlan per VM with its own MAC and address, and a routing rule
+# per address so that each VM's packets leave by its own MAC.
 GA=$(nt_ns attacker)
-SRCS=()
+SRCS=() ENTRIES=()
 for i in $(seq 150 189); do
-	ip -n "$GA" addr add "10.1.1.$i/24" dev eth0 2>/dev/null || ip -n "$GA" addr add "10.1.1.$i/32" dev eth0
+	dev=eth0                      # 10.1.1.150, the attacker VM pushed above
+	if [ "$i" != 150 ]; then
+		dev=mv$i
+		mac=$(printf '02:00:4c:5f:31:%02x' "$i")
+		ip -n "$GA" link add link eth0 name "$dev" address "$mac" type macvlan mode bridge
+		ip -n "$GA" link set "$dev" up
+		entry "hog$i.json" "hog$i" "$mac" "10.1.1.$i"
+		ENTRIES+=("$F/hog$i.json")
+	fi
+	ip -n "$GA" addr add "10.1.1.$i/32" dev "$dev"
+	ip -n "$GA" rule add from "10.1.1.$i" table "$i"
+	ip -n "$GA" route add 10.1.1.0/24 dev "$dev" src "10.1.1.$i" table "$i"
+	ip -n "$GA" route add "$MDIP/32" via "$ROUTER" dev "$dev" table "$i"
 	SRCS+=(--src "10.1.1.$i")
 done
-ip -n "$GA" route add "$MDIP/32" via "$ROUTER" dev eth0
-check_eq "the attacker holds 40 addresses of the guest subnet" 40 "$(ip -n "$GA" -4 -o addr show dev eth0 | wc -l)"
+if out=$(vt_vrctl v apply "${ENTRIES[@]}" 2>&1); then
+	ok "push the attacker's 40 VMs (one MAC and address each) ($out)"
+else
+	fail "push the attacker's 40 VMs" "$out"
+fi
+check_eq "the attacker holds 40 addresses of the guest subnet, each behind its own MAC" 40 \
+	"$(ip -n "$GA" -4 -o addr show | grep -cE ' (eth0|mv1[5-8][0-9]) +inet 10\.1\.1\.1[5-8][0-9]/32')"
 
 # --- the hog --------------------------------------------------------------------------
 READY="$VT_TMP/hog.ready" STATS="$VT_TMP/hog.stats"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """tests/lib/mgr_timeline.py SYNC_MS JOB.json [GUEST_DONE_MS]: prints a deployment's
-timeline in the shape of CloudStack's reference deploy flow (docs/performance.md): the sync
+timeline in the shape of CloudStack's deployment diagram (docs/cloudstack-timeline.md): the sync
 phase, each async stage as a bar on one time axis, the totals, and CloudStack's reference
 figures beside ours.  Like is compared with like only: the start stage's reference (1.1 s,
 a KVM start) only when the job started a real QEMU guest (its detail names a qemu:// host),

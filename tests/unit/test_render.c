@@ -302,44 +302,6 @@ assert_round_trip(const struct vm *v)
 	buf_free(&b);
 }
 
-/* A state directory written before vrd refused such names may still hold a
- * VM called data-server, or by the router's name: it never resolves to it. */
-static void
-test_reserved_names_never_resolve_to_a_vm(void **state)
-{
-	static const char *const names[] = { "data-server", "Data-Server", "localhost", "r-1-vm" };
-	struct state st;
-	struct buf b;
-
-	(void)state;
-	state_init(&st);
-	snprintf(st.router_name, sizeof(st.router_name), "r-1-VM");
-	tu_apply_ok(&st, "{'type':'guestnetwork','device':'eth1','router_guest_ip':'10.1.1.1',"
-	    "'cidr':'10.1.1.0/24'}");
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		struct vm *v = vm_new(0x0a010165 + (uint32_t)i);
-
-		assert_non_null(v);
-		v->has_dhcp = true;
-		v->mac[0] = 2;
-		v->mac[5] = (uint8_t)(i + 1);
-		snprintf(v->host, sizeof(v->host), "%s", names[i]);
-		assert_int_equal(state_insert(&st, v), 0);
-	}
-	buf_init(&b);
-	hosts_render(&st, &b);
-	assert_false(b.oom);
-	assert_string_equal(b.p, "10.1.1.1 data-server\n");
-	buf_reset(&b);
-	dhcp_hosts_render(&st, &b);
-	assert_string_equal(b.p, "02:00:00:00:00:01,10.1.1.101,infinite\n"
-	    "02:00:00:00:00:02,10.1.1.102,infinite\n"
-	    "02:00:00:00:00:03,10.1.1.103,infinite\n"
-	    "02:00:00:00:00:04,10.1.1.104,r-1-vm,infinite\n");
-	buf_free(&b);
-	state_free(&st);
-}
-
 static void
 test_vm_doc_round_trip(void **state)
 {
@@ -486,7 +448,6 @@ main(void)
 		cmocka_unit_test(test_empty_state_conf_matches_golden),
 		cmocka_unit_test(test_vm_docs_match_golden),
 		cmocka_unit_test(test_dnsmasq_accepts_rendered_files),
-		cmocka_unit_test(test_reserved_names_never_resolve_to_a_vm),
 		cmocka_unit_test(test_vm_doc_round_trip),
 		cmocka_unit_test(test_vm_doc_binary_user_data),
 		cmocka_unit_test(test_vm_doc_parse_rejects_bad_documents),

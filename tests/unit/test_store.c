@@ -508,6 +508,41 @@ test_failed_rename_is_completed_by_replay(void **state)
 	assert_clean(f);
 }
 
+/* A state directory written before vrd refused such names may hold a VM
+ * called data-server, or by the router's name: it loads, but its name never
+ * resolves to it (nor goes to dnsmasq as the lease's name). */
+static void
+test_reserved_names_loaded_never_resolve(void **state)
+{
+	struct fx *f = *state;
+	struct commit_info ci;
+	char *hosts, *dh, err[512];
+
+	fx_open_load(f, &ci);
+	commit_ok(f, BATCH, &ci);
+	store_close(&f->s);
+	tu_write(f->dir, "vms/10.1.1.150.json", "{\"ip\":\"10.1.1.150\",\"mac\":\"02:00:4c:5f:01:96\","
+	    "\"hostname\":\"data-server\"}", 0640);
+	tu_write(f->dir, "vms/10.1.1.151.json", "{\"ip\":\"10.1.1.151\",\"mac\":\"02:00:4c:5f:01:97\","
+	    "\"hostname\":\"R-1-vm\"}", 0640);
+	fx_open(f);
+	state_free(&f->st);
+	snprintf(f->st.router_name, sizeof(f->st.router_name), "r-1-VM");
+	if (store_load(&f->s, &f->st, &ci, err, sizeof(err)) < 0)
+		fail_msg("store_load: %s", err);
+	assert_int_equal(f->st.nvm, 3);
+	assert_string_equal(state_vm(&f->st, 0x0a010196)->host, "");
+	assert_string_equal(state_vm(&f->st, 0x0a010197)->host, "");
+	hosts = tu_read(f->dir, "hosts");
+	assert_string_equal(hosts, "10.1.1.1 data-server\n10.1.1.101 vm1\n");
+	dh = tu_read(f->dir, "dhcphosts");
+	assert_null(strstr(dh, "data-server"));
+	assert_null(strstr(dh, "R-1-vm"));
+	assert_non_null(strstr(dh, "02:00:4c:5f:01:96,10.1.1.150,infinite\n"));
+	free(hosts);
+	free(dh);
+}
+
 static void
 test_large_batch_and_load_errors(void **state)
 {
@@ -645,6 +680,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_failed_rename_is_completed_by_replay, fx_setup,
 		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_unloadable_files_and_size_limits, fx_setup,
+		    fx_teardown),
+		cmocka_unit_test_setup_teardown(test_reserved_names_loaded_never_resolve, fx_setup,
 		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_large_batch_and_load_errors, fx_setup, fx_teardown),
 	};

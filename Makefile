@@ -80,6 +80,7 @@ help:
 	@echo "make            build $(BINS)"
 	@echo "make check      install missing packages, build, run every test (SANITIZE=1: ASan+UBSan)"
 	@echo "make demo       install missing packages, build, run the VR flow in namespaces"
+	@echo "make demo VM=1  the same with a real QEMU guest (minutes: TCG)"
 	@echo "make bench      benchmarks; figures go to docs/performance.md"
 	@echo "make soak       boot storm, 60 s metadata load, 100,000 vrd commands; figures"
 	@echo "                go to docs/reliability.md"
@@ -175,12 +176,15 @@ check: deps
 	@$(MAKE) --no-print-directory all unit
 	@BUILD=$(BUILD) tests/run.sh
 
+# make demo VM=1: the VM is a real QEMU guest (the guest template, built once)
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@BUILD=$(BUILD) tests/demo.sh
+	@if [ "$(VM)" = 1 ]; then $(MAKE) --no-print-directory guest-image; fi
+	@BUILD=$(BUILD) VM=$(VM) tests/demo.sh
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@$(MAKE) --no-print-directory guest-image
 	@BUILD=$(BUILD) bench/run.sh
 
 soak: deps

@@ -77,13 +77,23 @@ stage_locate(struct job *j)
 	return 0;
 }
 
+/* A VM that ran before got its password then (or has it pending at the VR, where
+ * resetPasswordForVirtualMachine puts a new one): a start sends no vmpassword, so the guest's
+ * next boot is told saved_password, as CloudStack sends one only on deploy and reset. */
 static int
 stage_start_network(struct job *j)
 {
-	int r = job_vr_push(j, false);
+	char password[sizeof(j->password)];
+	int r;
 
+	memcpy(password, j->password, sizeof(password));
+	if (j->vol_ready)
+		j->password[0] = '\0';
+	r = job_vr_push(j, false);
+	memcpy(j->password, password, sizeof(password));
 	if (r == 0)
-		job_note(j, "dhcpentry %s %s, vmpassword, vmdata -> %s", j->mac, j->ip, j->vr_url);
+		job_note(j, "dhcpentry %s %s, %svmdata -> %s", j->mac, j->ip,
+		    j->vol_ready ? "" : "vmpassword, ", j->vr_url);
 	return r;
 }
 

@@ -232,8 +232,16 @@ domain_xml_render(const struct virt_spec *s, const char *domain_type, struct buf
 	    "    </system>\n  </sysinfo>\n"
 	    "  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n    <boot dev='hd'/>\n"
 	    "    <smbios mode='sysinfo'/>\n  </os>\n"
-	    "  <features>\n    <acpi/>\n    <apic/>\n  </features>\n"
-	    "  <clock offset='utc'/>\n"
+	    "  <features>\n    <acpi/>\n    <apic/>\n  </features>\n");
+	/* Under TCG QEMU's default CPU (qemu64) offers SVM: the guest loads kvm_amd, leaves
+	 * SVM on its way down, and after the reset of a reboot (libvirt's: ACPI power-off, then
+	 * system_reset) its next kernel hung in early boot, every time.  No nested
+	 * virtualisation in an emulated guest, then. */
+	if (strcmp(domain_type, "qemu") == 0)
+		buf_adds(out, "  <cpu mode='custom' match='exact' check='none'>\n"
+		    "    <model fallback='forbid'>qemu64</model>\n"
+		    "    <feature policy='disable' name='svm'/>\n  </cpu>\n");
+	buf_adds(out, "  <clock offset='utc'/>\n"
 	    "  <on_poweroff>destroy</on_poweroff>\n"
 	    "  <on_reboot>restart</on_reboot>\n"
 	    "  <on_crash>destroy</on_crash>\n"

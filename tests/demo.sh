@@ -10,6 +10,12 @@
 # Needs root, iproute2, dnsmasq, udhcpc, cloud-init (`make deps`).  Everything
 # is removed at the end, on failure and on Ctrl-C; exit status 0 on success.
 # DEMO_TAP=1 prints each check as a TAP line (tests/integration/mgr_e2e.sh).
+# VM=1 (`make demo VM=1`): the VM is real instead: vr-manager deploys the guest template
+# (make guest-image) onto QEMU through libvirtd (tests/lib/realvm.sh, as
+# tests/integration/vm_real.sh), its NIC a tap on a host bridge joined to the VR's eth1;
+# the demo logs in over SSH with the deployed key once cloud-init in the guest reports
+# done, and the timeline shows the real start stage and that time.  Minutes, not seconds:
+# the CPU is emulated (TCG).
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,6 +26,8 @@ VRCTL="$BUILD/vrctl"
 MDD="$BUILD/vr-metadata"
 MGR="$BUILD/vr-manager"
 PY3=/usr/bin/python3
+VM=${VM:-0}
+GUEST_IMG="$ROOT/build/guest/guest.qcow2"
 
 if [ -t 1 ]; then
 	B=$'\e[1m' DIM=$'\e[2m' GRN=$'\e[32m' RED=$'\e[31m' CYN=$'\e[36m' RST=$'\e[0m' TICK='✔'
@@ -58,6 +66,12 @@ done
 for bin in ip dnsmasq udhcpc python3; do
 	command -v "$bin" >/dev/null || die "$bin is not installed: run make deps"
 done
+if [ "$VM" = 1 ]; then
+	for bin in libvirtd virsh qemu-system-x86_64 qemu-img ssh ssh-keygen; do
+		command -v "$bin" >/dev/null || die "$bin is not installed: run make deps"
+	done
+	[ -s "$GUEST_IMG" ] || die "$GUEST_IMG is missing: run make guest-image"
+fi
 
 . "$ROOT/tests/lib/netns.sh"
 nt_init      # namespaces, processes and the temp dir go away on exit, failure or Ctrl-C
@@ -83,7 +97,15 @@ ms() { echo $(( $(date +%s%N) / 1000000 )); }
 T0=$(ms)
 
 say "${B}vr demo${RST}: vr-manager deploys a VM; vrd, dnsmasq and vr-metadata serve it in a virtual"
-say "router namespace; the guest takes its lease and runs cloud-init's CloudStack datasource"
+if [ "$VM" = 1 ]; then
+	say "router namespace; a real guest boots in QEMU (TCG), takes its lease and runs cloud-init"
+	. "$ROOT/tests/lib/realvm.sh"
+	say "(waiting for any other real-VM run to finish: they share libvirtd)"
+	rv_lock || die "another real-VM run held /run/lock/vr-real-vm.lock for 30 minutes"
+	rv_init
+else
+	say "router namespace; the guest takes its lease and runs cloud-init's CloudStack datasource"
+fi
 
 # --- 1 ------------------------------------------------------------------------------
 section "Network namespace: the virtual router"
@@ -92,7 +114,13 @@ VR=$NT_VR
 ip -n "$VR" link set eth1 down        # vrd will bring it up
 ROUTER=10.1.1.1
 say "VR     $VR: bridge eth1 (guest side, no address yet, down)"
-say "(the guest's namespace is made in step 7, once vr-manager has given the VM its MAC)"
+if [ "$VM" = 1 ]; then
+	HBR="vrb$$"
+	rv_bridge "$VR" "$HBR" || die "cannot join $VR's eth1 to a host bridge"
+	say "host bridge $HBR, joined to the VR's eth1 by a veth: the guest's tap goes on it"
+else
+	say "(the guest's namespace is made in step 7, once vr-manager has given the VM its MAC)"
+fi
 
 # --- 2 ------------------------------------------------------------------------------
 section "Start vrd inside the VR"
@@ -150,17 +178,35 @@ good "vr-metadata (pid $MD_PID) runs as nobody on 169.254.169.254:80, $ROUTER:80
 # --- 5 ------------------------------------------------------------------------------
 section "vr-manager: a demo inventory and the API"
 W="$D/world"
-cmdline "tests/lib/mgr_inventory.py --dir $W --hosts 3 --vr-url $URL ..."
-"$PY3" "$ROOT/tests/lib/mgr_inventory.py" --dir "$W" --hosts 3 --vr-url "$URL" \
-	--vr-token "$(cat "$TOKEN")" --cidr 10.1.1.0/24 --gateway "$ROUTER" --template-mib 16
-say "3 hosts on libvirt's test driver (test:///…/h1.xml …, no daemon), a zone-wide pool in"
-say "$W/primary, a 16 MiB raw template on secondary storage, one guest network whose VR is our vrd."
+MGR_EXTRA=()
+if [ "$VM" = 1 ]; then
+	rv_libvirtd "$D" >"$D/libvirtd.said" || die "$RV_ERR"
+	indent <"$D/libvirtd.said"
+	VSIZE=$(qemu-img info --output=json "$GUEST_IMG" | "$PY3" -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])')
+	cmdline "tests/lib/mgr_inventory.py --dir $W --hosts 1 --host-uri $RV_URI --bridge $HBR --template-file $GUEST_IMG ..."
+	"$PY3" "$ROOT/tests/lib/mgr_inventory.py" --dir "$W" --hosts 1 --host-cores 2 \
+		--host-ram 4096 --host-uri "$RV_URI" --bridge "$HBR" --template-file "$GUEST_IMG" \
+		--template-bytes "$VSIZE" --offering-ram 512 --vr-url "$URL" \
+		--vr-token "$(cat "$TOKEN")" --cidr 10.1.1.0/24 --gateway "$ROUTER"
+	say "1 real host: QEMU through libvirtd ($RV_URI), domain type qemu (TCG: no usable KVM);"
+	say "a zone-wide pool in $W/primary; the guest template (Debian, cloud-init) on secondary"
+	say "storage; one guest network whose VR is our vrd, on host bridge $HBR."
+	mkdir -p "$D/console"
+	MGR_EXTRA=(--domain-type qemu --console-dir "$D/console")
+else
+	cmdline "tests/lib/mgr_inventory.py --dir $W --hosts 3 --vr-url $URL ..."
+	"$PY3" "$ROOT/tests/lib/mgr_inventory.py" --dir "$W" --hosts 3 --vr-url "$URL" \
+		--vr-token "$(cat "$TOKEN")" --cidr 10.1.1.0/24 --gateway "$ROUTER" --template-mib 16
+	say "3 hosts on libvirt's test driver (test:///…/h1.xml …, no daemon), a zone-wide pool in"
+	say "$W/primary, a 16 MiB raw template on secondary storage, one guest network whose VR is our vrd."
+fi
 say "Accounts: admin (admin-key) and alice (alice-key / alice-secret)."
 MGR_PORT=8080
 MGR_URL="http://127.0.0.1:$MGR_PORT"
 cmdline "vr-manager --db $D/manager.db --inventory $W/inventory.json init"
 "$MGR" -c /dev/null --db "$D/manager.db" --inventory "$W/inventory.json" init 2>>"$D/vr-manager.log" | indent
-MGR_ARGS=(-c /dev/null --db "$D/manager.db" --listen "127.0.0.1:$MGR_PORT" --workers 4)
+MGR_ARGS=(-c /dev/null --db "$D/manager.db" --listen "127.0.0.1:$MGR_PORT" --workers 4
+	"${MGR_EXTRA[@]}")
 cmdline "ip netns exec $VR vr-manager ${MGR_ARGS[*]} serve"
 say "(it runs in the VR's namespace so that it reaches vrd's control port on loopback; in a"
 say " cloud it reaches vrd over the link-local control network)"
@@ -173,8 +219,16 @@ good "vr-manager (pid $MGR_PID) answers the signed CloudStack API on $MGR_URL/cl
 
 # --- 6 ------------------------------------------------------------------------------
 section "Deploy a VM through the signed API (deployVirtualMachine, then queryAsyncJobResult)"
-USERDATA=$(printf '#cloud-config\npackages: [htop]\n' | base64 -w0)
-SSHKEY="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDemoKeyDemoKeyDemoKeyDemoKeyDemoKeyDemo demo@example"
+if [ "$VM" = 1 ]; then
+	# a real guest has no mirror to install packages from: the user data writes a file
+	USERDATA_TEXT=$(printf '#cloud-config\nwrite_files:\n  - path: /var/tmp/demo-mark\n    content: "hello from the user data"\n')
+	ssh-keygen -q -t ed25519 -N "" -C "vr-demo" -f "$D/id" || die "ssh-keygen failed"
+	SSHKEY=$(cat "$D/id.pub")
+else
+	USERDATA_TEXT=$(printf '#cloud-config\npackages: [htop]')
+	SSHKEY="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDemoKeyDemoKeyDemoKeyDemoKeyDemoKeyDemo demo@example"
+fi
+USERDATA=$(printf '%s\n' "$USERDATA_TEXT" | base64 -w0)
 cmdline "cs_api.py $MGR_URL alice-key alice-secret deployVirtualMachine zoneid=zone1 templateid=tpl1 serviceofferingid=small name=vm1 userdata=… sshkey=…"
 say "(the request is signed in Python, independently of vr-manager's C: HMAC-SHA1 over the"
 say " sorted, lower-cased query, as CloudMonkey does)"
@@ -183,7 +237,8 @@ import json, sys, time
 sys.path.insert(0, sys.argv[5])
 from cs_api import Client
 url, ud, key, d = sys.argv[1:5]
-c = Client(url, "alice-key", "alice-secret")
+c = Client(url, "alice-key", "alice-secret", timeout=60)
+open(d + "/t_deploy_ns", "w").write(str(time.time_ns()))
 t = time.monotonic()
 st, js = c.call("deployVirtualMachine", zoneid="zone1", templateid="tpl1",
                 serviceofferingid="small", name="vm1", userdata=ud, sshkey=key)
@@ -191,7 +246,7 @@ sync_ms = (time.monotonic() - t) * 1000
 json.dump(js, open(d + "/deploy.json", "w"), indent=1)
 if st != 200:
     sys.exit("deploy: HTTP %d %s" % (st, js))
-st, job = c.wait_job(js["deployvirtualmachineresponse"]["jobid"])
+st, job = c.wait_job(js["deployvirtualmachineresponse"]["jobid"], timeout=600, poll=0.05)
 json.dump(job, open(d + "/job.json", "w"), indent=1)
 open(d + "/sync_ms", "w").write("%.3f" % sync_ms)
 PYEOF
@@ -203,22 +258,75 @@ vmf() { "$PY3" -c 'import json,sys; v=json.load(open(sys.argv[1]))["queryasyncjo
 VM_ID=$(vmf 'v["id"]') VM_IP=$(vmf 'v["nic"][0]["ipaddress"]') VM_MAC=$(vmf 'v["nic"][0]["macaddress"]')
 VM_PW=$(vmf 'v["password"]') VM_HOST=$(vmf 'v["hostname"]') VM_INST=$(vmf 'v["instancename"]')
 good "job succeeded: VM $VM_ID ($VM_INST) Running on $VM_HOST, NIC $VM_MAC $VM_IP"
-say ""
-say "${B}The deployment's timeline${RST} (stages as recorded by the job; compare"
-say "docs/cloudstack-timeline.md):"
-"$PY3" "$ROOT/tests/lib/mgr_timeline.py" "$(cat "$D/sync_ms")" "$D/job.json" | indent
+timeline() { # [GUEST_DONE_MS]
+	say ""
+	say "${B}The deployment's timeline${RST} (stages as recorded by the job, beside CloudStack's"
+	say "reference deployment, docs/cloudstack-timeline.md):"
+	"$PY3" "$ROOT/tests/lib/mgr_timeline.py" "$(cat "$D/sync_ms")" "$D/job.json" "$@" | indent
+}
+if [ "$VM" = 1 ]; then
+	RV_DOMAINS+=("$VM_INST")
+	say "(the timeline follows once cloud-init in the guest reports done, step 8)"
+else
+	timeline
+fi
 say "What the stages left behind:"
 cmdline "vrctl vms"
 vrctl vms | indent
 cmdline "ls -l $W/primary"
 ls -l "$W/primary" | tail -n +2 | indent
 ROOTVOL=$(find "$W/primary" -name '*.qcow2' ! -name 'template-*')
-cmdline "qemu-img info $ROOTVOL"
-qemu-img info "$ROOTVOL" | grep -E '^(image|file format|virtual size|disk size|backing file)' | indent
+cmdline "qemu-img info -U $ROOTVOL"
+qemu-img info -U "$ROOTVOL" | grep -E '^(image|file format|virtual size|disk size|backing file)' | indent
 say "and the libvirt domain on $VM_HOST:"
 api "$MGR_URL" admin-key admin-secret listHosts listdomains=true |
 	"$PY3" -c 'import json,sys; [print("    %s: %s" % (h["name"], ", ".join(h.get("domains", [])) or "-")) for h in json.load(sys.stdin)["listhostsresponse"]["host"]]'
 
+if [ "$VM" = 1 ]; then
+	# --- 7 (VM=1) ------------------------------------------------------------------------
+	section "The VM boots in QEMU: its lease from dnsmasq, then SSH with the deployed key"
+	QEMU_PID=$(cat "/run/libvirt/qemu/$VM_INST.pid" 2>/dev/null || echo "?")
+	say "QEMU pid $QEMU_PID; its serial console goes to $D/console/$VM_INST.log"
+	since() { echo $(( ($(date +%s%N) - $(cat "$D/t_deploy_ns")) / 1000000 )); }
+	has_lease() { grep -qi " $VM_MAC $VM_IP " "$D/dnsmasq.leases" 2>/dev/null; }
+	if ! nt_wait_for 400 has_lease; then
+		rv_console_dump "$D/console"
+		die "the guest took no lease within 400 s"
+	fi
+	good "the guest took its lease $VM_IP from dnsmasq $(since) ms after the deploy request"
+	SSH=(ip netns exec "$VR" ssh -q -i "$D/id" -o StrictHostKeyChecking=no
+		-o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=10 -o LogLevel=ERROR
+		"debian@$VM_IP")
+	cmdline "ip netns exec $VR ssh -i $D/id debian@$VM_IP"
+	if ! nt_wait_for 400 "${SSH[@]}" true 2>/dev/null; then
+		rv_console_dump "$D/console"
+		die "no SSH with the deployed key within 400 s"
+	fi
+	good "SSH as debian with the deployed key $(since) ms after the deploy request"
+
+	# --- 8 (VM=1) ------------------------------------------------------------------------
+	section "cloud-init in the guest (Debian's package): what it got from the VR"
+	cmdline "ssh … cloud-init status --wait"
+	st=$(timeout 400 "${SSH[@]}" cloud-init status --wait 2>&1 | tail -n1)
+	GUEST_MS=$(since)
+	say "$st" | indent
+	[ "$st" = "status: done" ] || die "cloud-init in the guest ended with \"$st\""
+	good "cloud-init reports done $GUEST_MS ms after the deploy request"
+	printf '    %-18s %s\n' "hostname" "$("${SSH[@]}" hostname)" \
+		"instance-id" "$("${SSH[@]}" cat /var/lib/cloud/data/instance-id)" \
+		"data source" "$("${SSH[@]}" sudo sed -n 's/.*"datasource": "\([^"]*\)".*/\1/p' /run/cloud-init/result.json)" \
+		"user data's file" "$("${SSH[@]}" cat /var/tmp/demo-mark)" \
+		"authorized key" "$("${SSH[@]}" cut -c1-50 .ssh/authorized_keys)…"
+	[ "$("${SSH[@]}" cat /var/lib/cloud/data/instance-id)" = "$VM_ID" ] ||
+		die "cloud-init has another instance-id"
+	shadow=$("${SSH[@]}" sudo getent shadow debian | cut -d: -f2)
+	"$PY3" -W ignore -c 'import crypt,sys; sys.exit(0 if len(sys.argv[2]) > 3 and crypt.crypt(sys.argv[1], sys.argv[2]) == sys.argv[2] else 1)' \
+		"$VM_PW" "$shadow" || die "debian's password is not the VM's password"
+	good "debian's password in /etc/shadow is the VM's password ($VM_PW)"
+	[ -e "$STATE/passwords/$VM_IP" ] && die "the password is still pending after cloud-init acknowledged it"
+	good "cloud-init acknowledged the password (saved_password): the next boot gets none"
+	timeline "$GUEST_MS"
+else
 # --- 7 ------------------------------------------------------------------------------
 section "The VM boots: a guest namespace with the VM's MAC takes its lease"
 nt_guest_create g1 "$VM_MAC"
@@ -256,6 +364,7 @@ printf '    %-18s %s\n' "found the VR at" "$(cif 'j["metadata_address"]')" \
 good "cloud-init got the VM's instance-id, hostname, SSH key, user data and password ($VM_PW)"
 [ -e "$STATE/passwords/$VM_IP" ] && die "the password is still pending after cloud-init acknowledged it"
 good "cloud-init acknowledged the password (saved_password): the next boot gets none"
+fi
 
 # --- 9 ------------------------------------------------------------------------------
 section "Destroy the VM (destroyVirtualMachine): everything is given back"

@@ -28,7 +28,7 @@ esac
 PY3=/usr/bin/python3
 TIMEOUT=${VM_TIMEOUT:-300}
 DOMAIN_TYPE=${VM_DOMAIN_TYPE:-qemu}
-URI=qemu:///system
+URI=qemu:///system # RV_URI
 NCHECK=0 NFAIL=0
 ok() { NCHECK=$((NCHECK + 1)); echo "ok - $*"; }
 nok() {
@@ -61,6 +61,10 @@ for f in vrd vrctl vr-metadata vr-manager; do
 	[ -x "$BUILD/$f" ] || bail "$BUILD/$f exists (make)"
 done
 
+. "$ROOT/tests/lib/netns.sh"
+. "$ROOT/tests/lib/realvm.sh"
+rv_lock || bail "the lock /run/lock/vr-real-vm.lock (another real-VM run) is free within 30 min"
+
 # The guest template, built once and reused while its inputs are unchanged.
 if ! guest_out=$(OUT="$ROOT/build/guest" bash "$ROOT/image/guest.sh" 2>&1); then
 	bail "make guest-image builds build/guest/guest.qcow2" "$guest_out"
@@ -68,33 +72,11 @@ fi
 ok "guest template: ${guest_out##*$'\n'}"
 GUEST_IMG="$ROOT/build/guest/guest.qcow2"
 
-. "$ROOT/tests/lib/netns.sh"
 nt_init
+rv_init
 D=$NT_DIR
-HBR="vrb$$" HVETH="vrv$$" VRVETH="vrp$$"
-DOMAINS=()
-OWN_LIBVIRTD="" OWN_VIRTLOGD=""
-vm_cleanup() {
-	local n
-	for n in "${DOMAINS[@]}"; do
-		virsh -q -c "$URI" destroy "$n" >/dev/null 2>&1
-		virsh -q -c "$URI" undefine "$n" >/dev/null 2>&1
-	done
-	ip link del "$HVETH" 2>/dev/null
-	ip link del "$HBR" 2>/dev/null
-	[ -n "$OWN_LIBVIRTD" ] && kill "$OWN_LIBVIRTD" 2>/dev/null
-	[ -n "$OWN_VIRTLOGD" ] && kill "$OWN_VIRTLOGD" 2>/dev/null
-	return 0
-}
-nt_on_cleanup vm_cleanup
-console_dump() {
-	local f
-	for f in "$D"/console/*.log; do
-		[ -s "$f" ] || continue
-		echo "#   --- the guest's serial console ($f), last 60 lines:"
-		tail -n 60 "$f" | tr -d '\r' | sed 's/^/#   | /'
-	done
-}
+HBR="vrb$$"
+console_dump() { rv_console_dump "$D/console"; }
 logs_dump() {
 	local f
 	for f in "$D/vr-manager.log" "$D/dnsmasq.log" "$D/vr-metadata.log" "$D/vrd.log"; do
@@ -107,52 +89,15 @@ logs_dump() {
 # --- the hypervisor: libvirtd with the QEMU and nwfilter drivers -------------------------
 # The embedded driver (qemu:///embed) would need no daemon, but it applies network filters
 # only through virtnwfilterd, which Debian 12 does not ship: libvirtd does both.
-if ! virsh -q -c "$URI" version >/dev/null 2>&1; then
-	mkdir -p /var/log/libvirt /run/libvirt
-	if ! [ -S /run/libvirt/virtlogd-sock ]; then
-		virtlogd -d -p "$D/virtlogd.pid" && OWN_VIRTLOGD=$(cat "$D/virtlogd.pid" 2>/dev/null)
-	fi
-	libvirtd -d -p "$D/libvirtd.pid" 2>"$D/libvirtd.err"
-	nt_wait_file "$D/libvirtd.pid" 20 && OWN_LIBVIRTD=$(cat "$D/libvirtd.pid")
-	nt_wait_for 60 virsh -q -c "$URI" version >/dev/null 2>&1 ||
-		bail "libvirtd answers on $URI" "$(cat "$D/libvirtd.err" 2>/dev/null)"
-	ok "started libvirtd (pid $OWN_LIBVIRTD) and virtlogd for $URI"
-else
-	ok "libvirtd answers on $URI"
-fi
-check "libvirt has the clean-traffic filter" virsh -q -c "$URI" nwfilter-dumpxml clean-traffic \
-    >/dev/null
+rv_libvirtd "$D" >"$D/libvirtd.said" || bail "libvirtd answers on $URI" "$RV_ERR"
+ok "$(cat "$D/libvirtd.said")"
+check "libvirt has the clean-traffic filter" \
+    sh -c "virsh -q -c $URI nwfilter-dumpxml clean-traffic >/dev/null"
 
 # --- the VR, its guest bridge joined to a host bridge ------------------------------------
-nt_vr_create 02:00:11:22:33:44
-VR=$NT_VR
-ip -n "$VR" link set eth1 down
-ip link add "$HBR" type bridge stp_state 0 forward_delay 0
-ip link set "$HBR" up
-ip link add "$HVETH" type veth peer name "$VRVETH" netns "$VR"
-ip link set "$HVETH" master "$HBR" up
-ip -n "$VR" link set "$VRVETH" master eth1 up
-STATE="$D/state" TOKEN="$D/token"
-(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TOKEN")
-VRD_URL=http://127.0.0.1:3923
-nt_run_bg vr "$BUILD/vrd" --listen 127.0.0.1:3923 --state-dir "$STATE" --token-file "$TOKEN" \
-	--dnsmasq-pid-file "$D/dnsmasq.pid" --dnsmasq-lease-file "$D/dnsmasq.leases" \
-	--metadata-user nobody --manage-links yes 2>>"$D/vrd.log"
-vrctl() { nt_exec vr "$BUILD/vrctl" --url "$VRD_URL" --token-file "$TOKEN" "$@"; }
-nt_wait_for 20 vrctl health >/dev/null 2>&1 || bail "vrd answers" "$(tail -n 20 "$D/vrd.log")"
-ROUTER=10.1.1.1
-cat >"$D/guestnetwork.json" <<EOF
-{"type":"guestnetwork","device":"eth1","mac_address":"02:00:11:22:33:44",
- "router_guest_ip":"$ROUTER","cidr":"10.1.1.0/24","dns":"$ROUTER",
- "domain_name":"cloud.internal","add":true}
-EOF
-vrctl apply "$D/guestnetwork.json" >/dev/null || bail "vrd takes the guest network"
-nt_dnsmasq_start "$STATE/dnsmasq.conf" "$D/dnsmasq.pid" "$D/dnsmasq.log" || bail "dnsmasq starts"
-nt_run_bg vr "$BUILD/vr-metadata" --listen 169.254.169.254:80 --listen "$ROUTER:80" \
-	--state-dir "$STATE" --user nobody 2>>"$D/vr-metadata.log"
-nt_wait_for 20 nt_exec vr "$PY3" -c \
-    'import socket; socket.create_connection(("'"$ROUTER"'", 80), 1)' 2>/dev/null ||
-	bail "vr-metadata listens on $ROUTER:80"
+rv_vr_start "$D" "$HBR" || bail "the VR: vrd, dnsmasq, vr-metadata" "$RV_ERR"
+VR=$RV_VR STATE=$RV_STATE TOKEN=$RV_TOKEN VRD_URL=$RV_VRD_URL ROUTER=$RV_ROUTER
+vrctl() { rv_vrctl "$@"; }
 ok "VR: vrd, dnsmasq and vr-metadata in $VR; eth1 joined to host bridge $HBR"
 
 # --- vr-manager on the real host ----------------------------------------------------------
@@ -191,10 +136,13 @@ if st == 200:
     st, js = c.wait_job(js["deployvirtualmachineresponse"]["jobid"], timeout=int(sys.argv[6]))
     json.dump(js, open(d + "/job.json", "w"), indent=1)
 PYEOF
-jf() { "$PY3" -c 'import json,sys
+jfile() { # FILE EXPR: EXPR over a job's result (r) and its virtual machine (v)
+	"$PY3" -c 'import json,sys
 r = json.load(open(sys.argv[1])).get("queryasyncjobresultresponse", {})
 v = r.get("jobresult", {}).get("virtualmachine", {})
-print(eval(sys.argv[2]))' "$D/job.json" "$1" 2>/dev/null; }
+print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null
+}
+jf() { jfile "$D/job.json" "$1"; }
 if [ "$(jf 'r["jobstatus"]')" != 1 ]; then
 	nok "deploy job succeeds" "$(cat "$D/deploy.json" "$D/job.json" 2>/dev/null)"
 	logs_dump
@@ -203,7 +151,7 @@ if [ "$(jf 'r["jobstatus"]')" != 1 ]; then
 fi
 VM_ID=$(jf 'v["id"]') VM_IP=$(jf 'v["nic"][0]["ipaddress"]') VM_MAC=$(jf 'v["nic"][0]["macaddress"]')
 VM_PW=$(jf 'v["password"]') VM_INST=$(jf 'v["instancename"]')
-DOMAINS+=("$VM_INST")
+RV_DOMAINS+=("$VM_INST")
 ok "deploy job succeeds: $VM_INST, $VM_MAC $VM_IP"
 START_DETAIL=$(jf '[s["detail"] for s in r["stages"] if s["name"] == "start"][0]')
 START_MS=$(jf '"%.0f" % [s["durationms"] for s in r["stages"] if s["name"] == "start"][0]')
@@ -226,6 +174,7 @@ check "clean-traffic is applied to $TAP (ebtables rules for it)" \
     sh -c "ebtables -t nat -L 2>/dev/null | grep -q 'libvirt-[IO]-$TAP'"
 OVERLAY=$(find "$D/world/primary" -name '*.qcow2' ! -name 'template-*')
 QEMU_PID=$(cat "/run/libvirt/qemu/$VM_INST.pid" 2>/dev/null)
+qemu_gone() { ! kill -0 "$QEMU_PID" 2>/dev/null; }
 check "QEMU (pid $QEMU_PID) has the overlay open ($(basename "$OVERLAY"))" \
     sh -c "ls -l /proc/$QEMU_PID/fd 2>/dev/null | grep -q '$OVERLAY'"
 
@@ -284,11 +233,110 @@ check_eq "with another MAC the guest reaches nothing" 4 \
 check_eq "back on its own MAC the guest reaches vr-metadata again" 0 \
     "$("${SSH[@]}" "wget -q -T 5 -t 1 -O /dev/null $META; echo \$?")"
 
+# --- stop, start and reboot on the real hypervisor -------------------------------------------
+# Each job is waited for with a poll every 0.5 s (QEMU needs the CPU more than the API does).
+lc() { # COMMAND [key=value]...: VM's job, its result in $D/COMMAND.json; ok if it succeeds
+	local c=$1
+	shift
+	CS_API_WAIT=$((TIMEOUT + 120)) CS_API_POLL=0.5 api --wait "$MGR_URL" alice-key \
+	    alice-secret "$c" "id=$VM_ID" "$@" >"$D/$c.json" 2>&1 &&
+		[ "$(jfile "$D/$c.json" 'r["jobstatus"]')" = 1 ]
+}
+stage_of() { # FILE STAGE: that stage's "detail (N ms)"
+	jfile "$1" '[s["detail"] + " (%.0f ms)" % s["durationms"] for s in r["stages"] if s["name"] == "'"$2"'"][0]'
+}
+boot_id() { "${SSH[@]}" cat /proc/sys/kernel/random/boot_id 2>/dev/null; }
+# What the password server tells the VM now, asked from inside the guest as cloud-init asks.
+pw_server() {
+	"${SSH[@]}" "wget -q -T 10 -t 1 -O - --header 'DomU_Request: send_my_password' http://$ROUTER:8080/"
+}
+ssh_up() { # TEXT: waits for SSH with the key after a boot, then for cloud-init
+	local t0=$(date +%s%N) st
+	if ! nt_wait_for "$TIMEOUT" "${SSH[@]}" true 2>/dev/null; then
+		nok "SSH with the key again $1 within $TIMEOUT s"
+		console_dump
+		logs_dump
+		finish
+	fi
+	ok "SSH with the key again $1, $(( ($(date +%s%N) - t0) / 1000000000 )) s after the job"
+	st=$(timeout "$TIMEOUT" "${SSH[@]}" cloud-init status --wait 2>&1 | tail -n1)
+	check_eq "cloud-init ends in status done $1" "status: done" "$st"
+}
+same_vm() { # TEXT: the guest is the same VM with the same data, and no second password
+	check_eq "$1: same hostname" "vm1" "$("${SSH[@]}" hostname)"
+	check_eq "$1: same address $VM_IP on eth0" "$VM_IP" \
+	    "$("${SSH[@]}" ip -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1)"
+	check_eq "$1: same instance id" "$VM_ID" "$("${SSH[@]}" cat /var/lib/cloud/data/instance-id)"
+	check_eq "$1: the user data's file is still there" "$MARK" \
+	    "$("${SSH[@]}" cat /var/tmp/user-data-mark)"
+	check_eq "$1: the password server tells it saved_password (no second password)" \
+	    "saved_password" "$(pw_server)"
+	check_eq "$1: debian's password hash in /etc/shadow is unchanged" "$shadow" \
+	    "$("${SSH[@]}" sudo getent shadow debian | cut -d: -f2)"
+}
+BOOT1=$(boot_id)
+[ -n "$BOOT1" ] || nok "the guest's boot id is readable"
+
+T0=$(date +%s%N)
+if lc stopVirtualMachine; then
+	ok "stop job succeeds in $(( ($(date +%s%N) - T0) / 1000000 )) ms: $(stage_of "$D/stopVirtualMachine.json" stop)"
+else
+	nok "stop job succeeds" "$(cat "$D/stopVirtualMachine.json")"
+fi
+check "the guest powered itself off on the ACPI request (not destroyed after the timeout)" \
+    grep -q 'shut down (ACPI)' "$D/stopVirtualMachine.json"
+check "libvirt's log for $VM_INST: QEMU ended with reason=shutdown (the guest's own)" \
+    sh -c "tail -n 5 /var/log/libvirt/qemu/$VM_INST.log | grep -q 'reason=shutdown'"
+check "stopped: no QEMU process for $VM_INST (pid $QEMU_PID)" nt_wait_for 30 qemu_gone
+check "stopped: no domain $VM_INST on the host" \
+    sh -c "! virsh -q -c $URI list --all --name | grep -qx '$VM_INST'"
+check "stopped: no tap $TAP" test ! -e "/sys/class/net/$TAP"
+check "stopped: the overlay stays" test -e "$OVERLAY"
+
+T0=$(date +%s%N)
+if lc startVirtualMachine; then
+	ok "start job succeeds in $(( ($(date +%s%N) - T0) / 1000000 )) ms: $(stage_of "$D/startVirtualMachine.json" start)"
+else
+	nok "start job succeeds" "$(cat "$D/startVirtualMachine.json")"
+	logs_dump
+	finish
+fi
+check "started: no password pending at the VR for $VM_IP (the start sent none)" \
+    test ! -e "$STATE/passwords/$VM_IP"
+check_eq "started: the same address in the job's result" "$VM_IP" \
+    "$(jfile "$D/startVirtualMachine.json" 'v["nic"][0]["ipaddress"]')"
+QEMU_PID=$(cat "/run/libvirt/qemu/$VM_INST.pid" 2>/dev/null)
+check "started: QEMU (pid $QEMU_PID) has the same overlay open" \
+    sh -c "ls -l /proc/$QEMU_PID/fd 2>/dev/null | grep -q '$OVERLAY'"
+TAP=$(virsh -c "$URI" dumpxml "$VM_INST" 2>&1 | sed -n "s/.*<target dev='\(vnet[0-9]*\)'.*/\1/p" | head -n1)
+ssh_up "after the start"
+BOOT2=$(boot_id)
+check "started: a new boot ($BOOT2)" test -n "$BOOT2" -a "$BOOT2" != "$BOOT1"
+same_vm "after the start"
+
+if lc rebootVirtualMachine; then
+	ok "reboot job succeeds: $(stage_of "$D/rebootVirtualMachine.json" reboot)"
+else
+	nok "reboot job succeeds" "$(cat "$D/rebootVirtualMachine.json")"
+fi
+rebooted() { local b=$(boot_id); [ -n "$b" ] && [ "$b" != "$BOOT2" ]; }
+T0=$(date +%s%N)
+if nt_wait_for "$TIMEOUT" rebooted; then
+	ok "rebooted: SSH with the key in a new boot $(( ($(date +%s%N) - T0) / 1000000000 )) s after the job"
+else
+	nok "rebooted: SSH with the key in a new boot within $TIMEOUT s"
+	console_dump
+	finish
+fi
+check "rebooted: the same QEMU process (pid $QEMU_PID)" kill -0 "$QEMU_PID"
+st=$(timeout "$TIMEOUT" "${SSH[@]}" cloud-init status --wait 2>&1 | tail -n1)
+check_eq "cloud-init ends in status done after the reboot" "status: done" "$st"
+same_vm "after the reboot"
+
 # --- destroy ---------------------------------------------------------------------------------
 api --wait "$MGR_URL" alice-key alice-secret destroyVirtualMachine "id=$VM_ID" >"$D/destroy.json" 2>&1
 check "destroy job succeeds" grep -q '"jobstatus": 1' "$D/destroy.json"
 check "no domain $VM_INST on the host" sh -c "! virsh -q -c $URI list --all --name | grep -qx '$VM_INST'"
-qemu_gone() { ! kill -0 "$QEMU_PID" 2>/dev/null; }
 check "no QEMU process for $VM_INST (pid $QEMU_PID)" nt_wait_for 30 qemu_gone
 check "no tap $TAP" test ! -e "/sys/class/net/$TAP"
 check "no overlay $(basename "$OVERLAY")" test ! -e "$OVERLAY"

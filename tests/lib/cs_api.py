@@ -9,11 +9,14 @@ Library: Client(url, api_key, secret).call("listHosts", zoneid=...) returns
 Command line (exit 0 on HTTP 200, 1 otherwise; prints the JSON):
   cs_api.py URL APIKEY SECRET COMMAND [key=value]...
   cs_api.py --wait URL APIKEY SECRET deployVirtualMachine key=value...
+With --wait, CS_API_WAIT (seconds, 60) bounds the wait and CS_API_POLL (seconds, 0.005) is
+the polling interval.
 """
 import base64
 import hashlib
 import hmac
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -63,7 +66,7 @@ class Client:
     def call(self, command, method="GET", **params):
         return self.raw(self.query(command, params), method)
 
-    def wait_job(self, jobid, timeout=60):
+    def wait_job(self, jobid, timeout=60, poll=0.005):
         deadline = time.monotonic() + timeout
         while True:
             st, js = self.call("queryAsyncJobResult", jobid=jobid)
@@ -72,7 +75,7 @@ class Client:
                 return st, js
             if time.monotonic() > deadline:
                 return 0, {"error": "job %s still pending after %ss" % (jobid, timeout)}
-            time.sleep(0.005)  # polling interval, as a client does
+            time.sleep(poll)  # polling interval, as a client does
 
 
 def main(argv):
@@ -89,7 +92,8 @@ def main(argv):
     st, js = c.call(command, **params)
     if wait and st == 200:
         jobid = next(iter(js.values())).get("jobid")
-        st, js = c.wait_job(jobid)
+        st, js = c.wait_job(jobid, float(os.environ.get("CS_API_WAIT", "60")),
+                            float(os.environ.get("CS_API_POLL", "0.005")))
     print(json.dumps(js, indent=1))
     return 0 if st == 200 else 1
 

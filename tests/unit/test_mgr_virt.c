@@ -164,6 +164,7 @@ test_render_has_offering_volume_and_nic(void **state)
 	spec_init(&s, 7);
 	x = render(&s, "kvm");
 	assert_contains(x, "<domain type='kvm'>\n  <name>i-2-7-VM</name>\n");
+	assert_lacks(x, "<cpu ");
 	assert_contains(x, "<uuid>8d5cbf6a-0000-4000-8000-000000000007</uuid>");
 	assert_contains(x, "<memory unit='MiB'>512</memory>");
 	assert_contains(x, "<vcpu placement='static'>2</vcpu>");
@@ -248,6 +249,9 @@ test_render_tags_vlan_on_openvswitch_port(void **state)
 	s.nic.vlan = 4094;
 	x = render(&s, "qemu");
 	assert_contains(x, "<domain type='qemu'>");
+	/* an emulated guest gets no SVM (its reboot hung after kvm_amd had run) */
+	assert_contains(x, "<model fallback='forbid'>qemu64</model>\n"
+	    "    <feature policy='disable' name='svm'/>\n");
 	assert_contains(x, "<source bridge='cloudbr0'/>\n      <virtualport type='openvswitch'/>\n"
 	    "      <vlan>\n        <tag id='4094'/>\n      </vlan>\n");
 	free(x);

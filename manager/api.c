@@ -62,12 +62,12 @@ cmp_key(const void *a, const void *b)
 }
 
 static int
-fill_account(void *el, sqlite3_stmt *st, void *arg)
+fill_account(void *el, struct db_st *st, void *arg)
 {
 	struct api_account *ac = el;
 
 	(void)arg;
-	ac->id = sqlite3_column_int64(st, 0);
+	ac->id = db_col_int(st, 0);
 	snprintf(ac->uuid, sizeof(ac->uuid), "%s", db_text(st, 1));
 	snprintf(ac->name, sizeof(ac->name), "%s", db_text(st, 2));
 	snprintf(ac->api_key, sizeof(ac->api_key), "%s", db_text(st, 3));

@@ -243,22 +243,21 @@ recover_one(struct mgr *m, int64_t id)
 int
 jobs_recover(struct mgr *m)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_st *st = NULL;
 	int64_t *ids = NULL;
 	size_t n = 0, cap = 0, i;
-	int rc = SQLITE_ERROR, r = 0;
+	int rc = -EIO, r = 0;
 
 	db_lock(m->db);
-	if (sqlite3_prepare_v2(m->db->h, "SELECT id FROM job WHERE status = 0 ORDER BY id", -1,
-	    &st, NULL) == SQLITE_OK)
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	if ((st = db_stmt(m->db, "SELECT id FROM job WHERE status = 0 ORDER BY id")))
+		while ((rc = db_step(st)) == DB_ROW) {
 			if ((r = array_reserve(&ids, &cap, n + 1, sizeof(*ids), 64)) < 0)
 				break;
-			ids[n++] = sqlite3_column_int64(st, 0);
+			ids[n++] = db_col_int(st, 0);
 		}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = db_errno(rc);
-	sqlite3_finalize(st);
+	if (r == 0 && rc != DB_DONE)
+		r = rc;
+	db_reset(st);
 	db_unlock(m->db);
 	if (r < 0) {
 		free(ids);

@@ -59,7 +59,7 @@ claim_txn(struct job *j)
 	    " WHERE id = ?1 AND state = 'Stopped'";
 	static const char sql_vol[] = "UPDATE volume SET pool_id = ?2 WHERE id = ?1";
 	struct db *d = j->m->db;
-	sqlite3_stmt *st;
+	struct db_st *st;
 	int r;
 
 	if ((r = db_begin(d)) < 0)
@@ -69,9 +69,9 @@ claim_txn(struct job *j)
 	r = -EIO;
 	if (!(st = db_stmt(d, sql_vm)))
 		goto fail;
-	sqlite3_bind_int64(st, 1, j->vm_id);
-	sqlite3_bind_int64(st, 2, j->plan.host->id);
-	sqlite3_bind_int64(st, 3, j->plan.pool->id);
+	db_bind_int(st, 1, j->vm_id);
+	db_bind_int(st, 2, j->plan.host->id);
+	db_bind_int(st, 3, j->plan.pool->id);
 	if ((r = db_step_done(d, st)) < 0)
 		goto fail;
 	if (db_changes(d) != 1) {
@@ -82,8 +82,8 @@ claim_txn(struct job *j)
 		r = -EIO;
 		goto fail;
 	}
-	sqlite3_bind_int64(st, 1, j->volume_id);
-	sqlite3_bind_int64(st, 2, j->plan.pool->id);
+	db_bind_int(st, 1, j->volume_id);
+	db_bind_int(st, 2, j->plan.pool->id);
 	if ((r = db_step_done(d, st)) < 0 || (r = db_commit(d)) < 0)
 		goto fail;
 	return 0;

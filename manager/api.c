@@ -306,7 +306,7 @@ api_paging(const struct query *q, int64_t *limit, int64_t *offset, struct api_er
 	long long size = 500, page = 1;
 
 	if (!ps && !pg) { /* everything, as CloudStack does without paging */
-		*limit = -1;
+		*limit = INT64_MAX; /* a LIMIT both SQLite and PostgreSQL take */
 		*offset = 0;
 		return 0;
 	}

@@ -92,7 +92,7 @@ int cmd_list_catalogue(struct api_req *r, json_t **out, struct api_err *e);
 /* The VM as listVirtualMachines shows it (with its password when asked),
  * read through d; caller holds d's lock.  NULL if there is no such VM. */
 json_t *vm_json(struct db *d, int64_t vm_id, bool with_password);
-/* page and pagesize: 0 or a 431 error. */
+/* page and pagesize: 0 or a 431 error; no paging: INT64_MAX rows from 0. */
 int api_paging(const struct query *q, int64_t *limit, int64_t *offset, struct api_err *e);
 
 #endif

@@ -25,7 +25,7 @@
 #define IP4(col)                                                                           \
 	"((" col ") >> 24) || '.' || (((" col ") >> 16) & 255) || '.' || (((" col ") >> 8) & 255)" \
 	" || '.' || ((" col ") & 255)"
-#define CREATED(col) "strftime('%Y-%m-%dT%H:%M:%S+0000', " col " / 1000, 'unixepoch')"
+#define CREATED(col) "api_time(" col ")"
 
 static const char SQL_ZONES[] =
     "SELECT json_object('id', z.api_id, 'name', z.name, 'description', z.name,"
@@ -99,7 +99,7 @@ static const char SQL_VOLUMES[] =
     " COUNT(*) OVER () FROM volume vol JOIN vm v ON v.id = vol.vm_id"
     " JOIN zone z ON z.id = v.zone_id JOIN account a ON a.id = v.account_id"
     " JOIN offering o ON o.id = v.offering_id LEFT JOIN pool p ON p.id = vol.pool_id"
-    " WHERE (?5 OR v.account_id = ?4) AND (?1 IS NULL OR vol.uuid = ?1)"
+    " WHERE (?5 <> 0 OR v.account_id = ?4) AND (?1 IS NULL OR vol.uuid = ?1)"
     " AND (?2 IS NULL OR 'ROOT-' || v.id = ?2) AND " ZONE_IS("v.zone_id")
     " AND (?6 IS NULL OR v.uuid = ?6) ORDER BY vol.id" PAGE;
 

@@ -49,7 +49,7 @@ job_json(struct db *d, struct db_st *st, bool with_result)
 int
 cmd_query_job(struct api_req *r, json_t **out, struct api_err *e)
 {
-	static const char sql[] = SQL_JOB_SELECT "WHERE j.uuid = ?1 AND (?2 OR j.account_id = ?3)";
+	static const char sql[] = SQL_JOB_SELECT "WHERE j.uuid = ?1 AND (?2 <> 0 OR j.account_id = ?3)";
 	const char *uuid = query_get(r->q, "jobid");
 	struct db *d = r->m->reader;
 	struct db_st *st;
@@ -83,8 +83,8 @@ int
 cmd_list_jobs(struct api_req *r, json_t **out, struct api_err *e)
 {
 	static const char sql[] = SQL_JOB_SELECT
-	    "WHERE (?1 OR j.account_id = ?2) ORDER BY j.id DESC LIMIT ?3 OFFSET ?4";
-	static const char sql_count[] = "SELECT COUNT(*) FROM job WHERE ?1 OR account_id = ?2";
+	    "WHERE (?1 <> 0 OR j.account_id = ?2) ORDER BY j.id DESC LIMIT ?3 OFFSET ?4";
+	static const char sql_count[] = "SELECT COUNT(*) FROM job WHERE ?1 <> 0 OR account_id = ?2";
 	struct db *d = r->m->reader;
 	int64_t limit, offset;
 	struct db_st *st;

@@ -113,7 +113,7 @@ static int
 name_taken(struct api_req *r, int64_t network_id, const char *name, struct api_err *e)
 {
 	struct db_st *st = db_stmt(r->m->db, "SELECT uuid FROM vm WHERE network_id = ?"
-	    " AND name = ? COLLATE NOCASE AND state NOT IN ('Destroyed', 'Error') LIMIT 1");
+	    " AND lower(name) = lower(?) AND state NOT IN ('Destroyed', 'Error') LIMIT 1");
 	int rc;
 
 	if (!st)
@@ -416,7 +416,7 @@ int
 cmd_list_vms(struct api_req *r, json_t **out, struct api_err *e)
 {
 	static const char sql[] =
-	    "SELECT id, COUNT(*) OVER () FROM vm WHERE (?1 OR account_id = ?2)"
+	    "SELECT id, COUNT(*) OVER () FROM vm WHERE (?1 <> 0 OR account_id = ?2)"
 	    " AND (?3 IS NULL OR uuid = ?3)"
 	    " AND (?4 IS NULL OR state = ?4) AND (?4 IS NOT NULL OR state != 'Destroyed')"
 	    " AND (?5 IS NULL OR name = ?5) ORDER BY id LIMIT ?6 OFFSET ?7";

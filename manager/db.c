@@ -19,6 +19,7 @@
 #include "log.h"
 
 #define PG_INT8OID 20
+#define PG_TEXTOID 25
 #define PG_FLOAT8OID 701
 
 struct db {
@@ -256,9 +257,10 @@ static int
 pg_exec_raw(struct db *d, const char *sql)
 {
 	PGresult *res = PQexec(d->pg, sql);
+	ExecStatusType s = PQresultStatus(res);
 	int r = 0;
 
-	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && s != PGRES_EMPTY_QUERY) {
 		r = pg_errno(d, res);
 		log_warnx("db: %s", d->err);
 	}
@@ -508,6 +510,23 @@ db_unlock(struct db *d)
 	pthread_mutex_unlock(&d->mu);
 }
 
+static void
+st_clear(struct db_st *st)
+{
+	int i;
+
+	if (st->lite) {
+		sqlite3_clear_bindings(st->lite);
+		return;
+	}
+	/* An unbound parameter is a NULL text: "?1 IS NULL OR uuid = ?1"
+	 * gives PostgreSQL no type to infer otherwise. */
+	for (i = 0; i < DB_PARAMS_MAX; i++) {
+		st->val[i] = NULL;
+		st->types[i] = PG_TEXTOID;
+	}
+}
+
 /* A new statement for sql, not cached. */
 static struct db_st *
 st_new(struct db *d, const char *sql)
@@ -529,20 +548,9 @@ st_new(struct db *d, const char *sql)
 		st_free(st);
 		return NULL;
 	}
+	st_clear(st);
 	return st;
 }
-
-static void
-st_clear(struct db_st *st)
-{
-	if (st->lite) {
-		sqlite3_clear_bindings(st->lite);
-		return;
-	}
-	memset(st->val, 0, sizeof(st->val));
-	memset(st->types, 0, sizeof(st->types));
-}
-
 struct db_st *
 db_stmt(struct db *d, const char *sql)
 {
@@ -585,7 +593,10 @@ pg_run(struct db_st *st)
 
 		PQclear(st->res);
 		st->res = NULL;
-		log_debug("db: %s", d->err);
+		if (r == -EEXIST) /* a constraint the caller handles */
+			log_debug("db: %s", d->err);
+		else
+			log_warnx("db: %s: %.80s", d->err, st->sql);
 		return r;
 	}
 	d->changes = strtoll(PQcmdTuples(st->res), NULL, 10);
@@ -643,7 +654,7 @@ db_bind_text(struct db_st *st, int i, const char *v)
 	if (i < 1 || i > DB_PARAMS_MAX)
 		return;
 	st->val[i - 1] = v;
-	st->types[i - 1] = 0; /* as a literal: PostgreSQL infers the type */
+	st->types[i - 1] = PG_TEXTOID;
 }
 
 void

@@ -52,9 +52,10 @@ export STATS="$VT_TMP/stats.jsonl" VT_LIB
 # answering (a VM with a job in progress refuses with 431: not accepted).
 # Each answer is one line of ACKS: "VERB STATUS JOBID VMID".
 STREAM='
-import os, random, sqlite3, sys, threading
+import os, random, sys, threading
 sys.path.insert(0, os.environ["VT_LIB"])
 from cs_api import Client
+import mgr_db
 url, db, acks, seed = sys.argv[1:5]
 rnd = int(acks.rsplit(".", 1)[1])  # names are unique within a network: one set per round
 rng = random.Random(int(seed))
@@ -69,13 +70,9 @@ def record(line):
         out.flush()
 
 def victims(account, states):
-    c = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
-    try:
-        return [r[0] for r in c.execute("SELECT v.uuid FROM vm v JOIN account a"
-                " ON a.id = v.account_id WHERE a.name = ? AND v.state IN (%s)"
-                % ",".join("?" * len(states)), (account,) + states)]
-    finally:
-        c.close()
+    return [r[0] for r in mgr_db.query(db, "SELECT v.uuid FROM vm v JOIN account a"
+            " ON a.id = v.account_id WHERE a.name = ? AND v.state IN (%s)"
+            % ",".join("?" * len(states)), account, *states)]
 
 VERBS = [(0.20, "destroy", "destroyVirtualMachine", ("Running", "Stopped", "Error")),
          (0.15, "stop", "stopVirtualMachine", ("Running",)),

@@ -88,11 +88,7 @@ EOF
 hole_count() { test "$(cat "$HOLE.count")" -ge "$1"; }
 wait_for "two network-prep pushes reach the silent VR" 10 hole_count 2
 two_starting() {
-	test "$("$VT_PY" -c '
-import sqlite3, sys
-c = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
-print(c.execute("SELECT COUNT(*) FROM vm WHERE state = ? AND reserved = 1", ("Starting",)).fetchone()[0])' \
-	    "${MGR_DB[m]}")" = 2
+	test "$(mgr_dbq m "SELECT COUNT(*) FROM vm WHERE state = ? AND reserved = 1" Starting)" = 2
 }
 wait_for "two VMs are Starting with their reservation committed" 10 two_starting
 

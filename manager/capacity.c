@@ -133,8 +133,8 @@ capacity_load(struct db *d, struct capacity *c)
 	    " cpu_total_mhz, ram_total_mib, cpu_used_mhz, ram_used_mib, api_id FROM host ORDER BY id",
 	    &c->hosts, &c->nhosts, sizeof(*c->hosts), fill_host, NULL);
 	if (r == 0)
-		r = db_load_rows(d, "SELECT id, zone_id, IFNULL(cluster_id, 0),"
-		    " IFNULL(host_id, 0), uuid, name, scope, path, capacity_bytes, used_bytes"
+		r = db_load_rows(d, "SELECT id, zone_id, COALESCE(cluster_id, 0),"
+		    " COALESCE(host_id, 0), uuid, name, scope, path, capacity_bytes, used_bytes"
 		    " FROM pool ORDER BY id", &c->pools, &c->npools, sizeof(*c->pools), fill_pool,
 		    NULL);
 	db_unlock(d);

@@ -72,7 +72,7 @@ static const char SQL_NETWORKS[] =
     " 'networkofferingavailability', 'Optional',"
     " 'traffictype', 'Guest', 'guestiptype', 'Shared', 'acltype', 'Domain',"
     " 'cidr', " IP4("n.net") " || '/' || n.prefix, 'gateway', " IP4("n.gateway") ","
-    " 'netmask', " IP4("(4294967295 << (32 - n.prefix)) & 4294967295") ","
+    " 'netmask', " IP4("(4294967295 << CAST(32 - n.prefix AS INTEGER)) & 4294967295") ","
     " 'dns1', n.dns, 'networkdomain', n.domain,"
     " 'broadcastdomaintype', CASE n.vlan WHEN 0 THEN 'Native' ELSE 'Vlan' END,"
     " 'broadcasturi', CASE n.vlan WHEN 0 THEN 'vlan://untagged' ELSE 'vlan://' || n.vlan END,"

@@ -349,8 +349,8 @@ out:
 static const char SQL_VM[] =
     "SELECT v.uuid, v.name, v.instance_name, v.state, v.created_ms, v.error_text, z.api_id,"
     " z.name, o.api_id, o.name, o.cpu_count, o.cpu_mhz, o.ram_mib, t.api_id, t.name,"
-    " IFNULL(h.api_id, ''), IFNULL(h.name, ''), a.name, n.api_id, IFNULL(c.ip, 0),"
-    " IFNULL(c.mac, ''), n.gateway, n.prefix, v.password,"
+    " COALESCE(h.api_id, ''), COALESCE(h.name, ''), a.name, n.api_id, COALESCE(c.ip, 0),"
+    " COALESCE(c.mac, ''), n.gateway, n.prefix, v.password,"
     " CASE v.display_name WHEN '' THEN v.name ELSE v.display_name END, v.keypairs,"
     " a.api_id, t.api_id"
     " FROM vm v JOIN zone z ON z.id = v.zone_id JOIN offering o ON o.id = v.offering_id"

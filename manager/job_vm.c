@@ -33,12 +33,12 @@ vm_state_parse(const char *s)
 
 static const char SQL_LOAD[] =
     "SELECT j.uuid, j.cmd, j.vm_id, v.account_id, v.uuid, v.name, v.instance_name, v.state,"
-    " v.password, v.userdata, v.ssh_key, v.zone_id, IFNULL(v.host_id, 0),"
-    " IFNULL(v.pool_id, 0), v.reserved, o.name, o.cpu_count, o.cpu_mhz, o.ram_mib,"
+    " v.password, v.userdata, v.ssh_key, v.zone_id, COALESCE(v.host_id, 0),"
+    " COALESCE(v.pool_id, 0), v.reserved, o.name, o.cpu_count, o.cpu_mhz, o.ram_mib,"
     " o.local_storage, z.name, t.uuid, s.path || '/' || t.path, t.size, n.id, n.vr_url,"
-    " n.vr_token, n.bridge, n.vlan, n.gateway, n.dns, IFNULL(c.ip, 0), IFNULL(c.mac, ''),"
-    " IFNULL(vol.id, 0), IFNULL(vol.uuid, ''), IFNULL(vol.path, ''), j.arg,"
-    " IFNULL(v.last_host_id, 0), IFNULL(vol.pool_id, 0), IFNULL(vol.state, '')"
+    " n.vr_token, n.bridge, n.vlan, n.gateway, n.dns, COALESCE(c.ip, 0), COALESCE(c.mac, ''),"
+    " COALESCE(vol.id, 0), COALESCE(vol.uuid, ''), COALESCE(vol.path, ''), j.arg,"
+    " COALESCE(v.last_host_id, 0), COALESCE(vol.pool_id, 0), COALESCE(vol.state, '')"
     " FROM (SELECT uuid, cmd, vm_id, arg FROM job WHERE id = ?1"
     " UNION ALL SELECT '', '', ?2, '' WHERE ?1 = 0) j"
     " JOIN vm v ON v.id = j.vm_id JOIN offering o ON o.id = v.offering_id"

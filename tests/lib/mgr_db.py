@@ -1,7 +1,15 @@
 """mgr_db.py: read-only queries on a manager's database, SQLite (a path) or
 PostgreSQL (a postgresql:// URI, through psycopg2), with SQLite's "?"
 parameters in both."""
+import decimal
 import sqlite3
+
+
+def _plain(v):
+    """PostgreSQL's SUM() is numeric: the int (or float) SQLite gives."""
+    if isinstance(v, decimal.Decimal):
+        return int(v) if v == v.to_integral_value() else float(v)
+    return v
 
 
 def is_pg(db):
@@ -23,7 +31,9 @@ class Conn:
             return self.c.execute(sql, args).fetchall()
         with self.c.cursor() as cur:
             cur.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(args))
-            return cur.fetchall() if cur.description else []
+            if not cur.description:
+                return []
+            return [tuple(_plain(v) for v in r) for r in cur.fetchall()]
 
     def close(self):
         self.c.close()

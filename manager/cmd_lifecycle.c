@@ -132,9 +132,9 @@ cmd_vm_job(struct api_req *r, json_t **out, struct api_err *e)
 	if (db_begin(d) < 0 ||
 	    (c->to_state >= 0 && db_run(d, "UPDATE vm SET state = ? WHERE id = ?", "si",
 	    vm_state_names[c->to_state], v.id) < 0) ||
-	    db_run(d, "INSERT INTO job (uuid, account_id, cmd, vm_id, created_ms, arg)"
-	    " VALUES (?, ?, ?, ?, ?, ?)", "sisiis", job_uuid, r->acct->id, c->kind, v.id, now_ms(),
-	    arg) < 0 || (job_id = db_last_id(d), db_commit(d)) < 0) {
+	    db_run(d, "INSERT INTO job (uuid, account_id, cmd, vm_id, created_ms, arg, owner_id,"
+	    " owner_gen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "sisiisii", job_uuid, r->acct->id, c->kind,
+	    v.id, now_ms(), arg, r->m->self_id, r->m->self_gen) < 0 || (job_id = db_last_id(d), db_commit(d)) < 0) {
 		db_rollback(d);
 		x = api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(d));
 		goto out;

@@ -291,9 +291,9 @@ deploy_records(struct api_req *r, struct deploy_in *in, uint32_t ip, char vm_uui
 	    "iiis", vm_id, in->network_id, (int64_t)ip, mac)) < 0 ||
 	    (x = db_run(d, "INSERT INTO volume (uuid, vm_id, type, state, size)"
 	    " VALUES (?, ?, 'ROOT', 'Allocated', ?)", "sii", vol_uuid, vm_id, in->disk_bytes)) < 0 ||
-	    (x = db_run(d, "INSERT INTO job (uuid, account_id, cmd, vm_id, created_ms)"
-	    " VALUES (?, ?, ?, ?, ?)", "sisii", job_uuid, r->acct->id,
-	    in->start ? "deploy" : "create", vm_id, now)) < 0)
+	    (x = db_run(d, "INSERT INTO job (uuid, account_id, cmd, vm_id, created_ms, owner_id,"
+	    " owner_gen) VALUES (?, ?, ?, ?, ?, ?, ?)", "sisiiii", job_uuid, r->acct->id,
+	    in->start ? "deploy" : "create", vm_id, now, r->m->self_id, r->m->self_gen)) < 0)
 		return x;
 	*job_id = db_last_id(d);
 	return 0;

@@ -173,6 +173,17 @@ static const struct migration {
 	PG_API_ID("zone") PG_API_ID("pod") PG_API_ID("cluster") PG_API_ID("host")
 	PG_API_ID("pool") PG_API_ID("secondary") PG_API_ID("template") PG_API_ID("offering")
 	PG_API_ID("network") PG_API_ID("account") },
+	/* 3: several managers on one database: each one's identity,
+	 * generation and heartbeat; the manager that owns a pending job and
+	 * the generation it claimed it in (manager.c). */
+	{
+	"CREATE TABLE manager (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	" generation INTEGER NOT NULL DEFAULT 1, state TEXT NOT NULL DEFAULT 'up',"
+	" listen TEXT NOT NULL DEFAULT '', pid INTEGER NOT NULL DEFAULT 0,"
+	" started_ms INTEGER NOT NULL DEFAULT 0, heartbeat_ms INTEGER NOT NULL DEFAULT 0);"
+	"ALTER TABLE job ADD COLUMN owner_id INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE job ADD COLUMN owner_gen INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX job_owner ON job(owner_id, status);", "", "" },
 };
 
 int

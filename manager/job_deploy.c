@@ -64,7 +64,8 @@ claim_txn(struct job *j)
 
 	if ((r = db_begin(d)) < 0)
 		return r;
-	if ((r = capacity_claim(d, &j->m->cap, j->plan.host->id, j->plan.pool->id, &j->claim)) < 0)
+	if ((r = job_fence(j->m, j->id)) < 0 ||
+	    (r = capacity_claim(d, &j->m->cap, j->plan.host->id, j->plan.pool->id, &j->claim)) < 0)
 		goto fail;
 	r = -EIO;
 	if (!(st = db_stmt(d, sql_vm)))
@@ -258,7 +259,7 @@ job_commit_running(struct job *j)
 	db_lock(d);
 	if ((r = db_begin(d)) < 0)
 		goto out;
-	if ((r = db_run(d, sql_vm, "i", j->vm_id)) < 0 ||
+	if ((r = job_fence(j->m, j->id)) < 0 || (r = db_run(d, sql_vm, "i", j->vm_id)) < 0 ||
 	    (r = db_run(d, sql_vol, "is", j->volume_id, j->volume_path)) < 0 ||
 	    (r = db_run(d, sql_job, "iis", j->id, now_ms(), stages)) < 0 ||
 	    (r = db_commit(d)) < 0) {

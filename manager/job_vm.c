@@ -314,7 +314,8 @@ job_finish_commit(struct job *j, enum vm_state state, unsigned release, enum job
 	db_lock(d);
 	if ((r = db_begin(d)) < 0)
 		goto out;
-	if ((r = release_capacity(j, release, &host, &pool, &n)) < 0)
+	if ((r = job_fence(j->m, j->id)) < 0 ||
+	    (r = release_capacity(j, release, &host, &pool, &n)) < 0)
 		goto fail;
 	if ((release & JOB_RELEASE_ROWS) && (r = release_rows(j)) < 0)
 		goto fail;

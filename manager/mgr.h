@@ -46,6 +46,13 @@ struct mgr {
 	unsigned nworkers;
 	int vr_timeout_s;
 	_Atomic uint64_t jobs_done, jobs_failed;
+	/* this manager among those on the database (cluster.c) */
+	int64_t self_id, self_gen, takeover_ms;
+	char self_name[128];
+	pthread_t cl_thread;
+	pthread_mutex_t cl_mu;
+	pthread_cond_t cl_cv;
+	bool cl_stopping, cl_running;
 };
 
 /* Milliseconds and microseconds of the wall clock. */
@@ -66,5 +73,25 @@ int jobs_submit(struct mgr *m, int64_t job_id);
  * before the API opens.  Returns how many jobs it handled, or a negative errno
  * when the pending jobs cannot be read (nothing was recovered then). */
 int jobs_recover(struct mgr *m);
+/* Finishes or rolls back one pending job this manager owns, as at a
+ * start (queued again, or undone and recorded failed).  0 or -errno. */
+int jobs_recover_one(struct mgr *m, int64_t id);
+
+/* Managers on one database (cluster.c). */
+/* Registers (or re-registers, one generation up) this manager by name and
+ * claims its own pending jobs in the new generation.  0 or -errno. */
+int cluster_join(struct mgr *m, const char *name, const char *listen);
+/* The heartbeat and takeover thread (every takeover_ms / 5); a manager
+ * presumed dead exits with status 3 when it finds out.  0 or -errno. */
+int cluster_start(struct mgr *m);
+/* Stops the thread and marks this manager stopped (NULL-safe when not
+ * started): another one takes over its queued jobs. */
+void cluster_stop(struct mgr *m);
+/* In the caller's transaction, with the db lock held: the job is still
+ * this manager's, in its generation, and pending; its row stays locked
+ * until the commit.  0, -ESTALE (taken over or finished) or -errno. */
+int job_fence(struct mgr *m, int64_t job_id);
+/* The job is pending and this manager's (takes the db lock). */
+bool job_owned(struct mgr *m, int64_t job_id);
 
 #endif

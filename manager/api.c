@@ -28,6 +28,7 @@ static const struct api_cmd api_cmds[] = {
 	{ "listAsyncJobs", cmd_list_jobs, false },
 	{ "listHosts", cmd_list_hosts, true },
 	{ "listCapacity", cmd_list_capacity, true },
+	{ "listManagementServers", cmd_list_managers, true },
 	{ "registerSSHKeyPair", cmd_register_keypair, false },
 	{ "createSSHKeyPair", cmd_create_keypair, false },
 	{ "deleteSSHKeyPair", cmd_delete_keypair, false },

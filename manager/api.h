@@ -65,6 +65,7 @@ int cmd_list_vms(struct api_req *r, json_t **out, struct api_err *e);
 int cmd_query_job(struct api_req *r, json_t **out, struct api_err *e);
 int cmd_list_jobs(struct api_req *r, json_t **out, struct api_err *e);
 int cmd_list_hosts(struct api_req *r, json_t **out, struct api_err *e);
+int cmd_list_managers(struct api_req *r, json_t **out, struct api_err *e);
 int cmd_list_capacity(struct api_req *r, json_t **out, struct api_err *e);
 /* VM commands on an existing VM (cmd_lifecycle.c): the job commands by
  * the request's command, and the synchronous ones. */

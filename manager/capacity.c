@@ -185,6 +185,33 @@ refresh(struct db *d, struct capacity *c, int64_t host_id, int64_t pool_id)
 }
 
 int
+capacity_refresh_all(struct db *d, struct capacity *c)
+{
+	struct db_st *st;
+	struct cap_host *h;
+	struct cap_pool *p;
+	int rc;
+
+	if (!(st = db_stmt(d, "SELECT id, cpu_used_mhz, ram_used_mib FROM host")))
+		return -EIO;
+	while ((rc = db_step(st)) == DB_ROW)
+		if ((h = capacity_host(c, db_col_int(st, 0)))) {
+			atomic_store(&h->cpu_used_mhz, db_col_int(st, 1));
+			atomic_store(&h->ram_used_mib, db_col_int(st, 2));
+		}
+	db_reset(st);
+	if (rc < 0)
+		return rc;
+	if (!(st = db_stmt(d, "SELECT id, used_bytes FROM pool")))
+		return -EIO;
+	while ((rc = db_step(st)) == DB_ROW)
+		if ((p = capacity_pool(c, db_col_int(st, 0))))
+			atomic_store(&p->used_bytes, db_col_int(st, 1));
+	db_reset(st);
+	return rc < 0 ? rc : 0;
+}
+
+int
 capacity_claim(struct db *d, struct capacity *c, int64_t host_id, int64_t pool_id,
     const struct cap_need *n)
 {

@@ -1,5 +1,5 @@
 /* cmd_list.c: the read-only commands: queryAsyncJobResult (with each
- * stage's timing), listAsyncJobs, listHosts and listCapacity. */
+ * stage's timing), listAsyncJobs, listHosts, listCapacity and listManagementServers. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,5 +221,47 @@ cmd_list_capacity(struct api_req *r, json_t **out, struct api_err *e)
 		    "capacityused", (json_int_t)used[k], "capacitytotal", (json_int_t)total[k],
 		    "percentused", percent(used[k], total[k], pct, sizeof(pct))));
 	*out = json_pack("{sIso}", "count", (json_int_t)3, "capacity", list);
+	return 0;
+}
+
+/* listManagementServers: every manager that ever served this database,
+ * Up while its heartbeat is younger than the takeover time, with the
+ * pending jobs it owns. */
+int
+cmd_list_managers(struct api_req *r, json_t **out, struct api_err *e)
+{
+	static const char sql[] =
+	    "SELECT m.id, m.name, m.state, m.generation, m.listen, m.pid, m.started_ms,"
+	    " m.heartbeat_ms, (SELECT COUNT(*) FROM job j WHERE j.owner_id = m.id"
+	    " AND j.status = 0) FROM manager m ORDER BY m.id";
+	struct db *d = r->m->reader;
+	int64_t now = now_ms(), hb;
+	struct db_st *st;
+	json_t *list;
+	char started[32], last[32];
+	bool up;
+
+	db_lock(d);
+	if (!(st = db_stmt(d, sql))) {
+		db_unlock(d);
+		return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(d));
+	}
+	list = json_array();
+	while (db_step(st) == DB_ROW) {
+		hb = db_col_int(st, 7);
+		up = !strcmp(db_text(st, 2), "up") && now - hb < r->m->takeover_ms;
+		time_format(db_col_int(st, 6), started);
+		time_format(hb, last);
+		json_array_append_new(list, json_pack("{sIsssssIsssIsssssIsb}", "id",
+		    (json_int_t)db_col_int(st, 0), "name", db_text(st, 1), "state",
+		    up ? "Up" : "Down", "generation", (json_int_t)db_col_int(st, 3),
+		    "serviceip", db_text(st, 4), "pid", (json_int_t)db_col_int(st, 5),
+		    "lastserverstart", started, "lastheartbeat", last, "pendingjobs",
+		    (json_int_t)db_col_int(st, 8), "self", db_col_int(st, 0) == r->m->self_id));
+	}
+	db_reset(st);
+	db_unlock(d);
+	*out = json_pack("{sIso}", "count", (json_int_t)json_array_size(list), "managementserver",
+	    list);
 	return 0;
 }

@@ -299,6 +299,24 @@ deploy_records(struct api_req *r, struct deploy_in *in, uint32_t ip, char vm_uui
 	return 0;
 }
 
+#define DEPLOY_IP_TRIES 32
+
+/* A NIC in the database holds ip on the network (another manager's). */
+static bool
+ipam_taken(struct db *d, int64_t net_id, uint32_t ip)
+{
+	struct db_st *st = db_stmt(d, "SELECT 1 FROM nic WHERE network_id = ? AND ip = ?");
+	bool taken = false;
+
+	if (st) {
+		db_bind_int(st, 1, net_id);
+		db_bind_int(st, 2, ip);
+		taken = db_step(st) == DB_ROW;
+		db_reset(st);
+	}
+	return taken;
+}
+
 int
 cmd_deploy_vm(struct api_req *r, json_t **out, struct api_err *e)
 {
@@ -307,28 +325,40 @@ cmd_deploy_vm(struct api_req *r, json_t **out, struct api_err *e)
 	char vm_uuid[37], job_uuid[37];
 	int64_t job_id = 0;
 	uint32_t ip = 0;
-	int x;
+	int x, tries;
 
 	memset(&in, 0, sizeof(in));
 	db_lock(d);
 	if ((x = deploy_resolve(r, &in, e)) < 0)
 		goto out;
-	if ((x = ipam_alloc(&r->m->ipam, in.network_id, &ip)) < 0) {
-		x = api_fail(e, CS_INSUFFICIENT_CAPACITY, "Insufficient address capacity: network "
-		    "has no free IP address");
-		goto out;
-	}
-	if (db_begin(d) < 0) {
-		x = api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(d));
-		goto out;
-	}
-	if ((x = limits_take(r, &in, e)) < 0)
-		goto fail;
-	if ((x = deploy_records(r, &in, ip, vm_uuid, job_uuid, &job_id)) < 0 ||
-	    (x = db_commit(d)) < 0) {
-		x = api_fail(e, CS_INTERNAL_ERROR, "cannot record the VM: %s (%s)", strerror(-x),
-		    db_errmsg(d));
-		goto fail;
+	/* Another manager on the database may have given the address away
+	 * since this one's pool was loaded: the NIC's unique (network, ip)
+	 * says so (-EEXIST), and the next free one is tried. */
+	for (tries = 0;; tries++) {
+		if ((x = ipam_alloc(&r->m->ipam, in.network_id, &ip)) < 0) {
+			x = api_fail(e, CS_INSUFFICIENT_CAPACITY, "Insufficient address capacity:"
+			    " network has no free IP address");
+			goto out;
+		}
+		if (db_begin(d) < 0) {
+			x = api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(d));
+			goto out;
+		}
+		if ((x = limits_take(r, &in, e)) < 0)
+			goto fail;
+		if ((x = deploy_records(r, &in, ip, vm_uuid, job_uuid, &job_id)) == 0 &&
+		    (x = db_commit(d)) == 0)
+			break;
+		db_rollback(d);
+		if (x != -EEXIST || tries == DEPLOY_IP_TRIES) {
+			x = api_fail(e, CS_INTERNAL_ERROR, "cannot record the VM: %s (%s)",
+			    strerror(-x), db_errmsg(d));
+			goto out;
+		}
+		/* in use: stays marked here; gone again by now: free here too */
+		if (!ipam_taken(d, in.network_id, ip))
+			ipam_release(&r->m->ipam, in.network_id, ip);
+		ip = 0;
 	}
 	db_unlock(d);
 	if (jobs_submit(r->m, job_id) < 0)

@@ -40,10 +40,23 @@ job_host(struct job *j)
 	return j->host_id ? capacity_host(&j->m->cap, j->host_id) : NULL;
 }
 
+/* The planner's snapshot misses what other managers on the database
+ * released since: before saying there is no room, it is read again. */
+static int
+plan(struct job *j)
+{
+	if (planner_place(&j->m->cap, &j->claim, &j->plan) == 0)
+		return 0;
+	db_lock(j->m->db);
+	capacity_refresh_all(j->m->db, &j->m->cap);
+	db_unlock(j->m->db);
+	return planner_place(&j->m->cap, &j->claim, &j->plan);
+}
+
 int
 job_stage_planning(struct job *j)
 {
-	if (planner_place(&j->m->cap, &j->claim, &j->plan) < 0)
+	if (plan(j) < 0)
 		return no_room(j);
 	note_plan(j);
 	return 0;
@@ -126,7 +139,7 @@ job_stage_reservation(struct job *j)
 			snprintf(j->err, sizeof(j->err), "reservation failed: %s", strerror(-r));
 			return r;
 		}
-		if (planner_place(&j->m->cap, &j->claim, &j->plan) < 0)
+		if (plan(j) < 0)
 			return no_room(j);
 	}
 	return no_room(j);

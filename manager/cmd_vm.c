@@ -299,7 +299,7 @@ deploy_records(struct api_req *r, struct deploy_in *in, uint32_t ip, char vm_uui
 	return 0;
 }
 
-#define DEPLOY_IP_TRIES 32
+#define DEPLOY_IP_TRIES 16
 
 /* A NIC in the database holds ip on the network (another manager's). */
 static bool
@@ -324,7 +324,7 @@ cmd_deploy_vm(struct api_req *r, json_t **out, struct api_err *e)
 	struct deploy_in in;
 	char vm_uuid[37], job_uuid[37];
 	int64_t job_id = 0;
-	uint32_t ip = 0;
+	uint32_t ip = 0, start;
 	int x, tries;
 
 	memset(&in, 0, sizeof(in));
@@ -333,9 +333,9 @@ cmd_deploy_vm(struct api_req *r, json_t **out, struct api_err *e)
 		goto out;
 	/* Another manager on the database may have given the address away
 	 * since this one's pool was loaded: the NIC's unique (network, ip)
-	 * says so (-EEXIST), and the next free one is tried. */
-	for (tries = 0;; tries++) {
-		if ((x = ipam_alloc(&r->m->ipam, in.network_id, &ip)) < 0) {
+	 * says so (-EEXIST), and another free one is tried. */
+	for (tries = 0, start = 0;; tries++) {
+		if ((x = ipam_alloc(&r->m->ipam, in.network_id, start, &ip)) < 0) {
 			x = api_fail(e, CS_INSUFFICIENT_CAPACITY, "Insufficient address capacity:"
 			    " network has no free IP address");
 			goto out;
@@ -355,10 +355,16 @@ cmd_deploy_vm(struct api_req *r, json_t **out, struct api_err *e)
 			    strerror(-x), db_errmsg(d));
 			goto out;
 		}
-		/* in use: stays marked here; gone again by now: free here too */
+		/* in use: stays marked, with every other address the database
+		 * shows taken; gone again by now: free here too */
 		if (!ipam_taken(d, in.network_id, ip))
 			ipam_release(&r->m->ipam, in.network_id, ip);
+		ipam_mark_taken(&r->m->ipam, d, in.network_id);
 		ip = 0;
+		/* managers that lost the same race take the lowest free one again
+		 * in step: the next try starts at a random place */
+		if (getrandom(&start, sizeof(start), 0) != (ssize_t)sizeof(start))
+			start = (uint32_t)tries * 64;
 	}
 	db_unlock(d);
 	if (jobs_submit(r->m, job_id) < 0)

@@ -32,6 +32,7 @@ struct db {
 	} cache[DB_STMT_CACHE_MAX];
 	unsigned ncache;
 	int64_t changes; /* PostgreSQL: rows the last statement changed */
+	unsigned nprepared;
 	char err[256];   /* PostgreSQL: the last error */
 };
 
@@ -47,6 +48,9 @@ struct db_st {
 	char num[DB_PARAMS_MAX][32];
 	PGresult *res;
 	int row, nrows;
+	bool cached, prepared, prepare_failed;
+	char name[16];                  /* its prepared statement's name */
+	unsigned ptypes[DB_PARAMS_MAX]; /* the types it was prepared with */
 };
 
 /* The id the API shows for an inventory row: the inventory's id when it
@@ -577,6 +581,7 @@ db_stmt(struct db *d, const char *sql)
 		}
 	if (!(st = st_new(d, sql)))
 		return NULL;
+	st->cached = true;
 	if (d->ncache == DB_STMT_CACHE_MAX) {
 		log_warnx("db: statement cache full (%d); raise DB_STMT_CACHE_MAX",
 		    DB_STMT_CACHE_MAX);
@@ -597,7 +602,26 @@ pg_run(struct db_st *st)
 	struct db *d = st->d;
 	ExecStatusType s;
 
-	st->res = PQexecParams(d->pg, st->sql, st->nparams, st->types, st->val, NULL, NULL, 0);
+	/* A cached statement is prepared once per connection, with the types of
+	 * its first binding; one bound otherwise later runs unprepared. */
+	if (st->cached && !st->prepared && !st->prepare_failed) {
+		PGresult *p;
+
+		snprintf(st->name, sizeof(st->name), "s%u", ++d->nprepared);
+		p = PQprepare(d->pg, st->name, st->sql, st->nparams, st->types);
+		if (PQresultStatus(p) == PGRES_COMMAND_OK) {
+			st->prepared = true;
+			memcpy(st->ptypes, st->types, sizeof(st->ptypes));
+		} else {
+			st->prepare_failed = true; /* the run below reports the error */
+		}
+		PQclear(p);
+	}
+	if (st->prepared && !memcmp(st->ptypes, st->types, sizeof(st->ptypes)))
+		st->res = PQexecPrepared(d->pg, st->name, st->nparams, st->val, NULL, NULL, 0);
+	else
+		st->res = PQexecParams(d->pg, st->sql, st->nparams, st->types, st->val, NULL, NULL,
+		    0);
 	s = PQresultStatus(st->res);
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
 		int r = pg_errno(d, st->res);

@@ -94,39 +94,64 @@ ipam_destroy(struct ipam *a)
 	pthread_mutex_destroy(&a->mu);
 }
 
-int
-ipam_alloc(struct ipam *a, int64_t net_id, uint32_t *ip)
+/* The first free address at or after offset start (byte-aligned), wrapping. */
+static int
+alloc_from(struct ipam_net *n, uint32_t start, uint32_t *ip)
 {
-	struct ipam_net *n;
-	uint32_t off;
-	int r = -ENOSPC;
+	uint32_t nbytes = (n->size + 7) / 8, i, off;
 
-	pthread_mutex_lock(&a->mu);
-	if (!(n = find(a, net_id))) {
-		r = -ENOENT;
-		goto out;
-	}
-	if (n->free == 0)
-		goto out;
-	for (off = 0; off < n->size; off += 8) {
-		uint8_t b = n->used[off / 8];
+	for (i = 0; i < nbytes; i++) {
+		uint8_t b = n->used[(start / 8 + i) % nbytes];
 
 		if (b == 0xff)
 			continue;
+		off = (start / 8 + i) % nbytes * 8;
 		while (b & 1u) {
 			b >>= 1;
 			off++;
 		}
 		if (off >= n->size)
-			break;
+			continue;
 		mark(n, n->net + off);
 		*ip = n->net + off;
-		r = 0;
-		break;
+		return 0;
 	}
-out:
+	return -ENOSPC;
+}
+
+int
+ipam_alloc(struct ipam *a, int64_t net_id, uint32_t start, uint32_t *ip)
+{
+	struct ipam_net *n;
+	int r = -ENOSPC;
+
+	pthread_mutex_lock(&a->mu);
+	if (!(n = find(a, net_id)))
+		r = -ENOENT;
+	else if (n->free > 0)
+		r = alloc_from(n, n->size ? start % n->size : 0, ip);
 	pthread_mutex_unlock(&a->mu);
 	return r;
+}
+
+int
+ipam_mark_taken(struct ipam *a, struct db *d, int64_t net_id)
+{
+	struct db_st *st = db_stmt(d, "SELECT ip FROM nic WHERE network_id = ?1");
+	struct ipam_net *n;
+	int rc;
+
+	if (!st)
+		return -EIO;
+	db_bind_int(st, 1, net_id);
+	pthread_mutex_lock(&a->mu);
+	n = find(a, net_id);
+	while ((rc = db_step(st)) == DB_ROW)
+		if (n)
+			mark(n, (uint32_t)db_col_int(st, 0));
+	pthread_mutex_unlock(&a->mu);
+	db_reset(st);
+	return rc < 0 ? rc : 0;
 }
 
 void

@@ -50,7 +50,8 @@ static const struct cli_spec mgr_cli = {
 		      "  init   create or migrate the database and load --inventory FILE\n"
 		      "  serve  answer the API at http://LISTEN/client/api and run jobs\n"
 		      "Signals: SIGTERM/SIGINT stop after the running stages; unfinished jobs\n"
-		      "are finished or rolled back at the next start.\n"
+		      "are finished or rolled back at the next start, or by another manager\n"
+		      "on the same PostgreSQL database after --takeover-after seconds.\n"
 		      "Docs: docs/manager.md.\n",
 };
 

@@ -11,7 +11,9 @@
 # VMs; listManagementServers shows c Down.  c then restarts in a new
 # generation and runs nothing (no job changes, no domain).  Last, on a host
 # with room for one VM, two managers race for the last slot 20 times:
-# exactly one deploy wins each time, the other fails with 533.
+# exactly one deploy wins each time, the other fails with 533.  Then r2 is
+# paused past the takeover time: r1 takes it over, and r2, resumed, exits
+# with status 3.
 set -u
 export MGR_ENGINE=pg
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/mgr.sh"
@@ -229,4 +231,18 @@ print("# wins: %r" % wins)
 check_eq("%d races for the last slot: exactly one deploy wins each, the other gets 533"
          % ROUNDS, [], bad)
 EOF
+
+# Fencing: r2 paused past the takeover time is taken over by r1; resumed, it
+# finds its generation gone and exits (status 3) instead of going on.
+r2_taken() { [ "$(mgr_dbq r1 "SELECT state || ' ' || generation FROM manager WHERE name = ?" r2)" = "taken 2" ]; }
+r2_gone() { ! vt_alive "$R2_PID"; }
+R2_PID=${MGR_PID[r2]}
+kill -STOP "$R2_PID"
+mgr_wait_for "r2 paused: r1 takes it over (generation 2)" $((TAKEOVER * 3)) r2_taken
+kill -CONT "$R2_PID"
+mgr_wait_for "r2 resumed: it exits" $((TAKEOVER * 3)) r2_gone
+wait "$R2_PID"
+check_eq "r2's exit status is 3 (presumed dead)" 3 "$?"
+MGR_PID[r2]=""
+check "r2's log says it was taken over" grep -q 'was taken over by another manager; exiting' "${MGR_LOG[r2]}"
 mgr_finish

@@ -35,6 +35,8 @@
 #                              mgr_vt_init starts and the EXIT trap stops:
 #                              MGR_DB[NAME] is a postgresql:// URI, one
 #                              database per NAME; default: a SQLite file
+#   mgr_wait_for DESC SECONDS CMD...  bounded poll (50 ms) until CMD succeeds:
+#                              one check, ok or failed after SECONDS; 1 on failure
 #   mgr_dbq NAME SQL [ARG]...  prints the rows of a read-only query on NAME's
 #                              database (either engine; ? parameters), one a
 #                              line, columns separated by |
@@ -287,6 +289,20 @@ EOF
 )
 	MGR_BODY=$(head -c 4000 "$VT_TMP/mgr.json" 2>/dev/null)
 	[ -n "$MGR_STATUS" ] || MGR_STATUS=000
+}
+
+mgr_wait_for() {
+	local desc=$1 n=$(($2 * 20)) i
+	shift 2
+	for ((i = 0; i < n; i++)); do
+		if "$@" 2>/dev/null; then
+			ok "$desc"
+			return 0
+		fi
+		sleep 0.05
+	done
+	fail "$desc" "not within $((n / 20)) s: $*"
+	return 1
 }
 
 mgr_dbq() {

@@ -180,8 +180,8 @@ out:
 }
 
 /* Every manager whose heartbeat is older than the takeover time (or that
- * stopped, leaving its queued jobs pending): taken over, its jobs
- * recovered here. */
+ * stopped, leaving its queued jobs pending): taken over, its jobs queued
+ * for recovery by this manager's workers. */
 static void
 take_over_dead(struct mgr *m)
 {
@@ -192,6 +192,11 @@ take_over_dead(struct mgr *m)
 	struct db_st *st;
 	int r;
 
+	pthread_mutex_lock(&m->cl_take_mu);
+	if (m->cl_no_takeover) {
+		pthread_mutex_unlock(&m->cl_take_mu);
+		return;
+	}
 	db_lock(m->db);
 	if ((st = db_stmt(m->db, sql))) {
 		db_bind_int(st, 1, m->self_id);
@@ -209,9 +214,12 @@ take_over_dead(struct mgr *m)
 	for (i = 0; i < ndead; i++)
 		if ((r = take_over(m, dead[i][0], dead[i][1], stale, &ids, &nids)) < 0)
 			log_err(r, "manager %lld: takeover failed", (long long)dead[i][0]);
+	/* recovered by the workers: a rollback may wait on a VR, and this
+	 * thread must keep heartbeating */
 	for (i = 0; i < nids; i++)
-		if ((r = jobs_recover_one(m, ids[i])) < 0)
-			log_err(r, "job %lld: recovery after a takeover failed", (long long)ids[i]);
+		if ((r = jobs_submit(m, -ids[i])) < 0)
+			log_err(r, "job %lld: taken over, left pending (queue full)", (long long)ids[i]);
+	pthread_mutex_unlock(&m->cl_take_mu);
 	free(dead);
 	free(ids);
 }
@@ -261,11 +269,23 @@ cluster_start(struct mgr *m)
 
 	pthread_mutex_init(&m->cl_mu, NULL);
 	pthread_cond_init(&m->cl_cv, NULL);
+	pthread_mutex_init(&m->cl_take_mu, NULL);
 	m->cl_stopping = false;
+	m->cl_no_takeover = false;
 	if ((r = pthread_create(&m->cl_thread, NULL, cluster_thread, m)) != 0)
 		return -r;
 	m->cl_running = true;
 	return 0;
+}
+
+void
+cluster_quiesce(struct mgr *m)
+{
+	if (!m->cl_running)
+		return;
+	pthread_mutex_lock(&m->cl_take_mu);
+	m->cl_no_takeover = true;
+	pthread_mutex_unlock(&m->cl_take_mu);
 }
 
 void
@@ -284,6 +304,7 @@ cluster_stop(struct mgr *m)
 	m->cl_running = false;
 	pthread_mutex_destroy(&m->cl_mu);
 	pthread_cond_destroy(&m->cl_cv);
+	pthread_mutex_destroy(&m->cl_take_mu);
 	db_lock(m->db);
 	db_run(m->db, sql, "ii", m->self_id, m->self_gen);
 	db_unlock(m->db);

@@ -154,7 +154,14 @@ worker(void *arg)
 		q->head = (q->head + 1) % JOB_QUEUE_MAX;
 		q->len--;
 		pthread_mutex_unlock(&q->mu);
-		job_run(m, id);
+		if (id < 0) { /* taken over from another manager (cluster.c) */
+			int r = jobs_recover_one(m, -id);
+
+			if (r < 0)
+				log_err(r, "job %lld: recovery after a takeover failed", (long long)-id);
+		} else {
+			job_run(m, id);
+		}
 	}
 }
 

@@ -213,8 +213,9 @@ cmd_serve(struct cli_result *cr)
 	rc = 0;
 out_jobs:
 	api_free(&a); /* no new jobs */
-	jobs_stop(&m);
-	cluster_stop(&m); /* the jobs still queued: for another manager */
+	cluster_quiesce(&m); /* none from other managers either */
+	jobs_stop(&m);       /* heartbeating while the running stages end */
+	cluster_stop(&m);    /* the jobs still queued: for another manager */
 out_virt:
 	api_free(&a);
 	virt_hosts_free(m.virt);

@@ -52,7 +52,8 @@ struct mgr {
 	pthread_t cl_thread;
 	pthread_mutex_t cl_mu;
 	pthread_cond_t cl_cv;
-	bool cl_stopping, cl_running;
+	pthread_mutex_t cl_take_mu; /* held by a takeover, to its last submit */
+	bool cl_stopping, cl_running, cl_no_takeover;
 };
 
 /* Milliseconds and microseconds of the wall clock. */
@@ -66,8 +67,9 @@ void time_format(int64_t ms, char out[32]);
 /* Job engine (job.c). */
 int jobs_start(struct mgr *m, unsigned nworkers);
 void jobs_stop(struct mgr *m);
-/* Queues a committed job for the workers; -EAGAIN when the queue is full
- * (the job stays pending in the database and runs after a restart). */
+/* Queues a committed job for the workers (a negative id: the job is to be
+ * recovered, as jobs_recover_one does); -EAGAIN when the queue is full (the
+ * job stays pending in the database and runs after a restart). */
 int jobs_submit(struct mgr *m, int64_t job_id);
 /* Finishes or rolls back the jobs a previous run left pending; called
  * before the API opens.  Returns how many jobs it handled, or a negative errno
@@ -84,7 +86,10 @@ int cluster_join(struct mgr *m, const char *name, const char *listen);
 /* The heartbeat and takeover thread (every takeover_ms / 5); a manager
  * presumed dead exits with status 3 when it finds out.  0 or -errno. */
 int cluster_start(struct mgr *m);
-/* Stops the thread and marks this manager stopped (NULL-safe when not
+/* No more takeovers (none in progress when it returns); the heartbeat goes
+ * on.  Before jobs_stop: a takeover queues jobs for the workers. */
+void cluster_quiesce(struct mgr *m);
+/* Stops the thread and marks this manager stopped (a no-op when not
  * started): another one takes over its queued jobs. */
 void cluster_stop(struct mgr *m);
 /* In the caller's transaction, with the db lock held: the job is still

@@ -34,6 +34,14 @@ void db_close(struct db *d); /* NULL-safe */
 int db_open_reader(const char *path, struct db **out, char *err, size_t errlen);
 /* The schema version this build writes. */
 int db_schema_version(void);
+/* Migration i (0-based) takes the schema from version i to i + 1: sql in
+ * the dialect both engines read (db_dialect.c translates the rest), then
+ * what only SQLite (lite) or only PostgreSQL (pg) runs, as they are.  NULL
+ * past the last (db_schema.c). */
+struct db_migration {
+	const char *sql, *lite, *pg;
+};
+const struct db_migration *db_migration(int i);
 
 /* Every use of the connection happens between db_lock and db_unlock. */
 void db_lock(struct db *d);

@@ -12,7 +12,7 @@ TMPFILESDIR ?= /usr/lib/tmpfiles.d
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS      := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libsystemd libnftables
-MGR_PKGS  := sqlite3 libvirt libcrypto
+MGR_PKGS  := sqlite3 libpq libvirt libcrypto
 
 BUILD     ?= build
 ifeq ($(SANITIZE),1)
@@ -59,7 +59,7 @@ endif
 # Debian packages the build, tests, demo and benchmarks need.
 DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
 	    libnl-route-3-dev libnftables-dev nftables libsystemd-dev systemd libcmocka-dev dnsmasq-base \
-	    udhcpc iproute2 python3 procps cloud-init wget libsqlite3-dev libvirt-dev qemu-utils valgrind \
+	    udhcpc iproute2 python3 procps cloud-init wget libsqlite3-dev libpq-dev postgresql python3-psycopg2 libvirt-dev qemu-utils valgrind \
 	    libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-config-nwfilter \
 	    libvirt-clients qemu-system-x86 iptables ebtables openssh-client \
 	    libssl-dev python3-libcloud cs python3-cs isc-dhcp-client

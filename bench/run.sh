@@ -14,9 +14,11 @@
 # another tenant hoards connections).
 # Prints a table and writes it to $BUILD/bench/results.md.  Needs root.
 # then bench/mgr_bench.sh, vr-manager's deployment benchmarks (latency, throughput,
-# planning at 10,000 hosts), and bench/vm_bench.sh, real QEMU guests (the start stage, deploy
-# to cloud-init done, density).
-# BENCH_ONLY=vrd, metadata, manager or vm runs only that part
+# planning at 10,000 hosts), bench/mgr_multi_bench.sh (1, 2, 3 managers on one
+# PostgreSQL database beside one on SQLite; the takeover of a killed manager's jobs), and
+# bench/vm_bench.sh, real QEMU guests (the start stage, deploy to cloud-init done, density).
+# BENCH_ONLY=vrd, metadata, manager or vm runs only that part (BENCH_ONLY=multi: only
+# bench/mgr_multi_bench.sh)
 # (BENCH_ONLY=guard: only the address bindings' runs, step 4).
 # Knobs: BENCH_SIZES ("0 1000 10000"), BENCH_GUARD_SIZES ("0 10000"), BENCH_GUARD_ROUNDS (4), BENCH_ITERATIONS (200), BENCH_CONVERGE
 # (10000), BENCH_CONVERGE_RUNS (5), BENCH_PORT (39923), BENCH_DIR (/var/tmp:
@@ -393,18 +395,19 @@ run_vrd() {
 
 main() {
 	case "${BENCH_ONLY:-}" in
-	"" | vrd | metadata | manager | vm) ;;
+	"" | vrd | metadata | manager | vm | multi) ;;
 	guard)
 		preflight
 		run_guards
 		table_guard | tee "$BUILD/bench/guard.md"
 		return ;;
-	*) die "BENCH_ONLY: want vrd, guard, metadata, manager or vm, got \"$BENCH_ONLY\"" ;;
+	*) die "BENCH_ONLY: want vrd, guard, metadata, manager, multi or vm, got \"$BENCH_ONLY\"" ;;
 	esac
 	case "${BENCH_ONLY:-}" in "" | vrd) run_vrd ;; esac
 	case "${BENCH_ONLY:-}" in "" | metadata) BUILD=$BUILD "$ROOT/bench/md_bench.sh" ;; esac
 	case "${BENCH_ONLY:-}" in "" | metadata) BUILD=$BUILD "$ROOT/bench/md_starve.sh" ;; esac
 	case "${BENCH_ONLY:-}" in "" | manager) BUILD=$BUILD "$ROOT/bench/mgr_bench.sh" ;; esac
+	case "${BENCH_ONLY:-}" in "" | manager | multi) BUILD=$BUILD "$ROOT/bench/mgr_multi_bench.sh" ;; esac
 	case "${BENCH_ONLY:-}" in "" | vm) BUILD=$BUILD "$ROOT/bench/vm_bench.sh" ;; esac
 }
 

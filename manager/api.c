@@ -28,6 +28,7 @@ static const struct api_cmd api_cmds[] = {
 	{ "listAsyncJobs", cmd_list_jobs, false },
 	{ "listHosts", cmd_list_hosts, true },
 	{ "listCapacity", cmd_list_capacity, true },
+	{ "listManagementServers", cmd_list_managers, true },
 	{ "registerSSHKeyPair", cmd_register_keypair, false },
 	{ "createSSHKeyPair", cmd_create_keypair, false },
 	{ "deleteSSHKeyPair", cmd_delete_keypair, false },
@@ -62,12 +63,12 @@ cmp_key(const void *a, const void *b)
 }
 
 static int
-fill_account(void *el, sqlite3_stmt *st, void *arg)
+fill_account(void *el, struct db_st *st, void *arg)
 {
 	struct api_account *ac = el;
 
 	(void)arg;
-	ac->id = sqlite3_column_int64(st, 0);
+	ac->id = db_col_int(st, 0);
 	snprintf(ac->uuid, sizeof(ac->uuid), "%s", db_text(st, 1));
 	snprintf(ac->name, sizeof(ac->name), "%s", db_text(st, 2));
 	snprintf(ac->api_key, sizeof(ac->api_key), "%s", db_text(st, 3));
@@ -306,7 +307,7 @@ api_paging(const struct query *q, int64_t *limit, int64_t *offset, struct api_er
 	long long size = 500, page = 1;
 
 	if (!ps && !pg) { /* everything, as CloudStack does without paging */
-		*limit = -1;
+		*limit = INT64_MAX; /* a LIMIT both SQLite and PostgreSQL take */
 		*offset = 0;
 		return 0;
 	}

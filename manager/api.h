@@ -65,6 +65,7 @@ int cmd_list_vms(struct api_req *r, json_t **out, struct api_err *e);
 int cmd_query_job(struct api_req *r, json_t **out, struct api_err *e);
 int cmd_list_jobs(struct api_req *r, json_t **out, struct api_err *e);
 int cmd_list_hosts(struct api_req *r, json_t **out, struct api_err *e);
+int cmd_list_managers(struct api_req *r, json_t **out, struct api_err *e);
 int cmd_list_capacity(struct api_req *r, json_t **out, struct api_err *e);
 /* VM commands on an existing VM (cmd_lifecycle.c): the job commands by
  * the request's command, and the synchronous ones. */
@@ -92,7 +93,7 @@ int cmd_list_catalogue(struct api_req *r, json_t **out, struct api_err *e);
 /* The VM as listVirtualMachines shows it (with its password when asked),
  * read through d; caller holds d's lock.  NULL if there is no such VM. */
 json_t *vm_json(struct db *d, int64_t vm_id, bool with_password);
-/* page and pagesize: 0 or a 431 error. */
+/* page and pagesize: 0 or a 431 error; no paging: INT64_MAX rows from 0. */
 int api_paging(const struct query *q, int64_t *limit, int64_t *offset, struct api_err *e);
 
 #endif

@@ -42,42 +42,42 @@ capacity_pool(struct capacity *c, int64_t id)
 }
 
 static int
-fill_host(void *el, sqlite3_stmt *st, void *arg)
+fill_host(void *el, struct db_st *st, void *arg)
 {
 	struct cap_host *h = el;
 
 	(void)arg;
-	h->id = sqlite3_column_int64(st, 0);
-	h->cluster_id = sqlite3_column_int64(st, 1);
-	h->pod_id = sqlite3_column_int64(st, 2);
-	h->zone_id = sqlite3_column_int64(st, 3);
+	h->id = db_col_int(st, 0);
+	h->cluster_id = db_col_int(st, 1);
+	h->pod_id = db_col_int(st, 2);
+	h->zone_id = db_col_int(st, 3);
 	snprintf(h->uuid, sizeof(h->uuid), "%s", db_text(st, 4));
 	snprintf(h->name, sizeof(h->name), "%s", db_text(st, 5));
 	snprintf(h->uri, sizeof(h->uri), "%s", db_text(st, 6));
-	h->cpu_total_mhz = sqlite3_column_int64(st, 7);
-	h->ram_total_mib = sqlite3_column_int64(st, 8);
-	atomic_init(&h->cpu_used_mhz, sqlite3_column_int64(st, 9));
-	atomic_init(&h->ram_used_mib, sqlite3_column_int64(st, 10));
+	h->cpu_total_mhz = db_col_int(st, 7);
+	h->ram_total_mib = db_col_int(st, 8);
+	atomic_init(&h->cpu_used_mhz, db_col_int(st, 9));
+	atomic_init(&h->ram_used_mib, db_col_int(st, 10));
 	snprintf(h->api_id, sizeof(h->api_id), "%s", db_text(st, 11));
 	return 0;
 }
 
 static int
-fill_pool(void *el, sqlite3_stmt *st, void *arg)
+fill_pool(void *el, struct db_st *st, void *arg)
 {
 	struct cap_pool *p = el;
 
 	(void)arg;
-	p->id = sqlite3_column_int64(st, 0);
-	p->zone_id = sqlite3_column_int64(st, 1);
-	p->cluster_id = sqlite3_column_int64(st, 2);
-	p->host_id = sqlite3_column_int64(st, 3);
+	p->id = db_col_int(st, 0);
+	p->zone_id = db_col_int(st, 1);
+	p->cluster_id = db_col_int(st, 2);
+	p->host_id = db_col_int(st, 3);
 	snprintf(p->uuid, sizeof(p->uuid), "%s", db_text(st, 4));
 	snprintf(p->name, sizeof(p->name), "%s", db_text(st, 5));
 	snprintf(p->scope, sizeof(p->scope), "%s", db_text(st, 6));
 	snprintf(p->path, sizeof(p->path), "%s", db_text(st, 7));
-	p->capacity_bytes = sqlite3_column_int64(st, 8);
-	atomic_init(&p->used_bytes, sqlite3_column_int64(st, 9));
+	p->capacity_bytes = db_col_int(st, 8);
+	atomic_init(&p->used_bytes, db_col_int(st, 9));
 	return 0;
 }
 
@@ -133,8 +133,8 @@ capacity_load(struct db *d, struct capacity *c)
 	    " cpu_total_mhz, ram_total_mib, cpu_used_mhz, ram_used_mib, api_id FROM host ORDER BY id",
 	    &c->hosts, &c->nhosts, sizeof(*c->hosts), fill_host, NULL);
 	if (r == 0)
-		r = db_load_rows(d, "SELECT id, zone_id, IFNULL(cluster_id, 0),"
-		    " IFNULL(host_id, 0), uuid, name, scope, path, capacity_bytes, used_bytes"
+		r = db_load_rows(d, "SELECT id, zone_id, COALESCE(cluster_id, 0),"
+		    " COALESCE(host_id, 0), uuid, name, scope, path, capacity_bytes, used_bytes"
 		    " FROM pool ORDER BY id", &c->pools, &c->npools, sizeof(*c->pools), fill_pool,
 		    NULL);
 	db_unlock(d);
@@ -165,23 +165,50 @@ refresh(struct db *d, struct capacity *c, int64_t host_id, int64_t pool_id)
 	static const char sql[] = "SELECT (SELECT cpu_used_mhz FROM host WHERE id = ?1),"
 				  " (SELECT ram_used_mib FROM host WHERE id = ?1),"
 				  " (SELECT used_bytes FROM pool WHERE id = ?2)";
-	sqlite3_stmt *st = db_stmt(d, sql);
+	struct db_st *st = db_stmt(d, sql);
 	struct cap_host *h = capacity_host(c, host_id);
 	struct cap_pool *p = capacity_pool(c, pool_id);
 
 	if (!st)
 		return;
-	sqlite3_bind_int64(st, 1, host_id);
-	sqlite3_bind_int64(st, 2, pool_id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	db_bind_int(st, 1, host_id);
+	db_bind_int(st, 2, pool_id);
+	if (db_step(st) == DB_ROW) {
 		if (h) {
-			atomic_store(&h->cpu_used_mhz, sqlite3_column_int64(st, 0));
-			atomic_store(&h->ram_used_mib, sqlite3_column_int64(st, 1));
+			atomic_store(&h->cpu_used_mhz, db_col_int(st, 0));
+			atomic_store(&h->ram_used_mib, db_col_int(st, 1));
 		}
 		if (p)
-			atomic_store(&p->used_bytes, sqlite3_column_int64(st, 2));
+			atomic_store(&p->used_bytes, db_col_int(st, 2));
 	}
-	sqlite3_reset(st);
+	db_reset(st);
+}
+
+int
+capacity_refresh_all(struct db *d, struct capacity *c)
+{
+	struct db_st *st;
+	struct cap_host *h;
+	struct cap_pool *p;
+	int rc;
+
+	if (!(st = db_stmt(d, "SELECT id, cpu_used_mhz, ram_used_mib FROM host")))
+		return -EIO;
+	while ((rc = db_step(st)) == DB_ROW)
+		if ((h = capacity_host(c, db_col_int(st, 0)))) {
+			atomic_store(&h->cpu_used_mhz, db_col_int(st, 1));
+			atomic_store(&h->ram_used_mib, db_col_int(st, 2));
+		}
+	db_reset(st);
+	if (rc < 0)
+		return rc;
+	if (!(st = db_stmt(d, "SELECT id, used_bytes FROM pool")))
+		return -EIO;
+	while ((rc = db_step(st)) == DB_ROW)
+		if ((p = capacity_pool(c, db_col_int(st, 0))))
+			atomic_store(&p->used_bytes, db_col_int(st, 1));
+	db_reset(st);
+	return rc < 0 ? rc : 0;
 }
 
 int
@@ -195,14 +222,14 @@ capacity_claim(struct db *d, struct capacity *c, int64_t host_id, int64_t pool_i
 	static const char sql_pool[] =
 	    "UPDATE pool SET used_bytes = used_bytes + ?2"
 	    " WHERE id = ?1 AND used_bytes + ?2 <= capacity_bytes";
-	sqlite3_stmt *st;
+	struct db_st *st;
 	int r;
 
 	if (!(st = db_stmt(d, sql_host)))
 		return -EIO;
-	sqlite3_bind_int64(st, 1, host_id);
-	sqlite3_bind_int64(st, 2, n->cpu_mhz);
-	sqlite3_bind_int64(st, 3, n->ram_mib);
+	db_bind_int(st, 1, host_id);
+	db_bind_int(st, 2, n->cpu_mhz);
+	db_bind_int(st, 3, n->ram_mib);
 	if ((r = db_step_done(d, st)) < 0)
 		return r;
 	if (db_changes(d) != 1) {
@@ -211,8 +238,8 @@ capacity_claim(struct db *d, struct capacity *c, int64_t host_id, int64_t pool_i
 	}
 	if (!(st = db_stmt(d, sql_pool)))
 		return -EIO;
-	sqlite3_bind_int64(st, 1, pool_id);
-	sqlite3_bind_int64(st, 2, n->disk_bytes);
+	db_bind_int(st, 1, pool_id);
+	db_bind_int(st, 2, n->disk_bytes);
 	if ((r = db_step_done(d, st)) < 0)
 		return r;
 	if (db_changes(d) != 1) {
@@ -233,21 +260,21 @@ capacity_release(struct db *d, struct capacity *c, int64_t host_id, int64_t pool
 	    "UPDATE host SET cpu_used_mhz = cpu_used_mhz - ?2, ram_used_mib = ram_used_mib - ?3"
 	    " WHERE id = ?1";
 	static const char sql_pool[] = "UPDATE pool SET used_bytes = used_bytes - ?2 WHERE id = ?1";
-	sqlite3_stmt *st;
+	struct db_st *st;
 	int r;
 
 	(void)c;
 	if (!(st = db_stmt(d, sql_host)))
 		return -EIO;
-	sqlite3_bind_int64(st, 1, host_id);
-	sqlite3_bind_int64(st, 2, n->cpu_mhz);
-	sqlite3_bind_int64(st, 3, n->ram_mib);
+	db_bind_int(st, 1, host_id);
+	db_bind_int(st, 2, n->cpu_mhz);
+	db_bind_int(st, 3, n->ram_mib);
 	if ((r = db_step_done(d, st)) < 0)
 		return r;
 	if (!(st = db_stmt(d, sql_pool)))
 		return -EIO;
-	sqlite3_bind_int64(st, 1, pool_id);
-	sqlite3_bind_int64(st, 2, n->disk_bytes);
+	db_bind_int(st, 1, pool_id);
+	db_bind_int(st, 2, n->disk_bytes);
 	return db_step_done(d, st);
 }
 

@@ -66,6 +66,10 @@ int capacity_release(struct db *d, struct capacity *c, int64_t host_id, int64_t 
     const struct cap_need *n);
 /* Applies a committed claim (sign +1) or release (-1) to the snapshot.
  * Call it under the db lock, as the refresh after a lost claim runs there. */
+/* Re-reads every host's and pool's used values from the database, where
+ * other managers on it claim and release too; the caller holds the db
+ * lock.  0 or -errno (the snapshot partly refreshed). */
+int capacity_refresh_all(struct db *d, struct capacity *c);
 void capacity_apply(struct capacity *c, int64_t host_id, int64_t pool_id,
     const struct cap_need *n, int sign);
 

@@ -25,7 +25,7 @@
 #define IP4(col)                                                                           \
 	"((" col ") >> 24) || '.' || (((" col ") >> 16) & 255) || '.' || (((" col ") >> 8) & 255)" \
 	" || '.' || ((" col ") & 255)"
-#define CREATED(col) "strftime('%Y-%m-%dT%H:%M:%S+0000', " col " / 1000, 'unixepoch')"
+#define CREATED(col) "api_time(" col ")"
 
 static const char SQL_ZONES[] =
     "SELECT json_object('id', z.api_id, 'name', z.name, 'description', z.name,"
@@ -72,7 +72,7 @@ static const char SQL_NETWORKS[] =
     " 'networkofferingavailability', 'Optional',"
     " 'traffictype', 'Guest', 'guestiptype', 'Shared', 'acltype', 'Domain',"
     " 'cidr', " IP4("n.net") " || '/' || n.prefix, 'gateway', " IP4("n.gateway") ","
-    " 'netmask', " IP4("(4294967295 << (32 - n.prefix)) & 4294967295") ","
+    " 'netmask', " IP4("(4294967295 << CAST(32 - n.prefix AS INTEGER)) & 4294967295") ","
     " 'dns1', n.dns, 'networkdomain', n.domain,"
     " 'broadcastdomaintype', CASE n.vlan WHEN 0 THEN 'Native' ELSE 'Vlan' END,"
     " 'broadcasturi', CASE n.vlan WHEN 0 THEN 'vlan://untagged' ELSE 'vlan://' || n.vlan END,"
@@ -99,7 +99,7 @@ static const char SQL_VOLUMES[] =
     " COUNT(*) OVER () FROM volume vol JOIN vm v ON v.id = vol.vm_id"
     " JOIN zone z ON z.id = v.zone_id JOIN account a ON a.id = v.account_id"
     " JOIN offering o ON o.id = v.offering_id LEFT JOIN pool p ON p.id = vol.pool_id"
-    " WHERE (?5 OR v.account_id = ?4) AND (?1 IS NULL OR vol.uuid = ?1)"
+    " WHERE (?5 <> 0 OR v.account_id = ?4) AND (?1 IS NULL OR vol.uuid = ?1)"
     " AND (?2 IS NULL OR 'ROOT-' || v.id = ?2) AND " ZONE_IS("v.zone_id")
     " AND (?6 IS NULL OR v.uuid = ?6) ORDER BY vol.id" PAGE;
 
@@ -135,10 +135,10 @@ static const struct catalogue_list lists[] = {
 };
 
 static void
-bind_opt(sqlite3_stmt *st, int i, const char *v)
+bind_opt(struct db_st *st, int i, const char *v)
 {
 	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+		db_bind_text(st, i, v);
 }
 
 static int
@@ -148,7 +148,7 @@ catalogue_run(struct api_req *r, const struct catalogue_list *l, json_t **out,
 	struct db *d = r->m->reader;
 	const char *f = l->filter ? query_get(r->q, l->filter) : NULL;
 	int64_t limit, offset, count = 0;
-	sqlite3_stmt *st;
+	struct db_st *st;
 	json_t *list, *o;
 	int rc;
 
@@ -168,21 +168,21 @@ catalogue_run(struct api_req *r, const struct catalogue_list *l, json_t **out,
 	bind_opt(st, 1, query_get(r->q, "id"));
 	bind_opt(st, 2, query_get(r->q, "name"));
 	bind_opt(st, 3, query_get(r->q, "zoneid"));
-	sqlite3_bind_int64(st, 4, r->acct->id);
-	sqlite3_bind_int(st, 5, r->acct->admin);
+	db_bind_int(st, 4, r->acct->id);
+	db_bind_int(st, 5, r->acct->admin);
 	bind_opt(st, 6, f);
-	sqlite3_bind_int64(st, 7, limit);
-	sqlite3_bind_int64(st, 8, offset);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		count = sqlite3_column_int64(st, 1);
+	db_bind_int(st, 7, limit);
+	db_bind_int(st, 8, offset);
+	while ((rc = db_step(st)) == DB_ROW) {
+		count = db_col_int(st, 1);
 		if ((o = json_loads(db_text(st, 0), 0, NULL)))
 			json_array_append_new(list, o);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	db_unlock(d);
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		json_decref(list);
-		return api_fail(e, CS_INTERNAL_ERROR, "%s: %s", l->cmd, strerror(-db_errno(rc)));
+		return api_fail(e, CS_INTERNAL_ERROR, "%s: %s", l->cmd, strerror(-rc));
 	}
 	*out = json_pack("{sIso}", "count", (json_int_t)count, l->key, list);
 	return 0;

@@ -133,7 +133,7 @@ keypairs_resolve(struct api_req *r, const char *names, char **keys, char *used, 
 		return api_fail(e, CS_INTERNAL_ERROR, "out of memory");
 	buf_init(&b);
 	for (name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		sqlite3_stmt *st = db_stmt(r->m->db, sql);
+		struct db_st *st = db_stmt(r->m->db, sql);
 		int rc;
 
 		if (++n > KEYPAIRS_PER_VM) {
@@ -145,15 +145,15 @@ keypairs_resolve(struct api_req *r, const char *names, char **keys, char *used, 
 			x = api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(r->m->db));
 			break;
 		}
-		sqlite3_bind_int64(st, 1, r->acct->id);
-		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		db_bind_int(st, 1, r->acct->id);
+		db_bind_text(st, 2, name);
+		if ((rc = db_step(st)) == DB_ROW) {
 			if (b.len)
 				buf_adds(&b, "\n");
 			buf_adds(&b, db_text(st, 0));
 		}
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW) {
+		db_reset(st);
+		if (rc != DB_ROW) {
 			x = api_fail(e, CS_PARAM_ERROR, "A key pair with name '%.255s' was not "
 			    "found for account %s", name, r->acct->name);
 			break;

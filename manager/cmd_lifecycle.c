@@ -51,7 +51,7 @@ vm_find(struct api_req *r, const char *cmd, const char *param, struct vm_ref *v,
 	    " (SELECT COUNT(*) FROM job j WHERE j.vm_id = v.id AND j.status = 0)"
 	    " FROM vm v WHERE v.uuid = ?";
 	const char *uuid = query_get(r->q, param);
-	sqlite3_stmt *st;
+	struct db_st *st;
 	int found = 0, busy = 0, s = -1;
 
 	if (!uuid)
@@ -59,16 +59,16 @@ vm_find(struct api_req *r, const char *cmd, const char *param, struct vm_ref *v,
 		    "missing parameter %s", cmd, param);
 	if (!(st = db_stmt(r->m->db, sql)))
 		return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(r->m->db));
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    (r->acct->admin || sqlite3_column_int64(st, 2) == r->acct->id)) {
+	db_bind_text(st, 1, uuid);
+	if (db_step(st) == DB_ROW &&
+	    (r->acct->admin || db_col_int(st, 2) == r->acct->id)) {
 		found = 1;
-		v->id = sqlite3_column_int64(st, 0);
+		v->id = db_col_int(st, 0);
 		s = vm_state_parse(db_text(st, 1));
 		snprintf(v->uuid, sizeof(v->uuid), "%s", db_text(st, 3));
-		busy = sqlite3_column_int(st, 4) > 0;
+		busy = db_col_int(st, 4) > 0;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (!found || s < 0)
 		return api_fail(e, CS_PARAM_ERROR, "Unable to find virtual machine by id %.64s",
 		    uuid);
@@ -132,9 +132,9 @@ cmd_vm_job(struct api_req *r, json_t **out, struct api_err *e)
 	if (db_begin(d) < 0 ||
 	    (c->to_state >= 0 && db_run(d, "UPDATE vm SET state = ? WHERE id = ?", "si",
 	    vm_state_names[c->to_state], v.id) < 0) ||
-	    db_run(d, "INSERT INTO job (uuid, account_id, cmd, vm_id, created_ms, arg)"
-	    " VALUES (?, ?, ?, ?, ?, ?)", "sisiis", job_uuid, r->acct->id, c->kind, v.id, now_ms(),
-	    arg) < 0 || (job_id = db_last_id(d), db_commit(d)) < 0) {
+	    db_run(d, "INSERT INTO job (uuid, account_id, cmd, vm_id, created_ms, arg, owner_id,"
+	    " owner_gen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "sisiisii", job_uuid, r->acct->id, c->kind,
+	    v.id, now_ms(), arg, r->m->self_id, r->m->self_gen) < 0 || (job_id = db_last_id(d), db_commit(d)) < 0) {
 		db_rollback(d);
 		x = api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(d));
 		goto out;
@@ -216,7 +216,7 @@ cmd_get_userdata(struct api_req *r, json_t **out, struct api_err *e)
 {
 	struct db *d = r->m->db;
 	struct vm_ref v;
-	sqlite3_stmt *st;
+	struct db_st *st;
 	int x;
 
 	db_lock(d);
@@ -229,11 +229,11 @@ cmd_get_userdata(struct api_req *r, json_t **out, struct api_err *e)
 		x = api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(d));
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, v.id);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	db_bind_int(st, 1, v.id);
+	if (db_step(st) == DB_ROW)
 		*out = json_pack("{s{ssss}}", "virtualmachineuserdata", "virtualmachineid", v.uuid,
 		    "userdata", db_text(st, 0));
-	sqlite3_reset(st);
+	db_reset(st);
 	if (!*out)
 		x = api_fail(e, CS_INTERNAL_ERROR, "cannot read the user data");
 out:

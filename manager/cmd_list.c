@@ -1,5 +1,5 @@
 /* cmd_list.c: the read-only commands: queryAsyncJobResult (with each
- * stage's timing), listAsyncJobs, listHosts and listCapacity. */
+ * stage's timing), listAsyncJobs, listHosts, listCapacity and listManagementServers. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,14 +10,14 @@
 
 /* One job row as CloudStack shows it (caller holds the db lock). */
 static json_t *
-job_json(struct db *d, sqlite3_stmt *st, bool with_result)
+job_json(struct db *d, struct db_st *st, bool with_result)
 {
 	char created[32], done[32];
 	const struct job_kind *k = job_kind_find(db_text(st, 1));
-	int status = sqlite3_column_int(st, 3);
+	int status = db_col_int(st, 3);
 	json_t *j, *stages;
 
-	time_format(sqlite3_column_int64(st, 6), created);
+	time_format(db_col_int(st, 6), created);
 	j = json_pack("{sssssisissssssssss}", "jobid", db_text(st, 0), "cmd", k ? k->cs_class : "",
 	    "jobstatus", status, "jobprocstatus", 0, "jobinstancetype", "VirtualMachine",
 	    "jobinstanceid", db_text(st, 2), "created", created, "jobresulttype", "object",
@@ -25,17 +25,17 @@ job_json(struct db *d, sqlite3_stmt *st, bool with_result)
 	if (!j)
 		return NULL;
 	json_object_set_new(j, "jobresultcode", json_integer(status == 2 ?
-	    sqlite3_column_int(st, 4) : 0));
+	    db_col_int(st, 4) : 0));
 	if (status) {
-		time_format(sqlite3_column_int64(st, 7), done);
+		time_format(db_col_int(st, 7), done);
 		json_object_set_new(j, "completed", json_string(done));
 	}
 	if (with_result && status == 1)
 		json_object_set_new(j, "jobresult", json_pack("{so*}", "virtualmachine",
-		    vm_json(d, sqlite3_column_int64(st, 10), k && k->result_password)));
+		    vm_json(d, db_col_int(st, 10), k && k->result_password)));
 	else if (with_result && status == 2)
 		json_object_set_new(j, "jobresult", json_pack("{siss}", "errorcode",
-		    sqlite3_column_int(st, 4), "errortext", db_text(st, 5)));
+		    db_col_int(st, 4), "errortext", db_text(st, 5)));
 	if (with_result && (stages = json_loads(db_text(st, 8), 0, NULL)))
 		json_object_set_new(j, "stages", stages);
 	return j;
@@ -49,10 +49,10 @@ job_json(struct db *d, sqlite3_stmt *st, bool with_result)
 int
 cmd_query_job(struct api_req *r, json_t **out, struct api_err *e)
 {
-	static const char sql[] = SQL_JOB_SELECT "WHERE j.uuid = ?1 AND (?2 OR j.account_id = ?3)";
+	static const char sql[] = SQL_JOB_SELECT "WHERE j.uuid = ?1 AND (?2 <> 0 OR j.account_id = ?3)";
 	const char *uuid = query_get(r->q, "jobid");
 	struct db *d = r->m->reader;
-	sqlite3_stmt *st;
+	struct db_st *st;
 	int x = -1;
 
 	if (!uuid)
@@ -63,16 +63,16 @@ cmd_query_job(struct api_req *r, json_t **out, struct api_err *e)
 		x = api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(d));
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, r->acct->admin);
-	sqlite3_bind_int64(st, 3, r->acct->id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
+	db_bind_text(st, 1, uuid);
+	db_bind_int(st, 2, r->acct->admin);
+	db_bind_int(st, 3, r->acct->id);
+	if (db_step(st) != DB_ROW) {
+		db_reset(st);
 		x = api_fail(e, CS_PARAM_ERROR, "Unable to find job by id %.64s", uuid);
 		goto out;
 	}
 	*out = job_json(d, st, true);
-	sqlite3_reset(st);
+	db_reset(st);
 	x = *out ? 0 : api_fail(e, CS_INTERNAL_ERROR, "out of memory");
 out:
 	db_unlock(d);
@@ -83,11 +83,11 @@ int
 cmd_list_jobs(struct api_req *r, json_t **out, struct api_err *e)
 {
 	static const char sql[] = SQL_JOB_SELECT
-	    "WHERE (?1 OR j.account_id = ?2) ORDER BY j.id DESC LIMIT ?3 OFFSET ?4";
-	static const char sql_count[] = "SELECT COUNT(*) FROM job WHERE ?1 OR account_id = ?2";
+	    "WHERE (?1 <> 0 OR j.account_id = ?2) ORDER BY j.id DESC LIMIT ?3 OFFSET ?4";
+	static const char sql_count[] = "SELECT COUNT(*) FROM job WHERE ?1 <> 0 OR account_id = ?2";
 	struct db *d = r->m->reader;
 	int64_t limit, offset;
-	sqlite3_stmt *st;
+	struct db_st *st;
 	json_t *list;
 	int64_t total = 0;
 
@@ -98,20 +98,20 @@ cmd_list_jobs(struct api_req *r, json_t **out, struct api_err *e)
 		db_unlock(d);
 		return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(d));
 	}
-	sqlite3_bind_int(st, 1, r->acct->admin);
-	sqlite3_bind_int64(st, 2, r->acct->id);
-	sqlite3_bind_int64(st, 3, limit);
-	sqlite3_bind_int64(st, 4, offset);
+	db_bind_int(st, 1, r->acct->admin);
+	db_bind_int(st, 2, r->acct->id);
+	db_bind_int(st, 3, limit);
+	db_bind_int(st, 4, offset);
 	list = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW)
+	while (db_step(st) == DB_ROW)
 		json_array_append_new(list, job_json(d, st, false));
-	sqlite3_reset(st);
+	db_reset(st);
 	if ((st = db_stmt(d, sql_count))) {
-		sqlite3_bind_int(st, 1, r->acct->admin);
-		sqlite3_bind_int64(st, 2, r->acct->id);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			total = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
+		db_bind_int(st, 1, r->acct->admin);
+		db_bind_int(st, 2, r->acct->id);
+		if (db_step(st) == DB_ROW)
+			total = db_col_int(st, 0);
+		db_reset(st);
 	}
 	db_unlock(d);
 	*out = json_pack("{sIso}", "count", (json_int_t)total, "asyncjobs", list);
@@ -221,5 +221,47 @@ cmd_list_capacity(struct api_req *r, json_t **out, struct api_err *e)
 		    "capacityused", (json_int_t)used[k], "capacitytotal", (json_int_t)total[k],
 		    "percentused", percent(used[k], total[k], pct, sizeof(pct))));
 	*out = json_pack("{sIso}", "count", (json_int_t)3, "capacity", list);
+	return 0;
+}
+
+/* listManagementServers: every manager that ever served this database,
+ * Up while its heartbeat is younger than the takeover time, with the
+ * pending jobs it owns. */
+int
+cmd_list_managers(struct api_req *r, json_t **out, struct api_err *e)
+{
+	static const char sql[] =
+	    "SELECT m.id, m.name, m.state, m.generation, m.listen, m.pid, m.started_ms,"
+	    " m.heartbeat_ms, (SELECT COUNT(*) FROM job j WHERE j.owner_id = m.id"
+	    " AND j.status = 0) FROM manager m ORDER BY m.id";
+	struct db *d = r->m->reader;
+	int64_t now = now_ms(), hb;
+	struct db_st *st;
+	json_t *list;
+	char started[32], last[32];
+	bool up;
+
+	db_lock(d);
+	if (!(st = db_stmt(d, sql))) {
+		db_unlock(d);
+		return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(d));
+	}
+	list = json_array();
+	while (db_step(st) == DB_ROW) {
+		hb = db_col_int(st, 7);
+		up = !strcmp(db_text(st, 2), "up") && now - hb < r->m->takeover_ms;
+		time_format(db_col_int(st, 6), started);
+		time_format(hb, last);
+		json_array_append_new(list, json_pack("{sIsssssIsssIsssssIsb}", "id",
+		    (json_int_t)db_col_int(st, 0), "name", db_text(st, 1), "state",
+		    up ? "Up" : "Down", "generation", (json_int_t)db_col_int(st, 3),
+		    "serviceip", db_text(st, 4), "pid", (json_int_t)db_col_int(st, 5),
+		    "lastserverstart", started, "lastheartbeat", last, "pendingjobs",
+		    (json_int_t)db_col_int(st, 8), "self", db_col_int(st, 0) == r->m->self_id));
+	}
+	db_reset(st);
+	db_unlock(d);
+	*out = json_pack("{sIso}", "count", (json_int_t)json_array_size(list), "managementserver",
+	    list);
 	return 0;
 }

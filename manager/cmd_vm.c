@@ -112,25 +112,25 @@ deploy_options(struct api_req *r, struct deploy_in *in, struct api_err *e)
 static int
 name_taken(struct api_req *r, int64_t network_id, const char *name, struct api_err *e)
 {
-	sqlite3_stmt *st = db_stmt(r->m->db, "SELECT uuid FROM vm WHERE network_id = ?"
-	    " AND name = ? COLLATE NOCASE AND state NOT IN ('Destroyed', 'Error') LIMIT 1");
+	struct db_st *st = db_stmt(r->m->db, "SELECT uuid FROM vm WHERE network_id = ?"
+	    " AND lower(name) = lower(?) AND state NOT IN ('Destroyed', 'Error') LIMIT 1");
 	int rc;
 
 	if (!st)
 		return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(r->m->db));
-	sqlite3_bind_int64(st, 1, network_id);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_int(st, 1, network_id);
+	db_bind_text(st, 2, name);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
 		char holder[37];
 
 		snprintf(holder, sizeof(holder), "%s", db_text(st, 0));
-		sqlite3_reset(st);
+		db_reset(st);
 		return api_fail(e, CS_PARAM_ERROR, "The vm with hostName %s already exists in the "
 		    "network (VM %s)", name, holder);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	db_reset(st);
+	if (rc != DB_DONE)
 		return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(r->m->db));
 	return 0;
 }
@@ -142,7 +142,7 @@ deploy_resolve(struct api_req *r, struct deploy_in *in, struct api_err *e)
 	const char *tpl = query_get(r->q, "templateid"), *net = query_get(r->q, "networkids");
 	const char *name = query_get(r->q, "name");
 	int64_t tpl_zone = 0, net_zone = 0;
-	sqlite3_stmt *st;
+	struct db_st *st;
 	int x;
 
 	if (!zone || !off || !tpl)
@@ -193,17 +193,17 @@ deploy_resolve(struct api_req *r, struct deploy_in *in, struct api_err *e)
 	if (!(st = db_stmt(r->m->db, "SELECT o.cpu_count, o.cpu_mhz, o.ram_mib, t.size FROM"
 	    " offering o, template t WHERE o.id = ?1 AND t.id = ?2")))
 		return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(r->m->db));
-	sqlite3_bind_int64(st, 1, in->offering_id);
-	sqlite3_bind_int64(st, 2, in->template_id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
+	db_bind_int(st, 1, in->offering_id);
+	db_bind_int(st, 2, in->template_id);
+	if (db_step(st) != DB_ROW) {
+		db_reset(st);
 		return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(r->m->db));
 	}
-	in->cpu_count = sqlite3_column_int64(st, 0);
-	in->cpu_mhz = sqlite3_column_int64(st, 1);
-	in->ram_mib = sqlite3_column_int64(st, 2);
-	in->disk_bytes = sqlite3_column_int64(st, 3);
-	sqlite3_reset(st);
+	in->cpu_count = db_col_int(st, 0);
+	in->cpu_mhz = db_col_int(st, 1);
+	in->ram_mib = db_col_int(st, 2);
+	in->disk_bytes = db_col_int(st, 3);
+	db_reset(st);
 	vm_password_new(in->password);
 	return 0;
 }
@@ -218,33 +218,33 @@ limits_take(struct api_req *r, const struct deploy_in *in, struct api_err *e)
 	static const char sql_add[] =
 	    "UPDATE resource_count SET count = count + ?3 WHERE account_id = ?1 AND type = ?2";
 	int64_t need[INV_LIM_N] = { 1, in->cpu_count, in->ram_mib, 1, in->disk_bytes };
-	sqlite3_stmt *st = db_stmt(r->m->db, sql_get);
+	struct db_st *st = db_stmt(r->m->db, sql_get);
 	int k, rc;
 
 	if (!st)
 		return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(r->m->db));
-	sqlite3_bind_int64(st, 1, r->acct->id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int(st, 1, r->acct->id);
+	while ((rc = db_step(st)) == DB_ROW) {
 		const char *type = db_text(st, 0);
-		int64_t count = sqlite3_column_int64(st, 1), max = sqlite3_column_int64(st, 2);
+		int64_t count = db_col_int(st, 1), max = db_col_int(st, 2);
 
 		for (k = 0; k < INV_LIM_N && strcmp(type, inv_limit_names[k]); k++)
 			;
 		if (k < INV_LIM_N && max >= 0 && count + need[k] > max) {
-			sqlite3_reset(st);
+			db_reset(st);
 			return api_fail(e, CS_RESOURCE_LIMIT, "Maximum number of resources of type "
 			    "'%s' for account name=%s has been exceeded (%lld in use, %lld asked, "
 			    "limit %lld)", limit_cs_names[k], r->acct->name, (long long)count,
 			    (long long)need[k], (long long)max);
 		}
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	for (k = 0; k < INV_LIM_N; k++) {
 		if (!(st = db_stmt(r->m->db, sql_add)))
 			return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(r->m->db));
-		sqlite3_bind_int64(st, 1, r->acct->id);
-		sqlite3_bind_text(st, 2, inv_limit_names[k], -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, need[k]);
+		db_bind_int(st, 1, r->acct->id);
+		db_bind_text(st, 2, inv_limit_names[k]);
+		db_bind_int(st, 3, need[k]);
 		if (db_step_done(r->m->db, st) < 0)
 			return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(r->m->db));
 	}
@@ -291,12 +291,30 @@ deploy_records(struct api_req *r, struct deploy_in *in, uint32_t ip, char vm_uui
 	    "iiis", vm_id, in->network_id, (int64_t)ip, mac)) < 0 ||
 	    (x = db_run(d, "INSERT INTO volume (uuid, vm_id, type, state, size)"
 	    " VALUES (?, ?, 'ROOT', 'Allocated', ?)", "sii", vol_uuid, vm_id, in->disk_bytes)) < 0 ||
-	    (x = db_run(d, "INSERT INTO job (uuid, account_id, cmd, vm_id, created_ms)"
-	    " VALUES (?, ?, ?, ?, ?)", "sisii", job_uuid, r->acct->id,
-	    in->start ? "deploy" : "create", vm_id, now)) < 0)
+	    (x = db_run(d, "INSERT INTO job (uuid, account_id, cmd, vm_id, created_ms, owner_id,"
+	    " owner_gen) VALUES (?, ?, ?, ?, ?, ?, ?)", "sisiiii", job_uuid, r->acct->id,
+	    in->start ? "deploy" : "create", vm_id, now, r->m->self_id, r->m->self_gen)) < 0)
 		return x;
 	*job_id = db_last_id(d);
 	return 0;
+}
+
+#define DEPLOY_IP_TRIES 16
+
+/* A NIC in the database holds ip on the network (another manager's). */
+static bool
+ipam_taken(struct db *d, int64_t net_id, uint32_t ip)
+{
+	struct db_st *st = db_stmt(d, "SELECT 1 FROM nic WHERE network_id = ? AND ip = ?");
+	bool taken = false;
+
+	if (st) {
+		db_bind_int(st, 1, net_id);
+		db_bind_int(st, 2, ip);
+		taken = db_step(st) == DB_ROW;
+		db_reset(st);
+	}
+	return taken;
 }
 
 int
@@ -306,29 +324,47 @@ cmd_deploy_vm(struct api_req *r, json_t **out, struct api_err *e)
 	struct deploy_in in;
 	char vm_uuid[37], job_uuid[37];
 	int64_t job_id = 0;
-	uint32_t ip = 0;
-	int x;
+	uint32_t ip = 0, start;
+	int x, tries;
 
 	memset(&in, 0, sizeof(in));
 	db_lock(d);
 	if ((x = deploy_resolve(r, &in, e)) < 0)
 		goto out;
-	if ((x = ipam_alloc(&r->m->ipam, in.network_id, &ip)) < 0) {
-		x = api_fail(e, CS_INSUFFICIENT_CAPACITY, "Insufficient address capacity: network "
-		    "has no free IP address");
-		goto out;
-	}
-	if (db_begin(d) < 0) {
-		x = api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(d));
-		goto out;
-	}
-	if ((x = limits_take(r, &in, e)) < 0)
-		goto fail;
-	if ((x = deploy_records(r, &in, ip, vm_uuid, job_uuid, &job_id)) < 0 ||
-	    (x = db_commit(d)) < 0) {
-		x = api_fail(e, CS_INTERNAL_ERROR, "cannot record the VM: %s (%s)", strerror(-x),
-		    db_errmsg(d));
-		goto fail;
+	/* Another manager on the database may have given the address away
+	 * since this one's pool was loaded: the NIC's unique (network, ip)
+	 * says so (-EEXIST), and another free one is tried. */
+	for (tries = 0, start = 0;; tries++) {
+		if ((x = ipam_alloc(&r->m->ipam, in.network_id, start, &ip)) < 0) {
+			x = api_fail(e, CS_INSUFFICIENT_CAPACITY, "Insufficient address capacity:"
+			    " network has no free IP address");
+			goto out;
+		}
+		if (db_begin(d) < 0) {
+			x = api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(d));
+			goto out;
+		}
+		if ((x = limits_take(r, &in, e)) < 0)
+			goto fail;
+		if ((x = deploy_records(r, &in, ip, vm_uuid, job_uuid, &job_id)) == 0 &&
+		    (x = db_commit(d)) == 0)
+			break;
+		db_rollback(d);
+		if (x != -EEXIST || tries == DEPLOY_IP_TRIES) {
+			x = api_fail(e, CS_INTERNAL_ERROR, "cannot record the VM: %s (%s)",
+			    strerror(-x), db_errmsg(d));
+			goto out;
+		}
+		/* in use: stays marked, with every other address the database
+		 * shows taken; gone again by now: free here too */
+		if (!ipam_taken(d, in.network_id, ip))
+			ipam_release(&r->m->ipam, in.network_id, ip);
+		ipam_mark_taken(&r->m->ipam, d, in.network_id);
+		ip = 0;
+		/* managers that lost the same race take the lowest free one again
+		 * in step: the next try starts at a random place */
+		if (getrandom(&start, sizeof(start), 0) != (ssize_t)sizeof(start))
+			start = (uint32_t)tries * 64;
 	}
 	db_unlock(d);
 	if (jobs_submit(r->m, job_id) < 0)
@@ -349,8 +385,8 @@ out:
 static const char SQL_VM[] =
     "SELECT v.uuid, v.name, v.instance_name, v.state, v.created_ms, v.error_text, z.api_id,"
     " z.name, o.api_id, o.name, o.cpu_count, o.cpu_mhz, o.ram_mib, t.api_id, t.name,"
-    " IFNULL(h.api_id, ''), IFNULL(h.name, ''), a.name, n.api_id, IFNULL(c.ip, 0),"
-    " IFNULL(c.mac, ''), n.gateway, n.prefix, v.password,"
+    " COALESCE(h.api_id, ''), COALESCE(h.name, ''), a.name, n.api_id, COALESCE(c.ip, 0),"
+    " COALESCE(c.mac, ''), n.gateway, n.prefix, v.password,"
     " CASE v.display_name WHEN '' THEN v.name ELSE v.display_name END, v.keypairs,"
     " a.api_id, t.api_id"
     " FROM vm v JOIN zone z ON z.id = v.zone_id JOIN offering o ON o.id = v.offering_id"
@@ -361,24 +397,24 @@ static const char SQL_VM[] =
 json_t *
 vm_json(struct db *d, int64_t vm_id, bool with_password)
 {
-	sqlite3_stmt *st = db_stmt(d, SQL_VM);
+	struct db_st *st = db_stmt(d, SQL_VM);
 	char created[32], ip[IP4_STRLEN], gw[IP4_STRLEN], mask[IP4_STRLEN];
 	json_t *v = NULL, *nics;
 
 	if (!st)
 		return NULL;
-	sqlite3_bind_int64(st, 1, vm_id);
-	if (sqlite3_step(st) != SQLITE_ROW)
+	db_bind_int(st, 1, vm_id);
+	if (db_step(st) != DB_ROW)
 		goto out;
-	time_format(sqlite3_column_int64(st, 4), created);
+	time_format(db_col_int(st, 4), created);
 	v = json_pack("{ssssssssssssssssssssssssss sIsIsI}", "id", db_text(st, 0), "name",
 	    db_text(st, 1), "displayname", db_text(st, 24), "instancename", db_text(st, 2),
 	    "state", db_text(st, 3), "created", created, "zoneid", db_text(st, 6), "zonename",
 	    db_text(st, 7), "serviceofferingid", db_text(st, 8), "serviceofferingname",
 	    db_text(st, 9), "templateid", db_text(st, 13), "templatename", db_text(st, 14),
-	    "account", db_text(st, 17), "cpunumber", (json_int_t)sqlite3_column_int64(st, 10),
-	    "cpuspeed", (json_int_t)sqlite3_column_int64(st, 11), "memory",
-	    (json_int_t)sqlite3_column_int64(st, 12));
+	    "account", db_text(st, 17), "cpunumber", (json_int_t)db_col_int(st, 10),
+	    "cpuspeed", (json_int_t)db_col_int(st, 11), "memory",
+	    (json_int_t)db_col_int(st, 12));
 	if (!v)
 		goto out;
 	if (*db_text(st, 15)) {
@@ -398,17 +434,17 @@ vm_json(struct db *d, int64_t vm_id, bool with_password)
 	if (with_password)
 		json_object_set_new(v, "password", json_string(db_text(st, 23)));
 	nics = json_array();
-	if (sqlite3_column_int64(st, 19)) {
-		ip4_format((uint32_t)sqlite3_column_int64(st, 19), ip);
-		ip4_format((uint32_t)sqlite3_column_int64(st, 21), gw);
-		ip4_format(prefix_mask(sqlite3_column_int(st, 22)), mask);
+	if (db_col_int(st, 19)) {
+		ip4_format((uint32_t)db_col_int(st, 19), ip);
+		ip4_format((uint32_t)db_col_int(st, 21), gw);
+		ip4_format(prefix_mask(db_col_int(st, 22)), mask);
 		json_array_append_new(nics, json_pack("{sssssssssssb}", "networkid",
 		    db_text(st, 18), "ipaddress", ip, "macaddress", db_text(st, 20), "gateway", gw,
 		    "netmask", mask, "isdefault", 1));
 	}
 	json_object_set_new(v, "nic", nics);
 out:
-	sqlite3_reset(st);
+	db_reset(st);
 	return v;
 }
 
@@ -416,14 +452,14 @@ int
 cmd_list_vms(struct api_req *r, json_t **out, struct api_err *e)
 {
 	static const char sql[] =
-	    "SELECT id, COUNT(*) OVER () FROM vm WHERE (?1 OR account_id = ?2)"
+	    "SELECT id, COUNT(*) OVER () FROM vm WHERE (?1 <> 0 OR account_id = ?2)"
 	    " AND (?3 IS NULL OR uuid = ?3)"
 	    " AND (?4 IS NULL OR state = ?4) AND (?4 IS NOT NULL OR state != 'Destroyed')"
 	    " AND (?5 IS NULL OR name = ?5) ORDER BY id LIMIT ?6 OFFSET ?7";
 	struct db *d = r->m->reader;
 	int64_t limit, offset, total = 0, *ids = NULL;
 	size_t n = 0, cap = 0, i;
-	sqlite3_stmt *st;
+	struct db_st *st;
 	json_t *list;
 	int rc, x = 0;
 
@@ -434,25 +470,25 @@ cmd_list_vms(struct api_req *r, json_t **out, struct api_err *e)
 		db_unlock(d);
 		return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(d));
 	}
-	sqlite3_bind_int(st, 1, r->acct->admin);
-	sqlite3_bind_int64(st, 2, r->acct->id);
+	db_bind_int(st, 1, r->acct->admin);
+	db_bind_int(st, 2, r->acct->id);
 	if (query_get(r->q, "id"))
-		sqlite3_bind_text(st, 3, query_get(r->q, "id"), -1, SQLITE_STATIC);
+		db_bind_text(st, 3, query_get(r->q, "id"));
 	if (query_get(r->q, "state"))
-		sqlite3_bind_text(st, 4, query_get(r->q, "state"), -1, SQLITE_STATIC);
+		db_bind_text(st, 4, query_get(r->q, "state"));
 	if (query_get(r->q, "name"))
-		sqlite3_bind_text(st, 5, query_get(r->q, "name"), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, limit);
-	sqlite3_bind_int64(st, 7, offset);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		db_bind_text(st, 5, query_get(r->q, "name"));
+	db_bind_int(st, 6, limit);
+	db_bind_int(st, 7, offset);
+	while ((rc = db_step(st)) == DB_ROW) {
 		if ((x = array_reserve(&ids, &cap, n + 1, sizeof(*ids), 64)) < 0)
 			break;
-		ids[n++] = sqlite3_column_int64(st, 0);
-		total = sqlite3_column_int64(st, 1);
+		ids[n++] = db_col_int(st, 0);
+		total = db_col_int(st, 1);
 	}
-	sqlite3_reset(st);
-	if (x < 0 || rc != SQLITE_DONE) {
-		x = x < 0 ? x : db_errno(rc);
+	db_reset(st);
+	if (x < 0 || rc != DB_DONE) {
+		x = x < 0 ? x : rc;
 		db_unlock(d);
 		free(ids);
 		return api_fail(e, CS_INTERNAL_ERROR, "listing virtual machines: %s", strerror(-x));

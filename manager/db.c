@@ -1,121 +1,75 @@
-/* db.c: opens the manager's SQLite database, applies the versioned schema
- * migrations, and wraps the connection (mutex, statement cache, errors). */
+/* db.c: opens the manager's database, SQLite or PostgreSQL, applies the
+ * versioned schema migrations (db_schema.c), and wraps either connection
+ * behind one API (mutex, statement cache, rows, errors as negative errno
+ * values). */
 #include <errno.h>
 #include <fcntl.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "db.h"
 #include "log.h"
 
-/* The id the API shows for an inventory row: the inventory's id when it
- * already is a UUID, a random version-4 UUID otherwise. */
-#define API_ID_EXPR                                                                         \
-	"CASE WHEN uuid GLOB '[0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F]" \
-	"[0-9a-fA-F][0-9a-fA-F]-*-*-*-*' AND length(uuid) = 36 THEN lower(uuid) ELSE"       \
-	" lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||"          \
-	" substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1)" \
-	" || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))) END"
-/* Gives table t an api_id (unique, filled for the rows there and, by a
- * trigger, for every row inserted later). */
-#define API_ID(t)                                                                           \
-	"ALTER TABLE " t " ADD COLUMN api_id TEXT;"                                          \
-	"UPDATE " t " SET api_id = " API_ID_EXPR ";"                                         \
-	"CREATE UNIQUE INDEX " t "_api_id ON " t "(api_id);"                                 \
-	"CREATE TRIGGER " t "_api_id AFTER INSERT ON " t " WHEN NEW.api_id IS NULL BEGIN"    \
-	" UPDATE " t " SET api_id = " API_ID_EXPR " WHERE id = NEW.id; END;"
+#define PG_INT8OID 20
+#define PG_TEXTOID 25
+#define PG_FLOAT8OID 701
 
-/* Migration N brings the schema from version N-1 to N.  Never edit a
- * released step: add a new one. */
-static const char *const migrations[] = {
-	/* 1: inventory, accounts, VMs, NICs, volumes, jobs. */
-	"CREATE TABLE zone (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL);"
-	"CREATE TABLE pod (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
-	" zone_id INTEGER NOT NULL REFERENCES zone(id));"
-	"CREATE TABLE cluster (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
-	" pod_id INTEGER NOT NULL REFERENCES pod(id), zone_id INTEGER NOT NULL REFERENCES zone(id));"
-	"CREATE TABLE host (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
-	" cluster_id INTEGER NOT NULL REFERENCES cluster(id), pod_id INTEGER NOT NULL,"
-	" zone_id INTEGER NOT NULL, uri TEXT NOT NULL, cpu_cores INTEGER NOT NULL,"
-	" cpu_mhz INTEGER NOT NULL, ram_mib INTEGER NOT NULL, cpu_overprov REAL NOT NULL,"
-	" ram_overprov REAL NOT NULL, cpu_total_mhz INTEGER NOT NULL, ram_total_mib INTEGER NOT NULL,"
-	" cpu_used_mhz INTEGER NOT NULL DEFAULT 0 CHECK (cpu_used_mhz BETWEEN 0 AND cpu_total_mhz),"
-	" ram_used_mib INTEGER NOT NULL DEFAULT 0 CHECK (ram_used_mib BETWEEN 0 AND ram_total_mib));"
-	"CREATE TABLE pool (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
-	" scope TEXT NOT NULL CHECK (scope IN ('host','cluster','zone')), zone_id INTEGER NOT NULL,"
-	" cluster_id INTEGER, host_id INTEGER, path TEXT NOT NULL,"
-	" capacity_bytes INTEGER NOT NULL, used_bytes INTEGER NOT NULL DEFAULT 0"
-	" CHECK (used_bytes BETWEEN 0 AND capacity_bytes));"
-	"CREATE TABLE secondary (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE,"
-	" zone_id INTEGER NOT NULL REFERENCES zone(id), path TEXT NOT NULL);"
-	"CREATE TABLE template (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
-	" zone_id INTEGER NOT NULL, secondary_id INTEGER NOT NULL REFERENCES secondary(id),"
-	" format TEXT NOT NULL CHECK (format IN ('raw','qcow2')), path TEXT NOT NULL,"
-	" size INTEGER NOT NULL);"
-	"CREATE TABLE offering (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
-	" cpu_count INTEGER NOT NULL, cpu_mhz INTEGER NOT NULL, ram_mib INTEGER NOT NULL,"
-	" local_storage INTEGER NOT NULL);"
-	"CREATE TABLE network (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
-	" zone_id INTEGER NOT NULL, net INTEGER NOT NULL, prefix INTEGER NOT NULL,"
-	" gateway INTEGER NOT NULL, dns TEXT NOT NULL, domain TEXT NOT NULL, vr_url TEXT NOT NULL,"
-	" vr_token TEXT NOT NULL, bridge TEXT NOT NULL, vlan INTEGER NOT NULL);"
-	"CREATE TABLE account (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
-	" api_key TEXT NOT NULL UNIQUE, secret_key TEXT NOT NULL,"
-	" role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('admin','user')));"
-	/* type: vm, cpu, memory (MiB), volume, storage (bytes); max -1: no limit */
-	"CREATE TABLE resource_count (account_id INTEGER NOT NULL REFERENCES account(id),"
-	" type TEXT NOT NULL, count INTEGER NOT NULL DEFAULT 0 CHECK (count >= 0),"
-	" max INTEGER NOT NULL DEFAULT -1, PRIMARY KEY (account_id, type)) WITHOUT ROWID;"
-	"CREATE TABLE vm (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
-	" instance_name TEXT NOT NULL, account_id INTEGER NOT NULL, zone_id INTEGER NOT NULL,"
-	" offering_id INTEGER NOT NULL, template_id INTEGER NOT NULL, network_id INTEGER NOT NULL,"
-	" state TEXT NOT NULL, host_id INTEGER, pool_id INTEGER, reserved INTEGER NOT NULL DEFAULT 0,"
-	" password TEXT NOT NULL, userdata TEXT NOT NULL, ssh_key TEXT NOT NULL,"
-	" created_ms INTEGER NOT NULL, error_text TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX vm_state ON vm(state);"
-	"CREATE TABLE nic (id INTEGER PRIMARY KEY, vm_id INTEGER NOT NULL UNIQUE REFERENCES vm(id),"
-	" network_id INTEGER NOT NULL, ip INTEGER NOT NULL, mac TEXT NOT NULL UNIQUE,"
-	" UNIQUE (network_id, ip));"
-	"CREATE TABLE volume (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE,"
-	" vm_id INTEGER NOT NULL REFERENCES vm(id), type TEXT NOT NULL, state TEXT NOT NULL,"
-	" pool_id INTEGER, path TEXT NOT NULL DEFAULT '', size INTEGER NOT NULL);"
-	"CREATE TABLE job (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE,"
-	" account_id INTEGER NOT NULL, cmd TEXT NOT NULL, vm_id INTEGER NOT NULL,"
-	" status INTEGER NOT NULL DEFAULT 0, result_code INTEGER NOT NULL DEFAULT 0,"
-	" error_text TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL,"
-	" finished_ms INTEGER NOT NULL DEFAULT 0, stages TEXT NOT NULL DEFAULT '[]');"
-	"CREATE INDEX job_status ON job(status);",
-	/* 2: UUIDs for the API (api_id) beside the inventory's ids (uuid);
-	 * the VM lifecycle: the host a VM last ran on, its display name; a
-	 * job's parameters; the key pairs a VM was given; SSH key pairs per
-	 * account. */
-	API_ID("zone") API_ID("pod") API_ID("cluster") API_ID("host") API_ID("pool")
-	API_ID("secondary") API_ID("template") API_ID("offering") API_ID("network")
-	API_ID("account")
-	"CREATE TABLE keypair (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE,"
-	" account_id INTEGER NOT NULL REFERENCES account(id), name TEXT NOT NULL,"
-	" fingerprint TEXT NOT NULL, public_key TEXT NOT NULL, created_ms INTEGER NOT NULL,"
-	" UNIQUE (account_id, name));"
-	"ALTER TABLE vm ADD COLUMN last_host_id INTEGER;"
-	"ALTER TABLE vm ADD COLUMN display_name TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE job ADD COLUMN arg TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE vm ADD COLUMN keypairs TEXT NOT NULL DEFAULT '';"
-	"UPDATE vm SET last_host_id = host_id;",
+struct db {
+	sqlite3 *lite; /* one of these two */
+	PGconn *pg;
+	pthread_mutex_t mu;
+	struct {
+		const char *sql; /* a string literal: compared by address */
+		struct db_st *st;
+	} cache[DB_STMT_CACHE_MAX];
+	unsigned ncache;
+	int64_t changes; /* PostgreSQL: rows the last statement changed */
+	unsigned nprepared;
+	char err[256];   /* PostgreSQL: the last error */
 };
 
-int
-db_schema_version(void)
+struct db_st {
+	struct db *d;
+	sqlite3_stmt *lite;
+	/* PostgreSQL: the translated SQL, the bound parameters (text, as
+	 * libpq sends them), the result and the row being read. */
+	char *sql;
+	int nparams;
+	const char *val[DB_PARAMS_MAX];
+	unsigned types[DB_PARAMS_MAX];
+	char num[DB_PARAMS_MAX][32];
+	PGresult *res;
+	int row, nrows;
+	bool cached, prepared, prepare_failed;
+	char name[16];                  /* its prepared statement's name */
+	unsigned ptypes[DB_PARAMS_MAX]; /* the types it was prepared with */
+};
+
+bool
+db_is_pg(const char *path)
 {
-	return (int)(sizeof(migrations) / sizeof(migrations[0]));
+	return !strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11);
 }
 
-int
-db_errno(int rc)
+const char *
+db_dialect(const struct db *d)
+{
+	return d->pg ? "postgresql" : "sqlite";
+}
+
+/* SQLite's result code as a negative errno: FULL -ENOSPC, CONSTRAINT
+ * -EEXIST, BUSY/LOCKED -EBUSY, NOMEM -ENOMEM, anything else -EIO. */
+static int
+lite_errno(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_OK:
@@ -140,66 +94,169 @@ db_errno(int rc)
 	}
 }
 
+/* PostgreSQL's result as a negative errno, by SQLSTATE class the same
+ * mapping as lite_errno's; keeps the message for db_errmsg. */
+static int
+pg_errno(struct db *d, const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(d->pg);
+
+	snprintf(d->err, sizeof(d->err), "%s", msg && *msg ? msg : "connection lost");
+	d->err[strcspn(d->err, "\n")] = '\0';
+	if (!state)
+		return -EIO;
+	if (!strncmp(state, "23", 2))
+		return -EEXIST;
+	if (!strcmp(state, "53100"))
+		return -ENOSPC;
+	if (!strcmp(state, "53200"))
+		return -ENOMEM;
+	if (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03"))
+		return -EBUSY;
+	if (!strcmp(state, "42501") || !strcmp(state, "25006"))
+		return -EACCES;
+	return -EIO;
+}
+
 const char *
 db_errmsg(struct db *d)
 {
-	return sqlite3_errmsg(d->h);
+	return d->pg ? d->err : sqlite3_errmsg(d->lite);
+}
+
+/* PostgreSQL: runs sql (several statements allowed, no parameters) as it is. */
+static int
+pg_exec_raw(struct db *d, const char *sql)
+{
+	PGresult *res = PQexec(d->pg, sql);
+	ExecStatusType s = PQresultStatus(res);
+	int r = 0;
+
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && s != PGRES_EMPTY_QUERY) {
+		r = pg_errno(d, res);
+		log_warnx("db: %s", d->err);
+	}
+	PQclear(res);
+	return r;
 }
 
 int
 db_exec(struct db *d, const char *sql)
 {
-	char *msg = NULL;
-	int rc = sqlite3_exec(d->h, sql, NULL, NULL, &msg);
+	char *msg = NULL, *pgsql;
+	int rc, n;
 
-	if (rc != SQLITE_OK) {
+	if (d->pg) {
+		if ((rc = db_pg_sql(sql, &pgsql, &n)) < 0)
+			return rc;
+		rc = pg_exec_raw(d, pgsql);
+		free(pgsql);
+		return rc;
+	}
+	if ((rc = sqlite3_exec(d->lite, sql, NULL, NULL, &msg)) != SQLITE_OK) {
 		log_warnx("db: %s", msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
-		return db_errno(rc);
+		return lite_errno(rc);
 	}
 	return 0;
+}
+
+/* The schema version the database has: SQLite's user_version, or
+ * PostgreSQL's one-row schema_version table (created here). */
+static int
+schema_have(struct db *d, int *have)
+{
+	struct db_st *st;
+	int r;
+
+	if (d->pg && (r = pg_exec_raw(d, "CREATE TABLE IF NOT EXISTS schema_version"
+	    " (version INTEGER NOT NULL); INSERT INTO schema_version SELECT 0"
+	    " WHERE NOT EXISTS (SELECT 1 FROM schema_version)")) < 0)
+		return r;
+	if (!(st = db_stmt(d, d->pg ? "SELECT version FROM schema_version" :
+	    "PRAGMA user_version")))
+		return -EIO;
+	if ((r = db_step(st)) == DB_ROW)
+		*have = (int)db_col_int(st, 0);
+	db_reset(st);
+	return r == DB_ROW ? 0 : r < 0 ? r : -EIO;
+}
+
+/* Applies migration i (to version i + 1) in the open transaction. */
+static int
+migrate_one(struct db *d, int i)
+{
+	const struct db_migration *m = db_migration(i);
+	char sql[64];
+	int r;
+
+	if ((r = db_exec(d, m->sql)) < 0)
+		return r;
+	if (d->pg) {
+		if ((r = pg_exec_raw(d, m->pg)) < 0)
+			return r;
+		snprintf(sql, sizeof(sql), "UPDATE schema_version SET version = %d", i + 1);
+		return pg_exec_raw(d, sql);
+	}
+	if ((r = db_exec(d, m->lite)) < 0)
+		return r;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", i + 1);
+	return db_exec(d, sql);
 }
 
 static int
 migrate(struct db *d, char *err, size_t errlen)
 {
-	sqlite3_stmt *st = NULL;
-	int have = 0, r, i, n = db_schema_version();
-	char sql[64];
+	int have = 0, r, i = 0, n = db_schema_version();
 
-	if (sqlite3_prepare_v2(d->h, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
+	/* Managers starting together on one PostgreSQL database migrate one
+	 * at a time: the lock is held to the end of the transaction. */
+	if ((r = db_begin(d)) < 0 ||
+	    (d->pg && (r = pg_exec_raw(d, "SELECT pg_advisory_xact_lock(7317)")) < 0) ||
+	    (r = schema_have(d, &have)) < 0) {
 		snprintf(err, errlen, "cannot read the schema version: %s", db_errmsg(d));
-		sqlite3_finalize(st);
-		return -EIO;
+		db_rollback(d);
+		return r;
 	}
-	have = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
 	if (have > n) {
 		snprintf(err, errlen, "database schema %d is newer than this vr-manager's (%d)", have,
 		    n);
+		db_rollback(d);
 		return -EPROTO;
 	}
 	for (i = have; i < n; i++) {
-		if ((r = db_exec(d, "BEGIN IMMEDIATE")) < 0)
-			goto fail;
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", i + 1);
-		if ((r = db_exec(d, migrations[i])) < 0 || (r = db_exec(d, sql)) < 0) {
-			db_exec(d, "ROLLBACK");
-			goto fail;
-		}
-		if ((r = db_exec(d, "COMMIT")) < 0)
+		if ((r = migrate_one(d, i)) < 0)
 			goto fail;
 		log_info("db: schema migrated to version %d", i + 1);
 	}
+	if ((r = db_commit(d)) < 0)
+		goto fail;
 	return 0;
 fail:
 	snprintf(err, errlen, "schema migration %d failed: %s", i + 1, db_errmsg(d));
+	db_rollback(d);
 	return r;
 }
 
-/* A connection to path (which exists) under its own mutex: the part both
- * kinds of connection share. */
+/* api_time(ms) for SQLite: CloudStack's time stamp of a Unix time in ms. */
+static void
+lite_api_time(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	time_t t = (time_t)(sqlite3_value_int64(argv[0]) / 1000);
+	struct tm tm;
+	char s[32];
+
+	(void)argc;
+	if (!gmtime_r(&t, &tm) || !strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S+0000", &tm)) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	sqlite3_result_text(ctx, s, -1, SQLITE_TRANSIENT);
+}
+
+/* A connection to path (a SQLite file that exists, or a PostgreSQL URI)
+ * under its own mutex: the part both kinds of connection share. */
 static int
 db_connect(const char *path, struct db **out, char *err, size_t errlen)
 {
@@ -211,13 +268,26 @@ db_connect(const char *path, struct db **out, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&d->mu, NULL);
-	r = sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (r != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, d->h ? db_errmsg(d) : sqlite3_errstr(r));
-		db_close(d);
-		return db_errno(r);
+	if (db_is_pg(path)) {
+		d->pg = PQconnectdb(path);
+		if (PQstatus(d->pg) != CONNECTION_OK) {
+			snprintf(err, errlen, "%s", PQerrorMessage(d->pg));
+			err[strcspn(err, "\n")] = '\0';
+			db_close(d);
+			return -ECONNREFUSED;
+		}
+		*out = d;
+		return pg_exec_raw(d, "SET client_min_messages = warning");
 	}
-	sqlite3_busy_timeout(d->h, 5000);
+	r = sqlite3_open_v2(path, &d->lite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (r != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, d->lite ? db_errmsg(d) : sqlite3_errstr(r));
+		db_close(d);
+		return lite_errno(r);
+	}
+	sqlite3_busy_timeout(d->lite, 5000);
+	sqlite3_create_function(d->lite, "api_time", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+	    lite_api_time, NULL, NULL);
 	*out = d;
 	return 0;
 }
@@ -229,18 +299,21 @@ db_open(const char *path, struct db **out, char *err, size_t errlen)
 	int r, fd;
 
 	/* Create it 0600: it holds the accounts' secret keys and VR tokens. */
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(-r));
-		return r;
+	if (!db_is_pg(path)) {
+		if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+			r = -errno;
+			snprintf(err, errlen, "%s: %s", path, strerror(-r));
+			return r;
+		}
+		close(fd);
 	}
-	close(fd);
 	if ((r = db_connect(path, &d, err, errlen)) < 0)
 		return r;
-	/* WAL with synchronous=FULL: every commit is on disk before it returns. */
-	if ((r = db_exec(d, "PRAGMA journal_mode = WAL")) < 0 ||
+	/* SQLite: WAL with synchronous=FULL, every commit is on disk before it
+	 * returns (PostgreSQL's default synchronous_commit does the same). */
+	if (d->lite && ((r = db_exec(d, "PRAGMA journal_mode = WAL")) < 0 ||
 	    (r = db_exec(d, "PRAGMA synchronous = FULL")) < 0 ||
-	    (r = db_exec(d, "PRAGMA foreign_keys = ON")) < 0) {
+	    (r = db_exec(d, "PRAGMA foreign_keys = ON")) < 0)) {
 		snprintf(err, errlen, "%s: %s", path, db_errmsg(d));
 		goto fail;
 	}
@@ -261,13 +334,25 @@ db_open_reader(const char *path, struct db **out, char *err, size_t errlen)
 
 	if ((r = db_connect(path, &d, err, errlen)) < 0)
 		return r;
-	if ((r = db_exec(d, "PRAGMA query_only = ON")) < 0) {
+	if ((r = db_exec(d, d->pg ? "SET default_transaction_read_only = on" :
+	    "PRAGMA query_only = ON")) < 0) {
 		snprintf(err, errlen, "%s: %s", path, db_errmsg(d));
 		db_close(d);
 		return r;
 	}
 	*out = d;
 	return 0;
+}
+
+static void
+st_free(struct db_st *st)
+{
+	if (!st)
+		return;
+	sqlite3_finalize(st->lite);
+	PQclear(st->res);
+	free(st->sql);
+	free(st);
 }
 
 void
@@ -278,8 +363,10 @@ db_close(struct db *d)
 	if (!d)
 		return;
 	for (i = 0; i < d->ncache; i++)
-		sqlite3_finalize(d->cache[i].st);
-	sqlite3_close(d->h);
+		st_free(d->cache[i].st);
+	sqlite3_close(d->lite);
+	if (d->pg)
+		PQfinish(d->pg);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
 }
@@ -296,27 +383,67 @@ db_unlock(struct db *d)
 	pthread_mutex_unlock(&d->mu);
 }
 
-sqlite3_stmt *
+static void
+st_clear(struct db_st *st)
+{
+	int i;
+
+	if (st->lite) {
+		sqlite3_clear_bindings(st->lite);
+		return;
+	}
+	/* An unbound parameter is a NULL text: "?1 IS NULL OR uuid = ?1"
+	 * gives PostgreSQL no type to infer otherwise. */
+	for (i = 0; i < DB_PARAMS_MAX; i++) {
+		st->val[i] = NULL;
+		st->types[i] = PG_TEXTOID;
+	}
+}
+
+/* A new statement for sql, not cached. */
+static struct db_st *
+st_new(struct db *d, const char *sql)
+{
+	struct db_st *st = calloc(1, sizeof(*st));
+	int r;
+
+	if (!st)
+		return NULL;
+	st->d = d;
+	st->row = -1;
+	if (d->pg)
+		r = db_pg_sql(sql, &st->sql, &st->nparams);
+	else
+		r = lite_errno(sqlite3_prepare_v3(d->lite, sql, -1, SQLITE_PREPARE_PERSISTENT,
+		    &st->lite, NULL));
+	if (r < 0) {
+		log_warnx("db: prepare failed: %s: %.60s", d->pg ? strerror(-r) : db_errmsg(d), sql);
+		st_free(st);
+		return NULL;
+	}
+	st_clear(st);
+	return st;
+}
+struct db_st *
 db_stmt(struct db *d, const char *sql)
 {
-	sqlite3_stmt *st;
+	struct db_st *st;
 	unsigned i;
 
 	for (i = 0; i < d->ncache; i++)
 		if (d->cache[i].sql == sql) {
 			st = d->cache[i].st;
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
+			db_reset(st);
+			st_clear(st);
 			return st;
 		}
-	if (sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-		log_warnx("db: prepare failed: %s: %.60s", db_errmsg(d), sql);
+	if (!(st = st_new(d, sql)))
 		return NULL;
-	}
+	st->cached = true;
 	if (d->ncache == DB_STMT_CACHE_MAX) {
 		log_warnx("db: statement cache full (%d); raise DB_STMT_CACHE_MAX",
 		    DB_STMT_CACHE_MAX);
-		sqlite3_finalize(st);
+		st_free(st);
 		return NULL;
 	}
 	d->cache[d->ncache].sql = sql;
@@ -325,26 +452,195 @@ db_stmt(struct db *d, const char *sql)
 	return st;
 }
 
+/* PostgreSQL: runs the statement with its parameters; its rows are read
+ * from the result. */
+static int
+pg_run(struct db_st *st)
+{
+	struct db *d = st->d;
+	ExecStatusType s;
+
+	/* A cached statement is prepared once per connection, with the types of
+	 * its first binding; one bound otherwise later runs unprepared. */
+	if (st->cached && !st->prepared && !st->prepare_failed) {
+		PGresult *p;
+
+		snprintf(st->name, sizeof(st->name), "s%u", ++d->nprepared);
+		p = PQprepare(d->pg, st->name, st->sql, st->nparams, st->types);
+		if (PQresultStatus(p) == PGRES_COMMAND_OK) {
+			st->prepared = true;
+			memcpy(st->ptypes, st->types, sizeof(st->ptypes));
+		} else {
+			st->prepare_failed = true; /* the run below reports the error */
+		}
+		PQclear(p);
+	}
+	if (st->prepared && !memcmp(st->ptypes, st->types, sizeof(st->ptypes)))
+		st->res = PQexecPrepared(d->pg, st->name, st->nparams, st->val, NULL, NULL, 0);
+	else
+		st->res = PQexecParams(d->pg, st->sql, st->nparams, st->types, st->val, NULL, NULL,
+		    0);
+	s = PQresultStatus(st->res);
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+		int r = pg_errno(d, st->res);
+
+		PQclear(st->res);
+		st->res = NULL;
+		if (r == -EEXIST) /* a constraint the caller handles */
+			log_debug("db: %s", d->err);
+		else
+			log_warnx("db: %s: %.80s", d->err, st->sql);
+		return r;
+	}
+	d->changes = strtoll(PQcmdTuples(st->res), NULL, 10);
+	st->nrows = PQntuples(st->res);
+	st->row = -1;
+	return 0;
+}
+
 int
-db_step_done(struct db *d, sqlite3_stmt *st)
+db_step(struct db_st *st)
 {
 	int rc;
 
+	if (st->lite) {
+		rc = sqlite3_step(st->lite);
+		if (rc == SQLITE_ROW)
+			return DB_ROW;
+		if (rc == SQLITE_DONE)
+			return DB_DONE;
+		log_debug("db: step: %s", db_errmsg(st->d));
+		return lite_errno(rc) < 0 ? lite_errno(rc) : -EIO;
+	}
+	if (!st->res && (rc = pg_run(st)) < 0)
+		return rc;
+	if (st->row + 1 >= st->nrows) {
+		st->row = st->nrows;
+		return DB_DONE;
+	}
+	st->row++;
+	return DB_ROW;
+}
+
+void
+db_reset(struct db_st *st)
+{
+	if (!st)
+		return;
+	if (st->lite) {
+		sqlite3_reset(st->lite);
+		return;
+	}
+	PQclear(st->res);
+	st->res = NULL;
+	st->row = -1;
+	st->nrows = 0;
+}
+
+void
+db_bind_text(struct db_st *st, int i, const char *v)
+{
+	if (st->lite) {
+		sqlite3_bind_text(st->lite, i, v, -1, SQLITE_STATIC);
+		return;
+	}
+	if (i < 1 || i > DB_PARAMS_MAX)
+		return;
+	st->val[i - 1] = v;
+	st->types[i - 1] = PG_TEXTOID;
+}
+
+void
+db_bind_int(struct db_st *st, int i, int64_t v)
+{
+	if (st->lite) {
+		sqlite3_bind_int64(st->lite, i, v);
+		return;
+	}
+	if (i < 1 || i > DB_PARAMS_MAX)
+		return;
+	snprintf(st->num[i - 1], sizeof(st->num[i - 1]), "%lld", (long long)v);
+	st->val[i - 1] = st->num[i - 1];
+	st->types[i - 1] = PG_INT8OID;
+}
+
+void
+db_bind_double(struct db_st *st, int i, double v)
+{
+	if (st->lite) {
+		sqlite3_bind_double(st->lite, i, v);
+		return;
+	}
+	if (i < 1 || i > DB_PARAMS_MAX)
+		return;
+	snprintf(st->num[i - 1], sizeof(st->num[i - 1]), "%.17g", v);
+	st->val[i - 1] = st->num[i - 1];
+	st->types[i - 1] = PG_FLOAT8OID;
+}
+
+/* PostgreSQL: column col of the current row as text, NULL for SQL NULL. */
+static const char *
+pg_col(struct db_st *st, int col)
+{
+	if (!st->res || st->row < 0 || st->row >= st->nrows || col >= PQnfields(st->res) ||
+	    PQgetisnull(st->res, st->row, col))
+		return NULL;
+	return PQgetvalue(st->res, st->row, col);
+}
+
+int64_t
+db_col_int(struct db_st *st, int col)
+{
+	const char *v;
+
+	if (st->lite)
+		return sqlite3_column_int64(st->lite, col);
+	if (!(v = pg_col(st, col)))
+		return 0;
+	if (*v == 't' || *v == 'f')
+		return *v == 't';
+	return strtoll(v, NULL, 10);
+}
+
+double
+db_col_double(struct db_st *st, int col)
+{
+	const char *v;
+
+	if (st->lite)
+		return sqlite3_column_double(st->lite, col);
+	return (v = pg_col(st, col)) ? strtod(v, NULL) : 0;
+}
+
+const char *
+db_text(struct db_st *st, int col)
+{
+	const char *t;
+
+	if (st->lite)
+		t = (const char *)sqlite3_column_text(st->lite, col);
+	else
+		t = pg_col(st, col);
+	return t ? t : "";
+}
+
+int
+db_step_done(struct db *d, struct db_st *st)
+{
+	int rc;
+
+	(void)d;
 	if (!st)
 		return -EIO;
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		log_debug("db: step: %s", db_errmsg(d));
-		return db_errno(rc);
-	}
-	return 0;
+	rc = db_step(st);
+	db_reset(st);
+	return rc < 0 ? rc : 0;
 }
 
 int
 db_run(struct db *d, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *st = db_stmt(d, sql);
+	struct db_st *st = db_stmt(d, sql);
 	va_list ap;
 	int i;
 
@@ -353,11 +649,11 @@ db_run(struct db *d, const char *sql, const char *fmt, ...)
 	va_start(ap, fmt);
 	for (i = 0; fmt[i]; i++) {
 		if (fmt[i] == 's')
-			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_STATIC);
+			db_bind_text(st, i + 1, va_arg(ap, const char *));
 		else if (fmt[i] == 'i')
-			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+			db_bind_int(st, i + 1, va_arg(ap, int64_t));
 		else
-			sqlite3_bind_double(st, i + 1, va_arg(ap, double));
+			db_bind_double(st, i + 1, va_arg(ap, double));
 	}
 	va_end(ap);
 	return db_step_done(d, st);
@@ -366,33 +662,30 @@ db_run(struct db *d, const char *sql, const char *fmt, ...)
 int
 db_ints_by_text(struct db *d, const char *sql, const char *key, int64_t *cols, int n)
 {
-	sqlite3_stmt *st = db_stmt(d, sql);
+	struct db_st *st = db_stmt(d, sql);
 	int rc, i;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		for (i = 0; i < n && i < sqlite3_column_count(st); i++)
-			cols[i] = sqlite3_column_int64(st, i);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
+	db_bind_text(st, 1, key);
+	if ((rc = db_step(st)) == DB_ROW)
+		for (i = 0; i < n; i++)
+			cols[i] = db_col_int(st, i);
+	db_reset(st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? -ENOENT : rc;
 }
 
 int
 db_load_rows(struct db *d, const char *sql, void *arrp, size_t *n, size_t elsize,
-    int (*fill)(void *el, sqlite3_stmt *st, void *arg), void *arg)
+    int (*fill)(void *el, struct db_st *st, void *arg), void *arg)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_st *st;
 	size_t cap = *n;
 	int rc, r = 0;
 
-	if ((rc = sqlite3_prepare_v2(d->h, sql, -1, &st, NULL)) != SQLITE_OK) {
-		log_warnx("db: %s", db_errmsg(d));
-		return db_errno(rc);
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	if (!(st = st_new(d, sql)))
+		return -EIO;
+	while ((rc = db_step(st)) == DB_ROW) {
 		char *base;
 
 		if ((r = array_reserve(arrp, &cap, *n + 1, elsize, 16)) < 0)
@@ -403,9 +696,9 @@ db_load_rows(struct db *d, const char *sql, void *arrp, size_t *n, size_t elsize
 			break;
 		(*n)++;
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = db_errno(rc);
-	sqlite3_finalize(st);
+	if (r == 0 && rc != DB_DONE)
+		r = rc;
+	st_free(st);
 	return r;
 }
 
@@ -428,26 +721,32 @@ db_commit(struct db *d)
 void
 db_rollback(struct db *d)
 {
-	if (!sqlite3_get_autocommit(d->h))
-		sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+	if (d->pg) {
+		if (PQtransactionStatus(d->pg) != PQTRANS_IDLE)
+			PQclear(PQexec(d->pg, "ROLLBACK"));
+		return;
+	}
+	if (!sqlite3_get_autocommit(d->lite))
+		sqlite3_exec(d->lite, "ROLLBACK", NULL, NULL, NULL);
 }
 
 int64_t
 db_changes(struct db *d)
 {
-	return sqlite3_changes64(d->h);
+	return d->pg ? d->changes : sqlite3_changes64(d->lite);
 }
 
 int64_t
 db_last_id(struct db *d)
 {
-	return sqlite3_last_insert_rowid(d->h);
-}
+	PGresult *res;
+	int64_t id = 0;
 
-const char *
-db_text(sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	return t ? (const char *)t : "";
+	if (!d->pg)
+		return sqlite3_last_insert_rowid(d->lite);
+	res = PQexec(d->pg, "SELECT lastval()");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return id;
 }

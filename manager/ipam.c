@@ -30,15 +30,15 @@ find(struct ipam *a, int64_t id)
 
 /* One network with its network, broadcast and gateway addresses taken. */
 static int
-fill_net(void *el, sqlite3_stmt *st, void *arg)
+fill_net(void *el, struct db_st *st, void *arg)
 {
 	struct ipam_net *n = el;
 
 	(void)arg;
-	n->id = sqlite3_column_int64(st, 0);
-	n->net = (uint32_t)sqlite3_column_int64(st, 1);
-	n->prefix = sqlite3_column_int(st, 2);
-	n->gateway = (uint32_t)sqlite3_column_int64(st, 3);
+	n->id = db_col_int(st, 0);
+	n->net = (uint32_t)db_col_int(st, 1);
+	n->prefix = db_col_int(st, 2);
+	n->gateway = (uint32_t)db_col_int(st, 3);
 	n->size = (uint32_t)(~prefix_mask(n->prefix)) + 1u;
 	n->free = n->size;
 	if (!(n->used = calloc(n->size / 8 + 1, 1)))
@@ -52,7 +52,7 @@ fill_net(void *el, sqlite3_stmt *st, void *arg)
 int
 ipam_load(struct db *d, struct ipam *a)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_st *st = NULL;
 	int rc, r;
 
 	memset(a, 0, sizeof(*a));
@@ -61,21 +61,20 @@ ipam_load(struct db *d, struct ipam *a)
 	if ((r = db_load_rows(d, "SELECT id, net, prefix, gateway FROM network ORDER BY id",
 	    &a->nets, &a->n, sizeof(*a->nets), fill_net, NULL)) < 0)
 		goto out;
-	if (sqlite3_prepare_v2(d->h, "SELECT network_id, ip FROM nic", -1, &st, NULL) !=
-	    SQLITE_OK) {
+	if (!(st = db_stmt(d, "SELECT network_id, ip FROM nic"))) {
 		r = -EIO;
 		goto out;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct ipam_net *n = find(a, sqlite3_column_int64(st, 0));
+	while ((rc = db_step(st)) == DB_ROW) {
+		struct ipam_net *n = find(a, db_col_int(st, 0));
 
 		if (n)
-			mark(n, (uint32_t)sqlite3_column_int64(st, 1));
+			mark(n, (uint32_t)db_col_int(st, 1));
 	}
-	if (rc != SQLITE_DONE) /* a partial load would hand out addresses in use */
-		r = db_errno(rc);
+	if (rc != DB_DONE) /* a partial load would hand out addresses in use */
+		r = rc;
 out:
-	sqlite3_finalize(st);
+	db_reset(st);
 	db_unlock(d);
 	if (r < 0)
 		ipam_destroy(a);
@@ -95,39 +94,64 @@ ipam_destroy(struct ipam *a)
 	pthread_mutex_destroy(&a->mu);
 }
 
-int
-ipam_alloc(struct ipam *a, int64_t net_id, uint32_t *ip)
+/* The first free address at or after offset start (byte-aligned), wrapping. */
+static int
+alloc_from(struct ipam_net *n, uint32_t start, uint32_t *ip)
 {
-	struct ipam_net *n;
-	uint32_t off;
-	int r = -ENOSPC;
+	uint32_t nbytes = (n->size + 7) / 8, i, off;
 
-	pthread_mutex_lock(&a->mu);
-	if (!(n = find(a, net_id))) {
-		r = -ENOENT;
-		goto out;
-	}
-	if (n->free == 0)
-		goto out;
-	for (off = 0; off < n->size; off += 8) {
-		uint8_t b = n->used[off / 8];
+	for (i = 0; i < nbytes; i++) {
+		uint8_t b = n->used[(start / 8 + i) % nbytes];
 
 		if (b == 0xff)
 			continue;
+		off = (start / 8 + i) % nbytes * 8;
 		while (b & 1u) {
 			b >>= 1;
 			off++;
 		}
 		if (off >= n->size)
-			break;
+			continue;
 		mark(n, n->net + off);
 		*ip = n->net + off;
-		r = 0;
-		break;
+		return 0;
 	}
-out:
+	return -ENOSPC;
+}
+
+int
+ipam_alloc(struct ipam *a, int64_t net_id, uint32_t start, uint32_t *ip)
+{
+	struct ipam_net *n;
+	int r = -ENOSPC;
+
+	pthread_mutex_lock(&a->mu);
+	if (!(n = find(a, net_id)))
+		r = -ENOENT;
+	else if (n->free > 0)
+		r = alloc_from(n, n->size ? start % n->size : 0, ip);
 	pthread_mutex_unlock(&a->mu);
 	return r;
+}
+
+int
+ipam_mark_taken(struct ipam *a, struct db *d, int64_t net_id)
+{
+	struct db_st *st = db_stmt(d, "SELECT ip FROM nic WHERE network_id = ?1");
+	struct ipam_net *n;
+	int rc;
+
+	if (!st)
+		return -EIO;
+	db_bind_int(st, 1, net_id);
+	pthread_mutex_lock(&a->mu);
+	n = find(a, net_id);
+	while ((rc = db_step(st)) == DB_ROW)
+		if (n)
+			mark(n, (uint32_t)db_col_int(st, 0));
+	pthread_mutex_unlock(&a->mu);
+	db_reset(st);
+	return rc < 0 ? rc : 0;
 }
 
 void

@@ -25,9 +25,14 @@ struct ipam {
 /* Loads every network and marks its NICs' addresses.  0 or -errno. */
 int ipam_load(struct db *d, struct ipam *a);
 void ipam_destroy(struct ipam *a);
-/* The lowest free address of a network: 0, -ENOENT (no such network) or
- * -ENOSPC (full). */
-int ipam_alloc(struct ipam *a, int64_t net_id, uint32_t *ip);
+/* The lowest free address of a network from offset start on (0: the
+ * lowest of all; wraps around): 0, -ENOENT (no such network) or -ENOSPC
+ * (full). */
+int ipam_alloc(struct ipam *a, int64_t net_id, uint32_t start, uint32_t *ip);
+/* Marks the addresses the database's NICs hold on a network (other managers
+ * on the database hand out addresses too); the caller holds d's lock.
+ * 0 or -errno. */
+int ipam_mark_taken(struct ipam *a, struct db *d, int64_t net_id);
 /* Gives an address back (no-op when it is not in use). */
 void ipam_release(struct ipam *a, int64_t net_id, uint32_t ip);
 

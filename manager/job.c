@@ -83,6 +83,10 @@ job_run(struct mgr *m, int64_t id)
 	size_t i;
 	int r = 0;
 
+	if (!job_owned(m, id)) {
+		log_info("job %lld: no longer this manager's (taken over); not run", (long long)id);
+		return;
+	}
 	if ((r = job_load(m, id, &j)) < 0) {
 		log_err(r, "job %lld: cannot load", (long long)id);
 		return;
@@ -111,6 +115,13 @@ job_run(struct mgr *m, int64_t id)
 			snprintf(j.err, sizeof(j.err), "%s failed: %s", failed, strerror(-r));
 		if (!j.fail_code)
 			j.fail_code = CS_INTERNAL_ERROR;
+		if (r == -ESTALE || !job_owned(m, id)) {
+			/* its new owner rolls it back from the database's traces */
+			log_warnx("job %s (%s VM %s): taken over by another manager; left to it",
+			    j.uuid, j.cmd, j.vm_uuid);
+			job_clear(&j);
+			return;
+		}
 		log_warnx("job %s (%s VM %s): %s: %s; rolling back", j.uuid, j.cmd, j.vm_uuid,
 		    failed, j.err);
 		job_undo_from(&j, i);
@@ -143,7 +154,14 @@ worker(void *arg)
 		q->head = (q->head + 1) % JOB_QUEUE_MAX;
 		q->len--;
 		pthread_mutex_unlock(&q->mu);
-		job_run(m, id);
+		if (id < 0) { /* taken over from another manager (cluster.c) */
+			int r = jobs_recover_one(m, -id);
+
+			if (r < 0)
+				log_err(r, "job %lld: recovery after a takeover failed", (long long)-id);
+		} else {
+			job_run(m, id);
+		}
 	}
 }
 
@@ -216,8 +234,8 @@ jobs_stop(struct mgr *m)
 /* A job whose kind says it can run again is queued again; any other is
  * rolled back (every undo is idempotent and finds its traces in the
  * database: the reserved flag, the NIC, the volume's pool, the host). */
-static int
-recover_one(struct mgr *m, int64_t id)
+int
+jobs_recover_one(struct mgr *m, int64_t id)
 {
 	struct job j;
 	int r;
@@ -243,29 +261,31 @@ recover_one(struct mgr *m, int64_t id)
 int
 jobs_recover(struct mgr *m)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_st *st = NULL;
 	int64_t *ids = NULL;
 	size_t n = 0, cap = 0, i;
-	int rc = SQLITE_ERROR, r = 0;
+	int rc = -EIO, r = 0;
 
 	db_lock(m->db);
-	if (sqlite3_prepare_v2(m->db->h, "SELECT id FROM job WHERE status = 0 ORDER BY id", -1,
-	    &st, NULL) == SQLITE_OK)
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	if ((st = db_stmt(m->db, "SELECT id FROM job WHERE status = 0 AND owner_id = ?1"
+	    " ORDER BY id"))) {
+		db_bind_int(st, 1, m->self_id);
+		while ((rc = db_step(st)) == DB_ROW) {
 			if ((r = array_reserve(&ids, &cap, n + 1, sizeof(*ids), 64)) < 0)
 				break;
-			ids[n++] = sqlite3_column_int64(st, 0);
+			ids[n++] = db_col_int(st, 0);
 		}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = db_errno(rc);
-	sqlite3_finalize(st);
+	}
+	if (r == 0 && rc != DB_DONE)
+		r = rc;
+	db_reset(st);
 	db_unlock(m->db);
 	if (r < 0) {
 		free(ids);
 		return r;
 	}
 	for (i = 0; i < n; i++)
-		if ((rc = recover_one(m, ids[i])) < 0)
+		if ((rc = jobs_recover_one(m, ids[i])) < 0)
 			log_err(rc, "job %lld: recovery failed", (long long)ids[i]);
 		else
 			r++;

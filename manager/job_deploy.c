@@ -40,10 +40,23 @@ job_host(struct job *j)
 	return j->host_id ? capacity_host(&j->m->cap, j->host_id) : NULL;
 }
 
+/* The planner's snapshot misses what other managers on the database
+ * released since: before saying there is no room, it is read again. */
+static int
+plan(struct job *j)
+{
+	if (planner_place(&j->m->cap, &j->claim, &j->plan) == 0)
+		return 0;
+	db_lock(j->m->db);
+	capacity_refresh_all(j->m->db, &j->m->cap);
+	db_unlock(j->m->db);
+	return planner_place(&j->m->cap, &j->claim, &j->plan);
+}
+
 int
 job_stage_planning(struct job *j)
 {
-	if (planner_place(&j->m->cap, &j->claim, &j->plan) < 0)
+	if (plan(j) < 0)
 		return no_room(j);
 	note_plan(j);
 	return 0;
@@ -59,19 +72,20 @@ claim_txn(struct job *j)
 	    " WHERE id = ?1 AND state = 'Stopped'";
 	static const char sql_vol[] = "UPDATE volume SET pool_id = ?2 WHERE id = ?1";
 	struct db *d = j->m->db;
-	sqlite3_stmt *st;
+	struct db_st *st;
 	int r;
 
 	if ((r = db_begin(d)) < 0)
 		return r;
-	if ((r = capacity_claim(d, &j->m->cap, j->plan.host->id, j->plan.pool->id, &j->claim)) < 0)
+	if ((r = job_fence(j->m, j->id)) < 0 ||
+	    (r = capacity_claim(d, &j->m->cap, j->plan.host->id, j->plan.pool->id, &j->claim)) < 0)
 		goto fail;
 	r = -EIO;
 	if (!(st = db_stmt(d, sql_vm)))
 		goto fail;
-	sqlite3_bind_int64(st, 1, j->vm_id);
-	sqlite3_bind_int64(st, 2, j->plan.host->id);
-	sqlite3_bind_int64(st, 3, j->plan.pool->id);
+	db_bind_int(st, 1, j->vm_id);
+	db_bind_int(st, 2, j->plan.host->id);
+	db_bind_int(st, 3, j->plan.pool->id);
 	if ((r = db_step_done(d, st)) < 0)
 		goto fail;
 	if (db_changes(d) != 1) {
@@ -82,8 +96,8 @@ claim_txn(struct job *j)
 		r = -EIO;
 		goto fail;
 	}
-	sqlite3_bind_int64(st, 1, j->volume_id);
-	sqlite3_bind_int64(st, 2, j->plan.pool->id);
+	db_bind_int(st, 1, j->volume_id);
+	db_bind_int(st, 2, j->plan.pool->id);
 	if ((r = db_step_done(d, st)) < 0 || (r = db_commit(d)) < 0)
 		goto fail;
 	return 0;
@@ -125,7 +139,7 @@ job_stage_reservation(struct job *j)
 			snprintf(j->err, sizeof(j->err), "reservation failed: %s", strerror(-r));
 			return r;
 		}
-		if (planner_place(&j->m->cap, &j->claim, &j->plan) < 0)
+		if (plan(j) < 0)
 			return no_room(j);
 	}
 	return no_room(j);
@@ -258,7 +272,7 @@ job_commit_running(struct job *j)
 	db_lock(d);
 	if ((r = db_begin(d)) < 0)
 		goto out;
-	if ((r = db_run(d, sql_vm, "i", j->vm_id)) < 0 ||
+	if ((r = job_fence(j->m, j->id)) < 0 || (r = db_run(d, sql_vm, "i", j->vm_id)) < 0 ||
 	    (r = db_run(d, sql_vol, "is", j->volume_id, j->volume_path)) < 0 ||
 	    (r = db_run(d, sql_job, "iis", j->id, now_ms(), stages)) < 0 ||
 	    (r = db_commit(d)) < 0) {

@@ -33,12 +33,12 @@ vm_state_parse(const char *s)
 
 static const char SQL_LOAD[] =
     "SELECT j.uuid, j.cmd, j.vm_id, v.account_id, v.uuid, v.name, v.instance_name, v.state,"
-    " v.password, v.userdata, v.ssh_key, v.zone_id, IFNULL(v.host_id, 0),"
-    " IFNULL(v.pool_id, 0), v.reserved, o.name, o.cpu_count, o.cpu_mhz, o.ram_mib,"
+    " v.password, v.userdata, v.ssh_key, v.zone_id, COALESCE(v.host_id, 0),"
+    " COALESCE(v.pool_id, 0), v.reserved, o.name, o.cpu_count, o.cpu_mhz, o.ram_mib,"
     " o.local_storage, z.name, t.uuid, s.path || '/' || t.path, t.size, n.id, n.vr_url,"
-    " n.vr_token, n.bridge, n.vlan, n.gateway, n.dns, IFNULL(c.ip, 0), IFNULL(c.mac, ''),"
-    " IFNULL(vol.id, 0), IFNULL(vol.uuid, ''), IFNULL(vol.path, ''), j.arg,"
-    " IFNULL(v.last_host_id, 0), IFNULL(vol.pool_id, 0), IFNULL(vol.state, '')"
+    " n.vr_token, n.bridge, n.vlan, n.gateway, n.dns, COALESCE(c.ip, 0), COALESCE(c.mac, ''),"
+    " COALESCE(vol.id, 0), COALESCE(vol.uuid, ''), COALESCE(vol.path, ''), j.arg,"
+    " COALESCE(v.last_host_id, 0), COALESCE(vol.pool_id, 0), COALESCE(vol.state, '')"
     " FROM (SELECT uuid, cmd, vm_id, arg FROM job WHERE id = ?1"
     " UNION ALL SELECT '', '', ?2, '' WHERE ?1 = 0) j"
     " JOIN vm v ON v.id = j.vm_id JOIN offering o ON o.id = v.offering_id"
@@ -50,14 +50,14 @@ static const char SQL_LOAD[] =
 #define COPY(dst, col) snprintf(dst, sizeof(dst), "%s", db_text(st, col))
 
 static void
-job_fill(struct job *j, sqlite3_stmt *st)
+job_fill(struct job *j, struct db_st *st)
 {
 	struct cap_pool *p;
 
 	COPY(j->uuid, 0);
 	COPY(j->cmd, 1);
-	j->vm_id = sqlite3_column_int64(st, 2);
-	j->account_id = sqlite3_column_int64(st, 3);
+	j->vm_id = db_col_int(st, 2);
+	j->account_id = db_col_int(st, 3);
 	COPY(j->vm_uuid, 4);
 	COPY(j->vm_name, 5);
 	COPY(j->instance_name, 6);
@@ -65,38 +65,38 @@ job_fill(struct job *j, sqlite3_stmt *st)
 	COPY(j->password, 8);
 	j->userdata = strdup(db_text(st, 9));
 	j->ssh_key = strdup(db_text(st, 10));
-	j->zone_id = sqlite3_column_int64(st, 11);
-	j->host_id = sqlite3_column_int64(st, 12);
-	j->pool_id = sqlite3_column_int64(st, 13);
-	j->reserved = sqlite3_column_int(st, 14) != 0;
+	j->zone_id = db_col_int(st, 11);
+	j->host_id = db_col_int(st, 12);
+	j->pool_id = db_col_int(st, 13);
+	j->reserved = db_col_int(st, 14) != 0;
 	COPY(j->offering_name, 15);
-	j->cpu_count = (unsigned)sqlite3_column_int(st, 16);
-	j->cpu_mhz = (unsigned)sqlite3_column_int(st, 17);
+	j->cpu_count = (unsigned)db_col_int(st, 16);
+	j->cpu_mhz = (unsigned)db_col_int(st, 17);
 	j->need.zone_id = j->zone_id;
 	j->need.cpu_mhz = (int64_t)j->cpu_count * j->cpu_mhz;
-	j->need.ram_mib = sqlite3_column_int64(st, 18);
-	j->need.local = sqlite3_column_int(st, 19) != 0;
+	j->need.ram_mib = db_col_int(st, 18);
+	j->need.local = db_col_int(st, 19) != 0;
 	COPY(j->zone_name, 20);
 	COPY(j->tpl_uuid, 21);
 	COPY(j->tpl_path, 22);
-	j->need.disk_bytes = sqlite3_column_int64(st, 23);
-	j->network_id = sqlite3_column_int64(st, 24);
+	j->need.disk_bytes = db_col_int(st, 23);
+	j->network_id = db_col_int(st, 24);
 	COPY(j->vr_url, 25);
 	COPY(j->vr_token, 26);
 	COPY(j->bridge, 27);
-	j->vlan = (unsigned)sqlite3_column_int(st, 28);
-	ip4_format((uint32_t)sqlite3_column_int64(st, 29), j->gateway);
+	j->vlan = (unsigned)db_col_int(st, 28);
+	ip4_format((uint32_t)db_col_int(st, 29), j->gateway);
 	COPY(j->dns, 30);
-	j->ip4 = (uint32_t)sqlite3_column_int64(st, 31);
+	j->ip4 = (uint32_t)db_col_int(st, 31);
 	if (j->ip4)
 		ip4_format(j->ip4, j->ip);
 	COPY(j->mac, 32);
-	j->volume_id = sqlite3_column_int64(st, 33);
+	j->volume_id = db_col_int(st, 33);
 	COPY(j->volume_uuid, 34);
 	COPY(j->volume_path, 35);
 	j->arg = strdup(db_text(st, 36));
-	j->last_host_id = sqlite3_column_int64(st, 37);
-	j->vol_pool_id = sqlite3_column_int64(st, 38);
+	j->last_host_id = db_col_int(st, 37);
+	j->vol_pool_id = db_col_int(st, 38);
 	j->vol_ready = !strcmp(db_text(st, 39), "Ready");
 	/* A volume that exists stays where it is: a start claims only CPU and
 	 * RAM, on a host that reaches its pool, the last host first. */
@@ -118,7 +118,7 @@ job_fill(struct job *j, sqlite3_stmt *st)
 static int
 load(struct mgr *m, int64_t id, int64_t vm_id, struct job *j)
 {
-	sqlite3_stmt *st;
+	struct db_st *st;
 	int rc, r;
 
 	memset(j, 0, sizeof(*j));
@@ -129,13 +129,13 @@ load(struct mgr *m, int64_t id, int64_t vm_id, struct job *j)
 		db_unlock(m->db);
 		return -EIO;
 	}
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, vm_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	db_bind_int(st, 1, id);
+	db_bind_int(st, 2, vm_id);
+	rc = db_step(st);
+	if (rc == DB_ROW)
 		job_fill(j, st);
-	r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
-	sqlite3_reset(st);
+	r = rc == DB_ROW ? 0 : rc == DB_DONE ? -ENOENT : rc;
+	db_reset(st);
 	db_unlock(m->db);
 	if (r == 0 && (!j->userdata || !j->ssh_key || !j->arg))
 		r = -ENOMEM;
@@ -228,14 +228,14 @@ job_counts_release(struct job *j)
 	    "UPDATE resource_count SET count = count - CASE type WHEN 'vm' THEN 1"
 	    " WHEN 'cpu' THEN ?2 WHEN 'memory' THEN ?3 WHEN 'volume' THEN 1"
 	    " WHEN 'storage' THEN ?4 ELSE 0 END WHERE account_id = ?1";
-	sqlite3_stmt *st = db_stmt(j->m->db, sql);
+	struct db_st *st = db_stmt(j->m->db, sql);
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, j->account_id);
-	sqlite3_bind_int64(st, 2, j->cpu_count);
-	sqlite3_bind_int64(st, 3, j->need.ram_mib);
-	sqlite3_bind_int64(st, 4, j->need.disk_bytes);
+	db_bind_int(st, 1, j->account_id);
+	db_bind_int(st, 2, j->cpu_count);
+	db_bind_int(st, 3, j->need.ram_mib);
+	db_bind_int(st, 4, j->need.disk_bytes);
 	return db_step_done(j->m->db, st);
 }
 
@@ -246,17 +246,17 @@ release_rows(struct job *j)
 	static const char sql_nic[] = "DELETE FROM nic WHERE vm_id = ?1";
 	static const char sql_vol[] = "DELETE FROM volume WHERE vm_id = ?1";
 	struct db *d = j->m->db;
-	sqlite3_stmt *st;
+	struct db_st *st;
 	int r;
 
 	if (!j->ip4)
 		return 0; /* rows and counts went with an earlier failure */
 	if (!(st = db_stmt(d, sql_nic)))
 		return -EIO;
-	sqlite3_bind_int64(st, 1, j->vm_id);
+	db_bind_int(st, 1, j->vm_id);
 	if ((r = db_step_done(d, st)) < 0 || !(st = db_stmt(d, sql_vol)))
 		return r < 0 ? r : -EIO;
-	sqlite3_bind_int64(st, 1, j->vm_id);
+	db_bind_int(st, 1, j->vm_id);
 	if ((r = db_step_done(d, st)) < 0)
 		return r;
 	return job_counts_release(j);
@@ -305,7 +305,7 @@ job_finish_commit(struct job *j, enum vm_state state, unsigned release, enum job
 	bool keep_host = !(release & JOB_RELEASE_HOST), keep_pool = !(release & JOB_RELEASE_POOL);
 	int64_t host, pool;
 	struct cap_need n;
-	sqlite3_stmt *st;
+	struct db_st *st;
 	char *stages = job_stages_json(j);
 	int r;
 
@@ -314,18 +314,19 @@ job_finish_commit(struct job *j, enum vm_state state, unsigned release, enum job
 	db_lock(d);
 	if ((r = db_begin(d)) < 0)
 		goto out;
-	if ((r = release_capacity(j, release, &host, &pool, &n)) < 0)
+	if ((r = job_fence(j->m, j->id)) < 0 ||
+	    (r = release_capacity(j, release, &host, &pool, &n)) < 0)
 		goto fail;
 	if ((release & JOB_RELEASE_ROWS) && (r = release_rows(j)) < 0)
 		goto fail;
 	r = -EIO;
 	if (!(st = db_stmt(d, sql_vm)))
 		goto fail;
-	sqlite3_bind_int64(st, 1, j->vm_id);
-	sqlite3_bind_text(st, 2, vm_state_names[state], -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, failed ? j->err : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, keep_host);
-	sqlite3_bind_int(st, 5, keep_pool);
+	db_bind_int(st, 1, j->vm_id);
+	db_bind_text(st, 2, vm_state_names[state]);
+	db_bind_text(st, 3, failed ? j->err : "");
+	db_bind_int(st, 4, keep_host);
+	db_bind_int(st, 5, keep_pool);
 	if ((r = db_step_done(d, st)) < 0)
 		goto fail;
 	if (!keep_pool && !(release & JOB_RELEASE_ROWS)) {
@@ -333,7 +334,7 @@ job_finish_commit(struct job *j, enum vm_state state, unsigned release, enum job
 			r = -EIO;
 			goto fail;
 		}
-		sqlite3_bind_int64(st, 1, j->vm_id);
+		db_bind_int(st, 1, j->vm_id);
 		if ((r = db_step_done(d, st)) < 0)
 			goto fail;
 	}
@@ -341,12 +342,12 @@ job_finish_commit(struct job *j, enum vm_state state, unsigned release, enum job
 		r = -EIO;
 		goto fail;
 	}
-	sqlite3_bind_int64(st, 1, j->id);
-	sqlite3_bind_int(st, 2, status);
-	sqlite3_bind_int(st, 3, failed ? j->fail_code : 0);
-	sqlite3_bind_text(st, 4, failed ? j->err : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, now_ms());
-	sqlite3_bind_text(st, 6, stages, -1, SQLITE_STATIC);
+	db_bind_int(st, 1, j->id);
+	db_bind_int(st, 2, status);
+	db_bind_int(st, 3, failed ? j->fail_code : 0);
+	db_bind_text(st, 4, failed ? j->err : "");
+	db_bind_int(st, 5, now_ms());
+	db_bind_text(st, 6, stages);
 	if ((r = db_step_done(d, st)) < 0 || (r = db_commit(d)) < 0)
 		goto fail;
 	/* under the db lock: see job_stage_reservation */

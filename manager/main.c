@@ -17,7 +17,12 @@
 #include "volume.h"
 
 static const struct conf_key mgr_keys[] = {
-	{ "db", "/var/lib/vr-manager/manager.db", 0, "SQLite database file" },
+	{ "db", "/var/lib/vr-manager/manager.db", 0, "SQLite database file, or a PostgreSQL"
+	    " URI postgresql://USER@HOST/DBNAME (several managers may share one)" },
+	{ "name", NULL, 0, "this manager's name among those on the database (default:"
+	    " HOSTNAME/LISTEN) (serve)" },
+	{ "takeover-after", "10", 0, "seconds without a heartbeat after which another manager"
+	    " takes over a manager's jobs (serve)" },
 	{ "listen", "127.0.0.1:8080", CONF_MULTI, "API address host:port (serve)" },
 	{ "workers", "4", 0, "async job worker threads (serve)" },
 	{ "api-threads", "2", 0, "threads answering API requests (serve)" },
@@ -45,7 +50,8 @@ static const struct cli_spec mgr_cli = {
 		      "  init   create or migrate the database and load --inventory FILE\n"
 		      "  serve  answer the API at http://LISTEN/client/api and run jobs\n"
 		      "Signals: SIGTERM/SIGINT stop after the running stages; unfinished jobs\n"
-		      "are finished or rolled back at the next start.\n"
+		      "are finished or rolled back at the next start, or by another manager\n"
+		      "on the same PostgreSQL database after --takeover-after seconds.\n"
 		      "Docs: docs/manager.md.\n",
 };
 
@@ -116,20 +122,29 @@ cmd_serve(struct cli_result *cr)
 	struct mgr m;
 	struct api a;
 	struct virt_opts vo;
-	uint64_t workers, threads, vr_timeout;
-	char err[512], *const *listen;
+	uint64_t workers, threads, vr_timeout, takeover;
+	char err[512], name[128], host[64], *const *listen;
 	size_t nlisten;
 	sigset_t set;
 	int r, sig, rc = 1;
 
 	if (conf_get_u64(&cr->conf, "workers", 1, WORKERS_MAX, &workers, err, sizeof(err)) < 0 ||
 	    conf_get_u64(&cr->conf, "api-threads", 1, 64, &threads, err, sizeof(err)) < 0 ||
-	    conf_get_u64(&cr->conf, "vr-timeout", 1, 600, &vr_timeout, err, sizeof(err)) < 0)
+	    conf_get_u64(&cr->conf, "vr-timeout", 1, 600, &vr_timeout, err, sizeof(err)) < 0 ||
+	    conf_get_u64(&cr->conf, "takeover-after", 1, 3600, &takeover, err, sizeof(err)) < 0)
 		cli_config_error(&mgr_cli, "%s", err);
 	nlisten = conf_get_all(&cr->conf, "listen", &listen);
 	memset(&m, 0, sizeof(m));
 	memset(&a, 0, sizeof(a));
 	m.vr_timeout_s = (int)vr_timeout;
+	m.takeover_ms = (int64_t)takeover * 1000;
+	if (conf_get(&cr->conf, "name"))
+		snprintf(name, sizeof(name), "%s", conf_get(&cr->conf, "name"));
+	else if (gethostname(host, sizeof(host)) == 0)
+		snprintf(name, sizeof(name), "%.*s/%s", (int)strnlen(host, sizeof(host)), host,
+		    listen[0]);
+	else
+		snprintf(name, sizeof(name), "localhost/%s", listen[0]);
 	/* Signals are taken by sigwait below; every thread inherits the mask. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -167,6 +182,10 @@ cmd_serve(struct cli_result *cr)
 		log_err(r, "cannot start");
 		goto out_virt;
 	}
+	if ((r = cluster_join(&m, name, listen[0])) < 0) {
+		log_err(r, "cannot register manager %s in the database", name);
+		goto out_jobs;
+	}
 	if ((r = jobs_recover(&m)) < 0) {
 		/* serving would leave those jobs pending until another restart */
 		log_err(r, "cannot read the unfinished jobs from the database");
@@ -174,6 +193,10 @@ cmd_serve(struct cli_result *cr)
 	}
 	if (r > 0)
 		log_info("recovered %d unfinished jobs", r);
+	if ((r = cluster_start(&m)) < 0) {
+		log_err(r, "cannot start the heartbeat");
+		goto out_jobs;
+	}
 	if ((r = api_listen(&a, listen, nlisten, (unsigned)threads, err, sizeof(err))) < 0) {
 		log_warnx("%s", err);
 		goto out_jobs;
@@ -190,7 +213,9 @@ cmd_serve(struct cli_result *cr)
 	rc = 0;
 out_jobs:
 	api_free(&a); /* no new jobs */
-	jobs_stop(&m);
+	cluster_quiesce(&m); /* none from other managers either */
+	jobs_stop(&m);       /* heartbeating while the running stages end */
+	cluster_stop(&m);    /* the jobs still queued: for another manager */
 out_virt:
 	api_free(&a);
 	virt_hosts_free(m.virt);
@@ -214,7 +239,8 @@ main(int argc, char **argv)
 	cli_parse(&mgr_cli, argc, argv, &cr);
 	if (conf_get_u64(&cr.conf, "workers", 1, WORKERS_MAX, &n, err, sizeof(err)) < 0 ||
 	    conf_get_u64(&cr.conf, "api-threads", 1, 64, &n, err, sizeof(err)) < 0 ||
-	    conf_get_u64(&cr.conf, "vr-timeout", 1, 600, &n, err, sizeof(err)) < 0)
+	    conf_get_u64(&cr.conf, "vr-timeout", 1, 600, &n, err, sizeof(err)) < 0 ||
+	    conf_get_u64(&cr.conf, "takeover-after", 1, 3600, &n, err, sizeof(err)) < 0)
 		cli_config_error(&mgr_cli, "%s", err);
 	if (cr.check_only) {
 		cli_report(&mgr_cli, &cr);

@@ -46,6 +46,14 @@ struct mgr {
 	unsigned nworkers;
 	int vr_timeout_s;
 	_Atomic uint64_t jobs_done, jobs_failed;
+	/* this manager among those on the database (cluster.c) */
+	int64_t self_id, self_gen, takeover_ms;
+	char self_name[128];
+	pthread_t cl_thread;
+	pthread_mutex_t cl_mu;
+	pthread_cond_t cl_cv;
+	pthread_mutex_t cl_take_mu; /* held by a takeover, to its last submit */
+	bool cl_stopping, cl_running, cl_no_takeover;
 };
 
 /* Milliseconds and microseconds of the wall clock. */
@@ -59,12 +67,36 @@ void time_format(int64_t ms, char out[32]);
 /* Job engine (job.c). */
 int jobs_start(struct mgr *m, unsigned nworkers);
 void jobs_stop(struct mgr *m);
-/* Queues a committed job for the workers; -EAGAIN when the queue is full
- * (the job stays pending in the database and runs after a restart). */
+/* Queues a committed job for the workers (a negative id: the job is to be
+ * recovered, as jobs_recover_one does); -EAGAIN when the queue is full (the
+ * job stays pending in the database and runs after a restart). */
 int jobs_submit(struct mgr *m, int64_t job_id);
 /* Finishes or rolls back the jobs a previous run left pending; called
  * before the API opens.  Returns how many jobs it handled, or a negative errno
  * when the pending jobs cannot be read (nothing was recovered then). */
 int jobs_recover(struct mgr *m);
+/* Finishes or rolls back one pending job this manager owns, as at a
+ * start (queued again, or undone and recorded failed).  0 or -errno. */
+int jobs_recover_one(struct mgr *m, int64_t id);
+
+/* Managers on one database (cluster.c). */
+/* Registers (or re-registers, one generation up) this manager by name and
+ * claims its own pending jobs in the new generation.  0 or -errno. */
+int cluster_join(struct mgr *m, const char *name, const char *listen);
+/* The heartbeat and takeover thread (every takeover_ms / 5); a manager
+ * presumed dead exits with status 3 when it finds out.  0 or -errno. */
+int cluster_start(struct mgr *m);
+/* No more takeovers (none in progress when it returns); the heartbeat goes
+ * on.  Before jobs_stop: a takeover queues jobs for the workers. */
+void cluster_quiesce(struct mgr *m);
+/* Stops the thread and marks this manager stopped (a no-op when not
+ * started): another one takes over its queued jobs. */
+void cluster_stop(struct mgr *m);
+/* In the caller's transaction, with the db lock held: the job is still
+ * this manager's, in its generation, and pending; its row stays locked
+ * until the commit.  0, -ESTALE (taken over or finished) or -errno. */
+int job_fence(struct mgr *m, int64_t job_id);
+/* The job is pending and this manager's (takes the db lock). */
+bool job_owned(struct mgr *m, int64_t job_id);
 
 #endif

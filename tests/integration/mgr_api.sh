@@ -73,12 +73,16 @@ bad_inv missing_cluster 'j["hosts"][1]["cluster"] = "cluster9"'
 bad_inv bad_gateway 'j["networks"][0]["gateway"] = "10.2.0.1"'
 
 rows() { # rows in the tables an init fills (0 when the file is absent)
-	"$VT_PY" -c '
-import os, sqlite3, sys
-if not os.path.exists(sys.argv[1]):
+	VT_LIB="$VT_LIB" "$VT_PY" -c '
+import os, sys
+sys.path.insert(0, os.environ["VT_LIB"])
+import mgr_db
+if not mgr_db.is_pg(sys.argv[1]) and not os.path.exists(sys.argv[1]):
     print(0); sys.exit()
-c = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
-print(sum(c.execute("SELECT COUNT(*) FROM " + t).fetchone()[0] for t in
+c = mgr_db.Conn(sys.argv[1])
+if c.pg and c.rows("SELECT to_regclass(?)", ("zone",))[0][0] is None:
+    print(0); sys.exit()  # not migrated yet: the inventory was refused first
+print(sum(c.rows("SELECT COUNT(*) FROM " + t)[0][0] for t in
           ("zone", "pod", "cluster", "host", "pool", "secondary", "template", "offering",
            "network", "account", "resource_count")))' "${MGR_DB[m]}"
 }

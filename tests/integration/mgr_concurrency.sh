@@ -202,7 +202,7 @@ check_eq("pool used = the Running and Stopped VMs' volumes", held * DISK,
 check_eq("resource counts = the Running and Stopped VMs", {"vm": held, "cpu": held,
          "memory": held * RAM, "volume": held, "storage": held * DISK}, counts("admin"))
 check_eq("reservations only for Running VMs", 0,
-         q1("SELECT COUNT(*) FROM vm WHERE reserved != (state = 'Running')"))
+         q1("SELECT COUNT(*) FROM vm WHERE reserved != CASE state WHEN 'Running' THEN 1 ELSE 0 END"))
 ips = sorted("%d.%d.%d.%d" % tuple((ip >> s) & 255 for s in (24, 16, 8, 0)) for (ip,) in
              q("SELECT c.ip FROM nic c JOIN vm v ON v.id = c.vm_id WHERE v.state IN ('Running', 'Stopped')"))
 check_eq("vrd knows exactly the Running and Stopped VMs' IPs", ips, vr_vms())

@@ -52,9 +52,10 @@ export STATS="$VT_TMP/stats.jsonl" VT_LIB
 # answering (a VM with a job in progress refuses with 431: not accepted).
 # Each answer is one line of ACKS: "VERB STATUS JOBID VMID".
 STREAM='
-import os, random, sqlite3, sys, threading
+import os, random, sys, threading
 sys.path.insert(0, os.environ["VT_LIB"])
 from cs_api import Client
+import mgr_db
 url, db, acks, seed = sys.argv[1:5]
 rnd = int(acks.rsplit(".", 1)[1])  # names are unique within a network: one set per round
 rng = random.Random(int(seed))
@@ -69,13 +70,9 @@ def record(line):
         out.flush()
 
 def victims(account, states):
-    c = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
-    try:
-        return [r[0] for r in c.execute("SELECT v.uuid FROM vm v JOIN account a"
-                " ON a.id = v.account_id WHERE a.name = ? AND v.state IN (%s)"
-                % ",".join("?" * len(states)), (account,) + states)]
-    finally:
-        c.close()
+    return [r[0] for r in mgr_db.query(db, "SELECT v.uuid FROM vm v JOIN account a"
+            " ON a.id = v.account_id WHERE a.name = ? AND v.state IN (%s)"
+            % ",".join("?" * len(states)), account, *states)]
 
 VERBS = [(0.20, "destroy", "destroyVirtualMachine", ("Running", "Stopped", "Error")),
          (0.15, "stop", "stopVirtualMachine", ("Running",)),
@@ -227,22 +224,22 @@ check_eq(P + "each host's used CPU and RAM = its Running VMs", [], q(
     "SELECT h.name, h.cpu_used_mhz, h.ram_used_mib, s.cpu, s.ram FROM host h LEFT JOIN"
     " (SELECT v.host_id hid, SUM(o.cpu_count * o.cpu_mhz) cpu, SUM(o.ram_mib) ram FROM vm v"
     "  JOIN offering o ON o.id = v.offering_id WHERE v.state = 'Running' GROUP BY v.host_id) s"
-    " ON s.hid = h.id WHERE h.cpu_used_mhz != IFNULL(s.cpu, 0) OR h.ram_used_mib != IFNULL(s.ram, 0)"))
+    " ON s.hid = h.id WHERE h.cpu_used_mhz != COALESCE(s.cpu, 0) OR h.ram_used_mib != COALESCE(s.ram, 0)"))
 check_eq(P + "each pool's used bytes = the Running and Stopped VMs' volumes on it", [], q(
     "SELECT p.name, p.used_bytes, s.b FROM pool p LEFT JOIN"
     " (SELECT vol.pool_id pid, SUM(vol.size) b FROM volume vol JOIN vm v ON v.id = vol.vm_id"
     "  WHERE v.state IN ('Running', 'Stopped') GROUP BY vol.pool_id) s ON s.pid = p.id"
-    " WHERE p.used_bytes != IFNULL(s.b, 0)"))
+    " WHERE p.used_bytes != COALESCE(s.b, 0)"))
 for acct in ("admin", "alice"):
     want = dict(zip(("vm", "cpu", "memory", "volume", "storage"), q(
-        "SELECT COUNT(DISTINCT v.id), IFNULL(SUM(o.cpu_count), 0), IFNULL(SUM(o.ram_mib), 0),"
-        " COUNT(vol.id), IFNULL(SUM(vol.size), 0) FROM vm v JOIN account a ON a.id = v.account_id"
+        "SELECT COUNT(DISTINCT v.id), COALESCE(SUM(o.cpu_count), 0), COALESCE(SUM(o.ram_mib), 0),"
+        " COUNT(vol.id), COALESCE(SUM(vol.size), 0) FROM vm v JOIN account a ON a.id = v.account_id"
         " JOIN offering o ON o.id = v.offering_id LEFT JOIN volume vol ON vol.vm_id = v.id"
         " WHERE a.name = ? AND v.state IN ('Running', 'Stopped')", acct)[0]))
     check_eq(P + "%s's resource counts = their Running and Stopped VMs" % acct, want, counts(acct))
 check_eq(P + "reservations only for Running VMs, NICs and volumes only and always for Running"
          " and Stopped VMs", (0, 0, 0, 0, 0), (
-    q1("SELECT COUNT(*) FROM vm WHERE reserved != (state = 'Running')"),
+    q1("SELECT COUNT(*) FROM vm WHERE reserved != CASE state WHEN 'Running' THEN 1 ELSE 0 END"),
     q1("SELECT COUNT(*) FROM nic c JOIN vm v ON v.id = c.vm_id"
        " WHERE v.state NOT IN ('Running', 'Stopped')"),
     q1("SELECT COUNT(*) FROM volume vol JOIN vm v ON v.id = vol.vm_id"

@@ -42,21 +42,7 @@ while True:
 ' "$HOLE"
 HOLE_PID=$VT_LAST_PID
 
-# wait_for DESC SECONDS CMD...: bounded poll (50 ms) until CMD succeeds
-wait_for() {
-	local desc=$1 n=$(($2 * 20)) i
-	shift 2
-	for ((i = 0; i < n; i++)); do
-		if "$@" 2>/dev/null; then
-			ok "$desc"
-			return 0
-		fi
-		sleep 0.05
-	done
-	fail "$desc" "not within $((n / 20)) s: $*"
-	return 1
-}
-wait_for "the silent VR listens" 10 test -s "$HOLE.port" || mgr_finish
+mgr_wait_for "the silent VR listens" 10 test -s "$HOLE.port" || mgr_finish
 HOLE_PORT=$(cat "$HOLE.port")
 
 vrd_new vr # takes over the silent VR's port later: its token goes into the inventory
@@ -86,15 +72,11 @@ for i in range(5):
 json.dump(ids, open(os.environ["POOL"] + "/../deploys.json", "w"))
 EOF
 hole_count() { test "$(cat "$HOLE.count")" -ge "$1"; }
-wait_for "two network-prep pushes reach the silent VR" 10 hole_count 2
+mgr_wait_for "two network-prep pushes reach the silent VR" 10 hole_count 2
 two_starting() {
-	test "$("$VT_PY" -c '
-import sqlite3, sys
-c = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
-print(c.execute("SELECT COUNT(*) FROM vm WHERE state = ? AND reserved = 1", ("Starting",)).fetchone()[0])' \
-	    "${MGR_DB[m]}")" = 2
+	test "$(mgr_dbq m "SELECT COUNT(*) FROM vm WHERE state = ? AND reserved = 1" Starting)" = 2
 }
-wait_for "two VMs are Starting with their reservation committed" 10 two_starting
+mgr_wait_for "two VMs are Starting with their reservation committed" 10 two_starting
 
 mgr_py m <<'EOF'
 ids = json.load(open(os.environ["POOL"] + "/../deploys.json"))

@@ -30,10 +30,23 @@
 #                              count as this test's checks
 #   mgr_finish                 stops the managers still running, then vt_finish
 #   MGR_WRAP=(CMD...)          a command init and serve run under (valgrind ...)
+#   MGR_ENGINE=pg (environment) every manager's database is on a throw-away
+#                              PostgreSQL cluster (tests/lib/pg.sh) that
+#                              mgr_vt_init starts and the EXIT trap stops:
+#                              MGR_DB[NAME] is a postgresql:// URI, one
+#                              database per NAME; default: a SQLite file
+#   mgr_wait_for DESC SECONDS CMD...  bounded poll (50 ms) until CMD succeeds:
+#                              one check, ok or failed after SECONDS; 1 on failure
+#   mgr_dbq NAME SQL [ARG]...  prints the rows of a read-only query on NAME's
+#                              database (either engine; ? parameters), one a
+#                              line, columns separated by |
 #
 # A failed check shows the tail of every manager's log too.
 
 . "$(dirname "${BASH_SOURCE[0]}")/vrd.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/pg.sh"
+
+MGR_ENGINE=${MGR_ENGINE:-sqlite}
 
 MGR_BIN="$BUILD/vr-manager"
 MGR_NAMES=()
@@ -82,6 +95,7 @@ mgr_cleanup() {
 	for ((i = ${#MGR_EXIT_CMDS[@]} - 1; i >= 0; i--)); do
 		eval "${MGR_EXIT_CMDS[$i]}" >/dev/null 2>&1
 	done
+	pg_stop
 }
 
 mgr_vt_init() {
@@ -91,6 +105,10 @@ mgr_vt_init() {
 	fi
 	vt_init
 	trap 'mgr_cleanup; vt_cleanup' EXIT
+	if [ "$MGR_ENGINE" = pg ] && ! pg_start "$VT_TMP/pg"; then
+		echo "not ok - a PostgreSQL cluster starts in $VT_TMP/pg"
+		exit 1
+	fi
 }
 
 mgr_on_exit() {
@@ -109,6 +127,10 @@ mgr_new() {
 	MGR_NAMES+=("$n")
 	MGR_HOME[$n]=$h
 	MGR_DB[$n]="$h/manager.db"
+	if [ "$MGR_ENGINE" = pg ]; then
+		pg_createdb "vrm_$n" || return 1
+		MGR_DB[$n]=$(pg_uri "vrm_$n")
+	fi
 	MGR_LOG[$n]="$h/manager.log"
 	MGR_PORT[$n]=""
 	MGR_PID[$n]=""
@@ -269,6 +291,28 @@ EOF
 	[ -n "$MGR_STATUS" ] || MGR_STATUS=000
 }
 
+mgr_wait_for() {
+	local desc=$1 n=$(($2 * 20)) i
+	shift 2
+	for ((i = 0; i < n; i++)); do
+		if "$@" 2>/dev/null; then
+			ok "$desc"
+			return 0
+		fi
+		sleep 0.05
+	done
+	fail "$desc" "not within $((n / 20)) s: $*"
+	return 1
+}
+
+mgr_dbq() {
+	VT_LIB="$VT_LIB" "$VT_PY" -c 'import os, sys
+sys.path.insert(0, os.environ["VT_LIB"])
+import mgr_db
+for r in mgr_db.query(sys.argv[1], sys.argv[2], *sys.argv[3:]):
+    print("|".join("" if v is None else str(v) for v in r))' "${MGR_DB[$1]}" "${@:2}"
+}
+
 mgr_admin() {
 	local n=$1
 	shift
@@ -280,6 +324,7 @@ MGR_PY_PREAMBLE='
 import glob, json, os, sqlite3, sys, threading, time, urllib.error, urllib.request
 sys.path.insert(0, os.environ["VT_LIB"])
 from cs_api import Client, signature
+import mgr_db
 URL = os.environ["MGR_URL"]
 DB = os.environ["MGR_DB"]
 admin = Client(URL, "admin-key", "admin-secret")
@@ -310,11 +355,7 @@ def check_eq(desc, want, got):
     return False
 
 def q(sql, *args):
-    c = sqlite3.connect("file:%s?mode=ro" % DB, uri=True, timeout=10)
-    try:
-        return c.execute(sql, args).fetchall()
-    finally:
-        c.close()
+    return mgr_db.query(DB, sql, *args)
 
 def q1(sql, *args):
     r = q(sql, *args)

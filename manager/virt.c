@@ -637,6 +637,24 @@ out:
 	return r;
 }
 
+/* Frees what domain_lookup (or a start) gave; either may be NULL. */
+static void
+domain_release(virConnectPtr conn, virDomainPtr dom)
+{
+	if (dom)
+		virDomainFree(dom);
+	if (conn)
+		virConnectClose(conn);
+}
+
+/* The errno of a failed call on a looked-up domain: -ENOENT if it vanished
+ * meanwhile, else libvirt's error (in err). */
+static int
+domain_call_error(virConnectPtr conn, char *err, size_t errlen)
+{
+	return libvirt_error_is_no_domain() ? -ENOENT : libvirt_error(-EIO, conn, err, errlen);
+}
+
 int
 virt_domain_start(struct virt_hosts *h, const char *uri, const struct virt_spec *s,
     char *err, size_t errlen)
@@ -689,10 +707,7 @@ virt_domain_start(struct virt_hosts *h, const char *uri, const struct virt_spec 
 		}
 	}
 out:
-	if (dom)
-		virDomainFree(dom);
-	if (conn)
-		virConnectClose(conn);
+	domain_release(conn, dom);
 	buf_free(&xml);
 	return r;
 }
@@ -771,10 +786,7 @@ virt_domain_remove(struct virt_hosts *h, const char *uri, const char *name, char
 		if (unlink(path) < 0 && errno != ENOENT)
 			log_warn("cannot remove %s", path);
 	}
-	if (dom)
-		virDomainFree(dom);
-	if (conn)
-		virConnectClose(conn);
+	domain_release(conn, dom);
 	return r;
 }
 
@@ -790,12 +802,9 @@ virt_domain_is_active(struct virt_hosts *h, const char *uri, const char *name, c
 		goto out;
 	r = virDomainIsActive(dom);
 	if (r < 0)
-		r = libvirt_error_is_no_domain() ? -ENOENT : libvirt_error(-EIO, conn, err, errlen);
+		r = domain_call_error(conn, err, errlen);
 out:
-	if (dom)
-		virDomainFree(dom);
-	if (conn)
-		virConnectClose(conn);
+	domain_release(conn, dom);
 	return r;
 }
 
@@ -812,15 +821,12 @@ virt_domain_xml(struct virt_hosts *h, const char *uri, const char *name, char **
 		goto out;
 	desc = virDomainGetXMLDesc(dom, 0);
 	if (!desc) {
-		r = libvirt_error_is_no_domain() ? -ENOENT : libvirt_error(-EIO, conn, err, errlen);
+		r = domain_call_error(conn, err, errlen);
 		goto out;
 	}
 	*xml = desc;
 out:
-	if (dom)
-		virDomainFree(dom);
-	if (conn)
-		virConnectClose(conn);
+	domain_release(conn, dom);
 	return r;
 }
 
@@ -940,11 +946,8 @@ virt_domain_signal(struct virt_hosts *h, const char *uri, const char *name,
 		goto out;
 	r = sig == VIRT_SHUTDOWN ? virDomainShutdown(dom) : virDomainReboot(dom, 0);
 	if (r < 0)
-		r = libvirt_error_is_no_domain() ? -ENOENT : libvirt_error(-EIO, conn, err, errlen);
+		r = domain_call_error(conn, err, errlen);
 out:
-	if (dom)
-		virDomainFree(dom);
-	if (conn)
-		virConnectClose(conn);
+	domain_release(conn, dom);
 	return r;
 }

@@ -214,7 +214,8 @@ guard_before_commit(struct vrd *v, struct txn *t, struct txn_change **ch, long *
 	}
 	if ((r = guard_apply(v->guard, &v->st, *ch, (size_t)*nch, why, sizeof(why))) < 0) {
 		v->m.guard_failures++;
-		log_warnx("commands: batch of %zu refused: address bindings: %s", t->nu, why);
+		log_warnx("commands: batch changing %ld VMs refused: address bindings: %s", *nch,
+		    why);
 		cmd_error_set(err, 500, -1, "", "address bindings: %s; nothing changed", why);
 		free(*ch);
 		*ch = NULL;

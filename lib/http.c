@@ -307,6 +307,15 @@ guard_done(void *cls, struct MHD_Connection *c, void **con_cls,
 		g->done(g->cls, c, con_cls, why);
 }
 
+/* Nanoseconds from since to now: whole seconds alone would close a
+ * connection that became idle late in one second after little more than
+ * limit_s - 1 seconds. */
+static int64_t
+idle_ns(const struct timespec *since, const struct timespec *now)
+{
+	return (int64_t)(now->tv_sec - since->tv_sec) * 1000000000 + (now->tv_nsec - since->tv_nsec);
+}
+
 static void *
 guard_reaper(void *arg)
 {
@@ -324,7 +333,7 @@ guard_reaper(void *arg)
 		}
 		for (size_t i = 0; i < HTTP_MAX_LISTEN; i++) /* idle lists are oldest first */
 			while ((t = g->pool[i].idle.next) != &g->pool[i].idle &&
-			    now.tv_sec - t->since.tv_sec >= (time_t)g->limit_s) {
+			    idle_ns(&t->since, &now) >= (int64_t)g->limit_s * 1000000000) {
 				track_shut(t);
 				g->expired++;
 			}

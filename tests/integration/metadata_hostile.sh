@@ -489,6 +489,10 @@ check_eq "  ... while they are held, $B is served in < 100 ms" true \
 	"$(vt_json "$J" 'j["during"]["status"] == 200 and j["during"]["ms"] < 100' 2>&1)"
 check_eq "  ... all of them closed within the 2 s timeout (+1.5 s)" true \
 	"$(vt_json "$J" 'j["left"] == 0 and j["all_closed_after_s"] <= 3.5' 2>&1)"
+# the first connection was opened open_s before t_open, so a held one closing
+# sooner than 2 s - open_s after t_open was closed before its timeout
+check_eq "  ... and none before its 2 s timeout" true \
+	"$(vt_json "$J" 'j["left"] == 0 and j["all_closed_after_s"] + j["open_s"] >= 1.98' 2>&1)"
 check_eq "  ... and a flooding address is answered again afterwards (404: no VM)" 404 \
 	"$(vt_json "$J" 'j["after"]["status"]' 2>&1)"
 

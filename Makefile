@@ -11,7 +11,7 @@ SYSUSERSDIR ?= /usr/lib/sysusers.d
 TMPFILESDIR ?= /usr/lib/tmpfiles.d
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS      := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libsystemd libnftables
+PKGS      := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libsystemd libnftables libnftnl libmnl
 MGR_PKGS  := sqlite3 libpq libvirt libcrypto
 
 BUILD     ?= build
@@ -58,7 +58,7 @@ endif
 
 # Debian packages the build, tests, demo and benchmarks need.
 DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
-	    libnl-route-3-dev libnftables-dev nftables libsystemd-dev systemd libcmocka-dev dnsmasq-base \
+	    libnl-route-3-dev libnftables-dev libnftnl-dev libmnl-dev nftables libsystemd-dev systemd libcmocka-dev dnsmasq-base \
 	    udhcpc iproute2 python3 procps cloud-init wget libsqlite3-dev libpq-dev postgresql python3-psycopg2 libvirt-dev qemu-utils valgrind \
 	    libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-config-nwfilter \
 	    libvirt-clients qemu-system-x86 iptables ebtables openssh-client \

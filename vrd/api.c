@@ -214,6 +214,7 @@ guard_before_commit(struct vrd *v, struct txn *t, struct txn_change **ch, long *
 	}
 	if ((r = guard_apply(v->guard, &v->st, *ch, (size_t)*nch, why, sizeof(why))) < 0) {
 		v->m.guard_failures++;
+		v->guard_dirty = true; /* rebuilt once the batch is rolled back */
 		log_warnx("commands: batch changing %ld VMs refused: address bindings: %s", *nch,
 		    why);
 		cmd_error_set(err, 500, -1, "", "address bindings: %s; nothing changed", why);
@@ -267,6 +268,8 @@ commands_apply(struct vrd *v, const struct cmd_batch *b, uint64_t *gen, struct c
 	if (r < 0) {
 		txn_rollback(&t);
 		txn_end(&t);
+		if (v->guard && v->guard_dirty) /* the table was changed behind vrd's back */
+			vrd_guard_sync(v);
 		return r;
 	}
 	if (ci.hosts_changed || ci.conf_changed)

@@ -5,8 +5,8 @@
  * the batch that changes the entries:
  * - a permanent neighbour entry per VM (libnl-route-3): gratuitous ARP can
  *   no longer repoint the router's replies to another MAC;
- * - the nftables table "inet vrd_guard" (libnftables, one transaction per
- *   batch): traffic from a guest interface to the router whose source IPv4
+ * - the nftables table "inet vrd_guard" (built whole by libnftables; a
+ *   batch's set elements through libnftnl, one transaction per batch): traffic from a guest interface to the router whose source IPv4
  *   and Ethernet source are not a binding is refused; DHCP must carry the
  *   frame's own MAC as client hardware address, that MAC must be bound,
  *   and a DECLINE must name the sender's own address (docs/vrd.md). */

@@ -141,6 +141,14 @@ push() {
 	fi
 }
 bindings() { ip netns exec "$VR" nft list set inet vrd_guard bindings 2>&1 | tr -d ' \t\n'; }
+# sets: the elements of the three sets as the kernel lists them, sorted
+sets() {
+	local s
+	for s in bindings dhcp_macs dhcp_declines; do
+		ip netns exec "$VR" nft list set inet vrd_guard "$s" 2>&1 | tr -d ' \t\n' |
+			sed 's/.*elements={//; s/}.*//' | tr ',' '\n' | sort | sed "s/^/$s /"
+	done
+}
 neigh_of() { ip -n "$VR" neigh show "$1" dev eth1 2>&1; }
 
 push "the guest network" "$F/net.json"
@@ -243,6 +251,9 @@ check_eq "2: the victim's cloud-init gets its instance, user data and password" 
 	"True $IIDV $PWV True" \
 	"$(vt_json "$J" '"%s %s %s %s" % (j["get_data"], j.get("instance_id"), j.get("password"), "victim-ud-marker" in __import__("base64").b64decode(j.get("userdata_b64") or "").decode())' 2>&1)"
 nft_before=$(bindings)
+sets_before=$(sets)
+check_eq "2: the bindings a batch added (libnftnl) are 2 per set" "2 2 2" \
+	"$(for s in bindings dhcp_macs dhcp_declines; do grep -c "^$s " <<<"$sets_before"; done | xargs)"
 push "a third VM" "$F/third.json"
 check "2: its binding is added with the batch" grep -q "$IPN.$MACN" <<<"$(bindings)"
 check_eq "2: and its neighbour entry" "$IPN lladdr $MACN PERMANENT" "$(neigh_of "$IPN" | sed 's/ *$//')"
@@ -262,8 +273,26 @@ else
 	fail "2: vrd restarts"
 fi
 check_eq "2: the bindings are rebuilt from the state directory at start" "$nft_before" "$(bindings)"
+check_eq "2: the elements batches added read back as the rebuild from the script writes them" \
+	"$sets_before" "$(sets)"
 check_eq "2: a permanent entry no VM holds is removed at start" "" "$(neigh_of "$IPN")"
 check_eq "2: the victim's entry is back" "$IPV lladdr $MACV PERMANENT" "$(neigh_of "$IPV" | sed 's/ *$//')"
+# the table deleted behind vrd's back: the next batch is refused with nothing
+# stored, the table is rebuilt at once, and the same batch then goes through
+metric() { vt_http v GET /metrics && sed -n "s/^$1 //p" "$HTTP_BODY_FILE"; }
+gf0=$(metric vrd_guard_failures_total)
+files0=$(tree_hash "$STATE")
+ip netns exec "$VR" nft delete table inet vrd_guard
+vt_http v POST /v1/commands --body-file "$F/third.json"
+check_eq "2: a batch finding the table gone: 500, address bindings named" "500 true" \
+	"$HTTP_STATUS $(vt_json "$HTTP_BODY_FILE" '"address bindings" in j.get("error", "")' 2>&1)"
+check_eq "  ... nothing stored" "$files0" "$(tree_hash "$STATE")"
+check_eq "  ... counted in vrd_guard_failures_total" "$((gf0 + 1))" "$(metric vrd_guard_failures_total)"
+check_eq "  ... and the table rebuilt from the state at once" "$sets_before" "$(sets)"
+push "the same batch again" "$F/third.json"
+check "  ... its binding is in force" grep -q "$IPN.$MACN" <<<"$(bindings)"
+push "the third VM's removal again" "$F/third-rm.json"
+check_eq "  ... and gone with it" "$sets_before" "$(sets)"
 
 # --- 3. DHCP abuse ---------------------------------------------------------------------
 attack() { nt_exec mallory "$PY3" "$L2" dhcp --ifname eth0 --src-mac "$MACA" "$@" >/dev/null; }

@@ -30,10 +30,6 @@
 #include "guard.h"
 #include "links.h"
 
-/* The most messages one batch's element changes take: a deletion and an
- * addition per set. */
-#define GUARD_MSGS_MAX 6
-
 struct guard {
 	struct nft_ctx *nft;            /* the whole table, from guard_script */
 	struct nl_sock *nl;             /* neighbour entries */
@@ -456,24 +452,59 @@ msg_room(struct guard *g, size_t off, size_t need)
 	return 0;
 }
 
-/* Appends at *off the message that deletes (pass 0) or adds (pass 1) set
- * s's elements for every change, taking the bindings from what "from"
- * says to what "to" says; *nmsg counts it.  Nothing when no change
- * touches the set. */
-static int
-elems_msg(struct guard *g, const struct state *st, const struct txn_change *ch, size_t n,
-    bool reverse, int pass, enum gset s, size_t *off, unsigned *nmsg)
+/* Elements per message: their list is one netlink attribute, whose length
+ * is 16 bits (about 28 bytes an element: the list, key and value
+ * attributes). */
+#define ELEMS_PER_MSG 1024
+
+/* A set named for s, no elements yet, or NULL. */
+static struct nftnl_set *
+elems_set(enum gset s)
 {
 	struct nftnl_set *set = nftnl_set_alloc();
-	struct nftnl_set_elem *e;
+
+	if (set && (nftnl_set_set_str(set, NFTNL_SET_TABLE, GUARD_TABLE) < 0 ||
+	    nftnl_set_set_str(set, NFTNL_SET_NAME, gset_names[s]) < 0)) {
+		nftnl_set_free(set);
+		set = NULL;
+	}
+	return set;
+}
+
+/* Appends at *off the message that deletes (pass 0) or adds (pass 1) set's
+ * k elements; *nmsg counts it. */
+static int
+elems_put(struct guard *g, struct nftnl_set *set, size_t k, int pass, size_t *off, unsigned *nmsg)
+{
 	struct nlmsghdr *nlh;
+	int r;
+
+	if ((r = msg_room(g, *off, 256 + 64 * k)) < 0)
+		return r;
+	nlh = nftnl_nlmsg_build_hdr(g->msg + *off, pass ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+	    NFPROTO_INET, (pass ? NLM_F_CREATE : 0) | NLM_F_ACK, g->seq++);
+	nftnl_set_elems_nlmsg_build_payload(nlh, set);
+	*off += NLMSG_ALIGN(nlh->nlmsg_len);
+	(*nmsg)++;
+	return 0;
+}
+
+/* Appends at *off the messages that delete (pass 0) or add (pass 1) set
+ * s's elements for every change, taking the bindings from what "from"
+ * says to what "to" says; *nmsg counts them.  Nothing when no change
+ * touches the set. */
+static int
+elems_msgs(struct guard *g, const struct state *st, const struct txn_change *ch, size_t n,
+    bool reverse, int pass, enum gset s, size_t *off, unsigned *nmsg)
+{
+	struct nftnl_set *set = elems_set(s);
+	struct nftnl_set_elem *e;
 	uint8_t key[16];
 	size_t k = 0;
 	int r = -ENOMEM;
 
-	if (!set || nftnl_set_set_str(set, NFTNL_SET_TABLE, GUARD_TABLE) < 0 ||
-	    nftnl_set_set_str(set, NFTNL_SET_NAME, gset_names[s]) < 0)
-		goto out;
+	if (!set)
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		const struct vm *v = delta_side(st, &ch[i], reverse, pass == 1);
 
@@ -484,20 +515,18 @@ elems_msg(struct guard *g, const struct state *st, const struct txn_change *ch, 
 		nftnl_set_elem_add(set, e);
 		if (nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, element_key(s, v, key)) < 0)
 			goto out;
-		k++;
+		if (++k == ELEMS_PER_MSG) {
+			if ((r = elems_put(g, set, k, pass, off, nmsg)) < 0)
+				goto out;
+			nftnl_set_free(set);
+			k = 0;
+			if (!(set = elems_set(s)))
+				return -ENOMEM;
+		}
 	}
-	r = 0;
-	/* about 28 bytes an element: the list, key and value attributes */
-	if (k == 0 || (r = msg_room(g, *off, 256 + 64 * k)) < 0)
-		goto out;
-	nlh = nftnl_nlmsg_build_hdr(g->msg + *off, pass ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
-	    NFPROTO_INET, (pass ? NLM_F_CREATE : 0) | NLM_F_ACK, g->seq++);
-	nftnl_set_elems_nlmsg_build_payload(nlh, set);
-	*off += NLMSG_ALIGN(nlh->nlmsg_len);
-	(*nmsg)++;
+	r = k ? elems_put(g, set, k, pass, off, nmsg) : 0;
 out:
-	if (set)
-		nftnl_set_free(set);
+	nftnl_set_free(set);
 	return r;
 }
 
@@ -577,7 +606,7 @@ elems_apply(struct guard *g, const struct state *st, const struct txn_change *ch
 	off = NLMSG_ALIGN(nftnl_batch_begin(g->msg, g->seq++)->nlmsg_len);
 	for (int pass = 0; pass < 2; pass++)
 		for (int s = 0; s < GS_N; s++)
-			if ((r = elems_msg(g, st, ch, n, reverse, pass, (enum gset)s, &off, &nmsg)) < 0)
+			if ((r = elems_msgs(g, st, ch, n, reverse, pass, (enum gset)s, &off, &nmsg)) < 0)
 				goto oom;
 	if (nmsg == 0)
 		return 0;

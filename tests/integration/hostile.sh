@@ -373,4 +373,46 @@ req "$GV" "$IPV" "$MDIP" 80 GET /latest/meta-data/instance-id
 check_eq "4: the victim is still served" "200 $IIDV" "$R_STATUS $R_BODY"
 rm -f "$STATE/vms/10.1.1.9.json"
 
+# --- a batch whose bindings outgrow the netlink socket's buffer ---------------------------
+# 5,000 VMs in one batch: one nf_tables transaction of about 600 KB (the
+# socket's default send buffer holds about 200 KB), all bound, then all gone
+# (eth1 is a veth: this kernel may have no dummy driver)
+BIG="vrbig$$"
+if vt_netns_add "$BIG" && ip -n "$BIG" link add eth1 type veth peer name eth1p &&
+    ip -n "$BIG" link set eth1p up && ip -n "$BIG" link set eth1 up; then
+	vrd_new b "$BIG"
+	if vrd_start b --manage-links yes --metadata-user nobody; then
+		"$VT_PY" - "$F" <<'PY'
+import json, sys
+d = sys.argv[1]
+net = {"type": "guestnetwork", "device": "eth1", "mac_address": "02:00:11:22:33:55",
+       "router_guest_ip": "10.20.0.1", "cidr": "10.20.0.0/16", "dns": "10.20.0.1",
+       "domain_name": "cloud.internal", "add": True}
+json.dump([net], open(d + "/big-net.json", "w"))
+def entries(remove):
+    return [{"host_name": "b%d" % i, "mac_address": "02:01:00:00:%02x:%02x" % (i >> 8, i & 255),
+             "ipv4_address": "10.20.%d.%d" % (1 + i // 250, 2 + i % 250), "default_entry": True,
+             "remove": remove, "type": "dhcpentry"} for i in range(5000)]
+json.dump(entries(False), open(d + "/big-add.json", "w"))
+json.dump(entries(True), open(d + "/big-rm.json", "w"))
+PY
+		nbound() { ip netns exec "$BIG" nft list set inet vrd_guard "$1" | grep -o '02:01:00:00:' | wc -l; }
+		vt_http b POST /v1/commands --body-file "$F/big-net.json"
+		vt_http b POST /v1/commands --body-file "$F/big-add.json"
+		check_eq "a batch of 5,000 VMs: 200" 200 "$HTTP_STATUS"
+		[ "$HTTP_STATUS" = 200 ] || diag "$(head -c 500 "$HTTP_BODY_FILE"; tail -n 8 "${VRD_HOME[b]}/vrd.log")"
+		check_eq "  ... every one bound in each set (bindings, dhcp_macs, dhcp_declines)" "5000 5000 5000" \
+			"$(nbound bindings) $(nbound dhcp_macs) $(nbound dhcp_declines)"
+		check_eq "  ... and every one has its permanent neighbour entry" 5000 \
+			"$(ip -n "$BIG" neigh show nud permanent dev eth1 | grep -c '02:01:00:00:')"
+		vt_http b POST /v1/commands --body-file "$F/big-rm.json"
+		check_eq "their removal in one batch: 200, no binding and no entry left" "200 0 0" \
+			"$HTTP_STATUS $(nbound bindings) $(ip -n "$BIG" neigh show nud permanent dev eth1 | grep -c '02:01:00:00:')"
+	else
+		fail "vrd[b] starts in $BIG"
+	fi
+else
+	fail "network namespace $BIG with a veth eth1"
+fi
+
 md_finish

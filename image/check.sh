@@ -19,9 +19,12 @@
 # through vr_cfg.sh (one vrd batch); the health scripts.  It checks what the
 # router did: control address, sshd, vrd's guestnetwork, dnsmasq's files, a
 # guest's DHCP lease (udhcpc) with the router first among its DNS servers and
-# its DHCPv6 address (dhclient -6; the cmdline's eth0ip6 makes it dual stack),
-# metadata and password served on the router's guest IP, processed files,
-# and no failed unit or unexpected warning in the journal.  Then a power cut
+# its DHCPv6 address and DNS servers (dhclient -6; the cmdline's eth0ip6 makes
+# it dual stack, its ip6gateway another router: no router advertisement, by
+# rdisc6), metadata and password served on the router's guest IP, processed
+# files, and no failed unit or unexpected warning in the journal.  Before the
+# first cmdline is written (as on a new router's first start), the defaults
+# of a router without one, over eth0's bridge.  Then a power cut
 # and a second boot with a new cmdline, as the agent writes one at each
 # start: the same state is served.
 # Environment: OUT (build/image), BUILD (build), BOOT_TIMEOUT (s, default

@@ -559,17 +559,22 @@ gn_gateway(struct pctx *p, struct net *n)
 	return 0;
 }
 
+/* prefix6_mask: byte i of the netmask of an IPv6 prefix of length plen */
+static uint8_t
+prefix6_mask(int plen, int i)
+{
+	int bits = plen - 8 * i;
+
+	return bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+}
+
 /* in6_in_prefix: whether a is in the network's IPv6 prefix */
 static bool
 in6_in_prefix(const struct net *n, const uint8_t a[16])
 {
-	for (int i = 0; i < 16; i++) {
-		int bits = n->prefix6 - 8 * i;
-		uint8_t m = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
-
-		if ((a[i] & m) != n->net6[i])
+	for (int i = 0; i < 16; i++)
+		if ((a[i] & prefix6_mask(n->prefix6, i)) != n->net6[i])
 			return false;
-	}
 	return true;
 }
 
@@ -642,8 +647,7 @@ gn_ipv6(struct pctx *p, struct net *n)
 		return bad(p, "cidr6", "cidr6 \"%.48s\" is not an IPv6 prefix from /64 to /120", cidr6);
 	n->prefix6 = (int)plen;
 	for (int i = 0; i < 16; i++) {
-		int bits = n->prefix6 - 8 * i;
-		uint8_t m = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+		uint8_t m = prefix6_mask(n->prefix6, i);
 
 		if (!slash)
 			n->net6[i] = n->router6[i] & m;

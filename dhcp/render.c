@@ -15,6 +15,7 @@
  * vrd's permanent entry for that address into one ARP can repoint. */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "addr.h"
 #include "render.h"
@@ -113,8 +114,19 @@ hosts_render(const struct state *st, struct buf *b)
 	}
 }
 
+/* ra_enabled: whether a dual-stack network has this router as its IPv6
+ * gateway (none named, or this router's own address) */
+static bool
+ra_enabled(const struct state *st)
+{
+	for (size_t i = 0; i < st->nnet; i++)
+		if (st->nets[i].has6 && !st->nets[i].has_gw6)
+			return true;
+	return false;
+}
+
 static void
-net_render(const struct net *n, struct buf *b)
+net_render(const struct state *st, const struct net *n, struct buf *b)
 {
 	char net[IP4_STRLEN], mask[IP4_STRLEN], router[IP4_STRLEN], dns[IP4_STRLEN];
 	char gw[IP4_STRLEN];
@@ -147,14 +159,30 @@ net_render(const struct net *n, struct buf *b)
 	buf_addf(b, "dhcp-option=tag:net_%s,121,169.254.169.254/32,%s,0.0.0.0/0,%s\n", tag,
 	    router, gw);
 	if (n->has6) {
-		char r6[INET6_ADDRSTRLEN], n6[INET6_ADDRSTRLEN];
+		char r6[INET6_ADDRSTRLEN], n6[INET6_ADDRSTRLEN], d6[INET6_ADDRSTRLEN];
 
 		/* DHCPv6 for the hosts' [IPv6] only; the router advertisements
 		 * (enable-ra) say "managed" and carry the prefix */
 		inet_ntop(AF_INET6, n->router6, r6, sizeof(r6));
 		inet_ntop(AF_INET6, n->net6, n6, sizeof(n6));
 		buf_addf(b, "dhcp-range=set:net_%s,%s,static,%d,infinite\n", tag, n6, n->prefix6);
-		buf_addf(b, "dhcp-option=tag:net_%s,option6:dns-server,[%s]\n", tag, r6);
+		/* the router first, then the network's (CloudStack's [::],[ip6dns1],
+		 * [ip6dns2]); enable-ra sends the same list as RDNSS */
+		buf_addf(b, "dhcp-option=tag:net_%s,option6:dns-server,[%s]", tag, r6);
+		for (int i = 0; i < n->ndns6; i++) {
+			if (!memcmp(n->dns6[i], n->router6, 16))
+				continue;
+			inet_ntop(AF_INET6, n->dns6[i], d6, sizeof(d6));
+			buf_addf(b, ",[%s]", d6);
+		}
+		buf_adds(b, "\n");
+		/* another router is the network's IPv6 gateway (a shared network):
+		 * it advertises itself and the prefix.  This router sends none on
+		 * the network (CloudStack's dhcpsrvr runs no radvd), or, where
+		 * enable-ra is on for another network, advertisements that claim
+		 * no default route (router lifetime 0). */
+		if (n->has_gw6 && ra_enabled(st))
+			buf_addf(b, "ra-param=%s,0,0\n", n->dev);
 		if (n->domain[0])
 			buf_addf(b, "dhcp-option=tag:net_%s,option6:domain-search,%s\n", tag, n->domain);
 	}
@@ -179,13 +207,11 @@ dnsmasq_conf_render(const struct state *st, const struct dnsmasq_paths *p, struc
 	if (st->nnet == 0)
 		buf_adds(b, "\n# no guest network yet: answer nothing but loopback\n"
 		    "interface=lo\nno-dhcp-interface=lo\n");
+	if (ra_enabled(st))
+		buf_adds(b, "# router advertisements on the dual-stack networks this router is the "
+		    "gateway of\nenable-ra\n");
 	for (size_t i = 0; i < st->nnet; i++)
-		if (st->nets[i].has6) {
-			buf_adds(b, "# router advertisements on the dual-stack networks\nenable-ra\n");
-			break;
-		}
-	for (size_t i = 0; i < st->nnet; i++)
-		net_render(&st->nets[i], b);
+		net_render(st, &st->nets[i], b);
 	for (size_t i = 0, n = 0; i < st->nvm; i++) {
 		const struct vm *v = st->by_ip[i];
 

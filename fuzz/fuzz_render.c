@@ -197,7 +197,7 @@ conf_line_cb(const char *l, size_t n, void *arg)
 		"dhcp-ignore-names", "dhcp-ignore-clid", "dhcp-broadcast", "no-hosts",
 		"expand-hosts", "dhcp-leasefile", "dhcp-hostsfile", "dhcp-optsfile", "addn-hosts",
 		"interface", "no-dhcp-interface", "dhcp-range", "dhcp-option", "domain", "dhcp-host",
-		"enable-ra" };
+		"enable-ra", "ra-param" };
 	struct ctx *c = arg;
 	const char *eq;
 	size_t kl;

@@ -19,9 +19,12 @@
 # through vr_cfg.sh (one vrd batch); the health scripts.  It checks what the
 # router did: control address, sshd, vrd's guestnetwork, dnsmasq's files, a
 # guest's DHCP lease (udhcpc) with the router first among its DNS servers and
-# its DHCPv6 address (dhclient -6; the cmdline's eth0ip6 makes it dual stack),
-# metadata and password served on the router's guest IP, processed files,
-# and no failed unit or unexpected warning in the journal.  Then a power cut
+# its DHCPv6 address and DNS servers (dhclient -6; the cmdline's eth0ip6 makes
+# it dual stack, its ip6gateway another router: no router advertisement, by
+# rdisc6), metadata and password served on the router's guest IP, processed
+# files, and no failed unit or unexpected warning in the journal.  Before the
+# first cmdline is written (as on a new router's first start), the defaults
+# of a router without one, over eth0's bridge.  Then a power cut
 # and a second boot with a new cmdline, as the agent writes one at each
 # start: the same state is served.
 # Environment: OUT (build/image), BUILD (build), BOOT_TIMEOUT (s, default
@@ -62,7 +65,7 @@ finish() {
 for f in vr.qcow2 token; do
 	[ -s "$OUT/$f" ] || { fail "$OUT/$f exists (run make image)"; finish; }
 done
-for t in qemu-system-x86_64 qemu-img python3 ssh scp ssh-keygen udhcpc dhclient ip; do
+for t in qemu-system-x86_64 qemu-img python3 ssh scp ssh-keygen udhcpc dhclient rdisc6 ip; do
 	command -v "$t" >/dev/null || { fail "$t installed (make deps-image)"; finish; }
 done
 
@@ -149,6 +152,46 @@ poll() { # TIMEOUT_S CMD...: until CMD succeeds (every 0.5 s)
 	done
 }
 
+# check_defaults: a router without a cmdline keeps the image's defaults
+# (docs/image.md): control on eth0, 169.254.0.10/16, sshd on its port 3922,
+# vrd on 169.254.0.10:3923 with the image's token, vr-metadata, dnsmasq with
+# no guest network.  Reached over eth0's bridge from the namespace.
+check_defaults() {
+	local d=169.254.0.10 out
+	local dssh=(ssh -i "$T/id_cloud" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+		-o LogLevel=ERROR -o BatchMode=yes -o ConnectTimeout=10 -p 3922 "root@$d")
+	ip -n "$VRNS" addr add 169.254.0.1/16 dev eth1
+	if poll "$BOOT_TIMEOUT" vr_exec "${dssh[@]}" true 2>/dev/null; then
+		ok "no cmdline: SSH answers on the default control address $d:3922 (eth0) $(elapsed) s after qemu started"
+	else
+		fail "no cmdline: SSH answers on $d:3922" "$(vr_exec "${dssh[@]}" true 2>&1)"
+		ip -n "$VRNS" addr del 169.254.0.1/16 dev eth1
+		return
+	fi
+	out=$(vr_exec "${dssh[@]}" 'timeout 300 systemctl is-system-running --wait
+		systemctl is-active vrd vr-metadata vr-dnsmasq | tr "\n" " "; echo
+		ip -4 -o addr show dev eth0 | awk "{print \$4}" | tr "\n" " "; echo
+		ss -Hltn | awk "{print \$4}" | grep -E ":(3922|3923|80)\$" | sort | tr "\n" " "; echo
+		grep -c "^interface=lo\$" /var/lib/vrd/dnsmasq.conf
+		test -e /var/cache/cloud/boot_up_done && echo configured || echo not-configured' 2>&1)
+	check_eq "no cmdline: the boot ends with no failed unit" "running" "$(sed -n 1p <<<"$out")"
+	check_eq "no cmdline: vrd, vr-metadata and dnsmasq run" "active active active " "$(sed -n 2p <<<"$out")"
+	check_eq "no cmdline: eth0 holds the default control address" "$d/16 " "$(sed -n 3p <<<"$out")"
+	check_eq "no cmdline: sshd on $d:3922, vrd on $d:3923 and loopback, vr-metadata on :80" \
+	    "127.0.0.1:3923 127.0.0.1:80 169.254.0.10:3922 169.254.0.10:3923 169.254.169.254:80 " \
+	    "$(sed -n 4p <<<"$out")"
+	check_eq "no cmdline: dnsmasq serves no guest network yet, vr-cloud-config changed nothing" \
+	    "1 not-configured" "$(sed -n 5,6p <<<"$out" | tr '\n' ' ' | sed 's/ $//')"
+	# the manager's way in (docs/image.md): vrctl with the image's token
+	out=$(vr_exec "$BUILD/vrctl" --url "http://$d:3923" --token-file "$OUT/token" state 2>&1)
+	if [ "$(awk '/^generation:/ {print $2}' <<<"$out")" = 0 ]; then
+		ok "no cmdline: vrctl state on http://$d:3923 with the image's token: generation 0"
+	else
+		fail "no cmdline: vrctl state on http://$d:3923 with the image's token" "$out"
+	fi
+	ip -n "$VRNS" addr del 169.254.0.1/16 dev eth1
+}
+
 # boot NAME: starts qemu, then does what the agent does after the start
 boot() {
 	local name=$1
@@ -160,11 +203,16 @@ boot() {
 		    "qemu: $(tail -n 5 "$T/qemu.log")"
 		finish
 	fi
-	if qga write /root/.ssh/authorized_keys "$T/id_cloud.pub" 2>"$T/qga.err" &&
-	    qga write /var/cache/cloud/cmdline "$T/cmdline-$name" 2>>"$T/qga.err"; then
+	if ! qga write /root/.ssh/authorized_keys "$T/id_cloud.pub" 2>"$T/qga.err"; then
+		fail "$name: authorized_keys written through the guest agent" "$(cat "$T/qga.err")"
+		finish
+	fi
+	# the first start of a new router: its defaults, before any cmdline
+	[ "$name" = boot1 ] && check_defaults
+	if qga write /var/cache/cloud/cmdline "$T/cmdline-$name" 2>"$T/qga.err"; then
 		ok "$name: authorized_keys and cmdline written with guest-file-open/write/close"
 	else
-		fail "$name: files written through the guest agent" "$(cat "$T/qga.err")"
+		fail "$name: cmdline written through the guest agent" "$(cat "$T/qga.err")"
 		finish
 	fi
 	if poll "$BOOT_TIMEOUT" rssh true 2>/dev/null; then
@@ -187,7 +235,7 @@ boot() {
 
 # CloudStack's cmdline for a shared network's DHCP router (one line)
 cat >"$T/cmdline-boot1" <<EOF2
-template=domP name=r-4-VM eth0ip=$GIP eth0mask=255.255.255.0 eth0ip6=fd00:1::2 eth0ip6prelen=64 gateway=10.1.1.1 type=dhcpsrvr eth1ip=$CIP eth1mask=255.255.0.0 localgw=169.254.0.1 dns1=192.0.2.53 domain=cs1cloud.internal dhcprange=10.1.1.1 privatenetworkaddress=169.254.0.0 privatenetworkmask=255.255.0.0
+template=domP name=r-4-VM eth0ip=$GIP eth0mask=255.255.255.0 eth0ip6=fd00:1::2 eth0ip6prelen=64 gateway=10.1.1.1 ip6gateway=fd00:1::1 type=dhcpsrvr eth1ip=$CIP eth1mask=255.255.0.0 localgw=169.254.0.1 dns1=192.0.2.53 ip6dns1=2001:db8::53 ip6dns2=2001:db8::54 domain=cs1cloud.internal dhcprange=10.1.1.1 privatenetworkaddress=169.254.0.0 privatenetworkmask=255.255.0.0
 EOF2
 boot boot1
 BOOT1_S=$BOOT_S
@@ -205,6 +253,11 @@ check_eq "vrd's state holds the guest network eth0 10.1.1.0/24, router $GIP, fro
 check_eq "dual stack from the cmdline's eth0ip6/eth0ip6prelen: fd00:1::/64, router fd00:1::2" \
     "fd00:1::/64 fd00:1::2" \
     "$(python3 -c 'import json,sys; n=json.load(sys.stdin)[0]; print(n.get("cidr6"), n.get("router_guest_ip6"))' <<<"$nets" 2>&1)"
+check_eq "the cmdline's ip6gateway (another router) and ip6dns1/ip6dns2 in vrd's state" \
+    "fd00:1::1 2001:db8::53,2001:db8::54" \
+    "$(python3 -c 'import json,sys; n=json.load(sys.stdin)[0]; print(n.get("router_guest_ip6_gateway"), n.get("dns6"))' <<<"$nets" 2>&1)"
+check_eq "resolv.conf: dns1, ip6dns1 and ip6dns2 for dnsmasq to forward to" \
+    "192.0.2.53 2001:db8::53 2001:db8::54" "$(rssh "awk '/^nameserver/ {print \$2}' /etc/resolv.conf" 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 check_has "vrd put fd00:1::2/64 on eth0" "inet6 fd00:1::2/64" "$(rssh ip -6 -o addr show dev eth0 2>&1)"
 check_has "vr-metadata listens on the guest IP" "listen = $GIP:80" "$(rssh cat /etc/vrd/metadata.conf 2>&1)"
 
@@ -291,6 +344,11 @@ conf=$(rssh cat /var/lib/vrd/dnsmasq.conf 2>&1)
 check_has "dnsmasq.conf serves eth0" "interface=eth0" "$conf"
 check_has "dnsmasq.conf: the router's guest address first among the DNS servers" \
     "dhcp-option=tag:net_eth0,6,$GIP,192.0.2.53" "$conf"
+check_has "dnsmasq.conf: the DHCPv6 DNS servers the router's, then ip6dns1 and ip6dns2" \
+    "dhcp-option=tag:net_eth0,option6:dns-server,[fd00:1::2],[2001:db8::53],[2001:db8::54]" "$conf"
+case $conf in *enable-ra*) fail "dnsmasq.conf: no router advertisements (the IPv6 gateway is another router)" \
+    "$(grep -n enable-ra <<<"$conf")" ;;
+*) ok "dnsmasq.conf: no router advertisements (the IPv6 gateway is another router)" ;; esac
 check_has "hosts: vm1 and the router as data-server" "$GIP data-server" "$(rssh cat /var/lib/vrd/hosts 2>&1)"
 
 # A guest on the router's guest network: its lease, then its data from the
@@ -311,6 +369,14 @@ timeout 30 ip netns exec "$(nt_ns g1)" dhclient -6 -1 -D LL -sf /bin/true -lf "$
     -pf "$T/g1.dhclient6.pid" eth0 >"$T/g1.dhclient6.log" 2>&1
 check_eq "guest 1 gets its ipv6_address by DHCPv6 from the router" "fd00:1::65" \
     "$(sed -n 's/.*iaaddr \([^ ]*\) .*/\1/p' "$T/g1.lease6" 2>/dev/null | head -n 1)"
+check_eq "and the DNS servers: the router's, then ip6dns1 and ip6dns2" \
+    "fd00:1::2,2001:db8::53,2001:db8::54" \
+    "$(sed -n 's/.*option dhcp6.name-servers \([^ ;]*\).*/\1/p' "$T/g1.lease6" 2>/dev/null | head -n 1)"
+# rdisc6 solicits from guest 1 (3 tries): no router answers, this one
+# included (the network's IPv6 gateway advertises; there is none here)
+out=$(timeout 30 ip netns exec "$(nt_ns g1)" rdisc6 -m -n -r 3 -w 1500 eth0 2>&1)
+check_eq "rdisc6 from guest 1: the router sends no router advertisement" \
+    "" "$(grep '^ from ' <<<"$out")"
 md_get() { # GUEST PORT PATH [HEADER]: status and body, from the guest
 	nt_exec "$1" python3 - "$GIP" "$2" "$3" "${4:-}" <<'PY'
 import http.client, sys

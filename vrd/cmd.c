@@ -266,8 +266,11 @@ get_opt_str(struct pctx *p, const char *key, const char *allowed, char **out)
 	return 0;
 }
 
+/* addr_list_parse: "a,b,..." (spaces after commas allowed) into at most max
+ * addresses of family af: host-order uint32_t for AF_INET, 16 bytes each for
+ * AF_INET6 (neither unspecified nor multicast). */
 static int
-ip_list_parse(const char *s, uint32_t *out, int max, int *n)
+addr_list_parse(const char *s, int af, void *out, int max, int *n)
 {
 	char tmp[OPT_STR_MAX + 1];
 	char *save = NULL, *tok;
@@ -279,11 +282,26 @@ ip_list_parse(const char *s, uint32_t *out, int max, int *n)
 	for (tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		while (*tok == ' ')
 			tok++;
-		if (*n >= max || ip4_parse(tok, &out[*n]) < 0)
+		if (*n >= max)
 			return -EINVAL;
+		if (af == AF_INET && ip4_parse(tok, (uint32_t *)out + *n) < 0)
+			return -EINVAL;
+		if (af == AF_INET6) {
+			uint8_t *a = (uint8_t *)out + 16 * *n;
+
+			if (inet_pton(AF_INET6, tok, a) != 1 || a[0] == 0xff ||
+			    !memcmp(a, &in6addr_any, 16))
+				return -EINVAL;
+		}
 		(*n)++;
 	}
 	return 0;
+}
+
+static int
+ip_list_parse(const char *s, uint32_t *out, int max, int *n)
+{
+	return addr_list_parse(s, AF_INET, out, max, n);
 }
 
 static int
@@ -541,6 +559,60 @@ gn_gateway(struct pctx *p, struct net *n)
 	return 0;
 }
 
+/* prefix6_mask: byte i of the netmask of an IPv6 prefix of length plen */
+static uint8_t
+prefix6_mask(int plen, int i)
+{
+	int bits = plen - 8 * i;
+
+	return bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+}
+
+/* in6_in_prefix: whether a is in the network's IPv6 prefix */
+static bool
+in6_in_prefix(const struct net *n, const uint8_t a[16])
+{
+	for (int i = 0; i < 16; i++)
+		if ((a[i] & prefix6_mask(n->prefix6, i)) != n->net6[i])
+			return false;
+	return true;
+}
+
+/* A dual-stack network's router_guest_ip6_gateway and dns6, as CloudStack's
+ * GuestNetwork sends them (the cmdline's ip6gateway, ip6dns1 and ip6dns2).
+ * A gateway other than this router (a shared network's router, an address
+ * of the prefix or a link-local one) means this router sends no router
+ * advertisements on the network (render.c); dns6 follows the router's own
+ * address in the DHCPv6 DNS servers. */
+static int
+gn_ipv6_gateway_dns(struct pctx *p, struct net *n)
+{
+	const char *gw6, *dns6;
+	int r;
+
+	if ((r = get_str(p, "router_guest_ip6_gateway", false, &gw6)) < 0 ||
+	    (r = get_str(p, "dns6", false, &dns6)) < 0)
+		return r;
+	if (gw6 && *gw6) {
+		bool ll;
+
+		if (inet_pton(AF_INET6, gw6, n->gw6) != 1)
+			return bad(p, "router_guest_ip6_gateway", "router_guest_ip6_gateway \"%.48s\" is "
+			    "not an IPv6 address", gw6);
+		ll = n->gw6[0] == 0xfe && (n->gw6[1] & 0xc0) == 0x80;
+		if ((!ll && !in6_in_prefix(n, n->gw6)) || !memcmp(n->gw6, n->net6, 16))
+			return bad(p, "router_guest_ip6_gateway", "router_guest_ip6_gateway \"%.48s\" is "
+			    "neither a host address in cidr6 nor link-local", gw6);
+		n->has_gw6 = memcmp(n->gw6, n->router6, 16) != 0;
+		if (!n->has_gw6)
+			memset(n->gw6, 0, 16);
+	}
+	if (dns6 && *dns6 && addr_list_parse(dns6, AF_INET6, n->dns6, DNS_MAX, &n->ndns6) < 0)
+		return bad(p, "dns6", "dns6 must be at most %d IPv6 addresses separated by commas",
+		    DNS_MAX);
+	return 0;
+}
+
 /* Dual stack, as CloudStack's GuestNetwork sends it: router_guest_ip6 and
  * cidr6 ("fd00:1::/64") together, the router a host address of the prefix. */
 static int
@@ -575,8 +647,7 @@ gn_ipv6(struct pctx *p, struct net *n)
 		return bad(p, "cidr6", "cidr6 \"%.48s\" is not an IPv6 prefix from /64 to /120", cidr6);
 	n->prefix6 = (int)plen;
 	for (int i = 0; i < 16; i++) {
-		int bits = n->prefix6 - 8 * i;
-		uint8_t m = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+		uint8_t m = prefix6_mask(n->prefix6, i);
 
 		if (!slash)
 			n->net6[i] = n->router6[i] & m;
@@ -587,7 +658,7 @@ gn_ipv6(struct pctx *p, struct net *n)
 	if (!memcmp(n->router6, n->net6, 16))
 		return bad(p, "router_guest_ip6", "router_guest_ip6 is the prefix's anycast address");
 	n->has6 = true;
-	return 0;
+	return gn_ipv6_gateway_dns(p, n);
 }
 
 static int

@@ -245,6 +245,17 @@ net_doc(const struct net *n)
 		buf_reset(&dns);
 		buf_addf(&dns, "%s/%d", ip6, n->prefix6);
 		json_object_set_new(o, "cidr6", json_string(dns.p ? dns.p : ""));
+		if (n->has_gw6) {
+			inet_ntop(AF_INET6, n->gw6, ip6, sizeof(ip6));
+			json_object_set_new(o, "router_guest_ip6_gateway", json_string(ip6));
+		}
+		buf_reset(&dns);
+		for (int i = 0; i < n->ndns6; i++) {
+			inet_ntop(AF_INET6, n->dns6[i], ip6, sizeof(ip6));
+			buf_addf(&dns, "%s%s", i ? "," : "", ip6);
+		}
+		if (n->ndns6)
+			json_object_set_new(o, "dns6", json_string(dns.p ? dns.p : ""));
 	}
 	buf_free(&dns);
 	return o;

@@ -242,7 +242,9 @@ net_equal(const struct net *a, const struct net *b)
 	    (!a->has_mac || !memcmp(a->mac, b->mac, 6)) && a->router == b->router &&
 	    a->gw == b->gw && a->has6 == b->has6 &&
 	    (!a->has6 || (!memcmp(a->router6, b->router6, 16) && !memcmp(a->net6, b->net6, 16) &&
-	    a->prefix6 == b->prefix6)) &&
+	    a->prefix6 == b->prefix6 && a->has_gw6 == b->has_gw6 &&
+	    (!a->has_gw6 || !memcmp(a->gw6, b->gw6, 16)) && a->ndns6 == b->ndns6 &&
+	    !memcmp(a->dns6, b->dns6, (size_t)a->ndns6 * 16))) &&
 	    a->net == b->net && a->prefix == b->prefix && a->ndns == b->ndns &&
 	    !memcmp(a->dns, b->dns, (size_t)a->ndns * sizeof(a->dns[0])) &&
 	    !strcmp(a->domain, b->domain);

@@ -61,6 +61,10 @@ struct net {
 	bool has6;                  /* dual stack: DHCPv6 and router advertisements */
 	uint8_t router6[16], net6[16];
 	int prefix6;
+	bool has_gw6;               /* the network's IPv6 gateway is another router */
+	uint8_t gw6[16];
+	uint8_t dns6[DNS_MAX][16];  /* IPv6 DNS servers after the router's own */
+	int ndns6;
 };
 
 struct state {

@@ -109,25 +109,14 @@ check "dnsmasq re-read dhcphosts (vrd's SIGHUP)" nt_dnsmasq_wait_log "read $STAT
 check "hosts: vm1's AAAA line" grep -qxF "$IP6_1 vm1" "$STATE/hosts"
 check "dhcphosts: vm1 with its [IPv6]" grep -qxF "$MAC1,$IP1,[$IP6_1],vm1,infinite" "$STATE/dhcphosts"
 
-# dhcp6 GUEST: one DHCPv6 exchange by ISC dhclient (DUID-LL: the MAC inside),
-# nothing configured (-sf /bin/true); the lease goes to $NT_DIR/GUEST.lease6
-dhcp6() {
-	local ns
-	ns=$(nt_ns "$1")
-	rm -f "$NT_DIR/$1.lease6"
-	timeout 20 ip netns exec "$ns" dhclient -6 -1 -D LL -v -sf /bin/true \
-	    -lf "$NT_DIR/$1.lease6" -pf "$NT_DIR/$1.dhclient6.pid" eth0 >>"$NT_DIR/$1.dhclient6.log" 2>&1
-}
-lease6() { sed -n "s/.*$2 \([^ ;]*\).*/\1/p" "$NT_DIR/$1.lease6" 2>/dev/null | head -n 1; }
-
 if nt_dhcp g1 5; then
 	check_eq "g1's IPv4 lease as before" "$IP1" "$(nt_lease_get g1 ip)"
 else
 	fail "g1 gets its IPv4 lease" "$(tail -n 5 "$NT_DIR/g1.udhcpc.log" 2>&1)"
 fi
-if dhcp6 g1; then
-	check_eq "g1 gets exactly its ipv6_address by DHCPv6 (dhclient -6)" "$IP6_1" "$(lease6 g1 iaaddr)"
-	check_eq "g1's DHCPv6 DNS server is the router" "fd00:1::1" "$(lease6 g1 'option dhcp6.name-servers')"
+if nt_dhcp6 g1; then
+	check_eq "g1 gets exactly its ipv6_address by DHCPv6 (dhclient -6)" "$IP6_1" "$(nt_lease6 g1 iaaddr)"
+	check_eq "g1's DHCPv6 DNS server is the router" "fd00:1::1" "$(nt_lease6 g1 'option dhcp6.name-servers')"
 else
 	fail "g1 gets a DHCPv6 lease" "$(tail -n 8 "$NT_DIR/g1.dhclient6.log" 2>&1)" "$(tail -n 8 "$DM_LOG")"
 fi
@@ -142,8 +131,8 @@ else
 fi
 check "dnsmasq logged its router advertisements on eth1" grep -q 'RTR-ADVERT(eth1)' "$DM_LOG"
 
-if dhcp6 g2 && [ -n "$(lease6 g2 iaaddr)" ]; then
-	fail "g2 (no ipv6_address) gets no DHCPv6 address" "it got $(lease6 g2 iaaddr)"
+if nt_dhcp6 g2 && [ -n "$(nt_lease6 g2 iaaddr)" ]; then
+	fail "g2 (no ipv6_address) gets no DHCPv6 address" "it got $(nt_lease6 g2 iaaddr)"
 else
 	ok "g2 (no ipv6_address) gets no DHCPv6 address"
 fi
@@ -154,8 +143,8 @@ else
 	fail "push vm1's removal" "$out"
 fi
 check "dhcphosts: vm1 gone" bash -c "! grep -q '$MAC1' '$STATE/dhcphosts'"
-if dhcp6 g1 && [ -n "$(lease6 g1 iaaddr)" ]; then
-	fail "after the removal g1 gets no DHCPv6 address" "it got $(lease6 g1 iaaddr)"
+if nt_dhcp6 g1 && [ -n "$(nt_lease6 g1 iaaddr)" ]; then
+	fail "after the removal g1 gets no DHCPv6 address" "it got $(nt_lease6 g1 iaaddr)"
 else
 	ok "after the removal g1 gets no DHCPv6 address"
 fi

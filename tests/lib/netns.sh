@@ -231,6 +231,21 @@ nt_dhcp_renew() {
 }
 nt__lines_gt() { (( $(wc -l <"$1") > $2 )); }
 
+# nt_dhcp6 NAME: one DHCPv6 exchange by ISC dhclient -6 in guest NAME (DUID-LL:
+# the MAC inside), nothing configured (-sf /bin/true); the lease goes to
+# $NT_DIR/NAME.lease6, the log to $NT_DIR/NAME.dhclient6.log.
+nt_dhcp6() {
+    local ns
+    ns=$(nt_ns "$1")
+    rm -f "$NT_DIR/$1.lease6"
+    timeout 20 ip netns exec "$ns" dhclient -6 -1 -D LL -v -sf /bin/true \
+        -lf "$NT_DIR/$1.lease6" -pf "$NT_DIR/$1.dhclient6.pid" eth0 >>"$NT_DIR/$1.dhclient6.log" 2>&1
+}
+
+# nt_lease6 NAME FIELD: FIELD's first value in NAME's DHCPv6 lease (e.g.
+# iaaddr, "option dhcp6.name-servers").
+nt_lease6() { sed -n "s/.*$2 \([^ ;]*\).*/\1/p" "$NT_DIR/$1.lease6" 2>/dev/null | head -n 1; }
+
 # nt_lease_get NAME KEY: value of KEY in guest NAME's last lease (empty if unset).
 nt_lease_get() {
     sed -n "s/^$2=//p" "$NT_DIR/$1.lease" 2>/dev/null || true

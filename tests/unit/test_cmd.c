@@ -613,6 +613,48 @@ test_guestnetwork_validation(void **state)
 			free(j);
 		}
 	}
+	/* the network's IPv6 gateway and DNS servers (CloudStack's GuestNetwork) */
+	expect_ok("{'type':'guestnetwork','device':'eth1','router_guest_ip':'10.1.1.1','cidr':'24',"
+	    "'router_guest_ip6':'fd00:1::1','cidr6':'64','router_guest_ip6_gateway':'fd00:1::fe',"
+	    "'dns6':'2001:db8::53, fd00:1::1'}", &b);
+	assert_true(b.v[0].u.gn.net.has_gw6);
+	assert_int_equal(b.v[0].u.gn.net.gw6[15], 0xfe);
+	assert_int_equal(b.v[0].u.gn.net.ndns6, 2);
+	assert_int_equal(b.v[0].u.gn.net.dns6[0][15], 0x53);
+	cmd_batch_free(&b);
+	/* this router's own address as the gateway: not another router */
+	expect_ok("{'type':'guestnetwork','device':'eth1','router_guest_ip':'10.1.1.1','cidr':'24',"
+	    "'router_guest_ip6':'fd00:1::1','cidr6':'64','router_guest_ip6_gateway':'FD00:1::1'}", &b);
+	assert_false(b.v[0].u.gn.net.has_gw6);
+	cmd_batch_free(&b);
+	/* an IPv4-only network ignores them */
+	expect_ok("{'type':'guestnetwork','device':'eth1','router_guest_ip':'10.1.1.1','cidr':'24',"
+	    "'router_guest_ip6_gateway':'fd00:1::fe','dns6':'2001:db8::53'}", &b);
+	assert_false(b.v[0].u.gn.net.has_gw6);
+	assert_int_equal(b.v[0].u.gn.net.ndns6, 0);
+	cmd_batch_free(&b);
+	{
+		static const char *const gwbad[][2] = {
+			{ "'router_guest_ip6_gateway':'fd00:2::fe'", "router_guest_ip6_gateway" },
+			{ "'router_guest_ip6_gateway':'fd00:1::'", "router_guest_ip6_gateway" },
+			{ "'router_guest_ip6_gateway':'ff02::2'", "router_guest_ip6_gateway" },
+			{ "'router_guest_ip6_gateway':'10.1.1.254'", "router_guest_ip6_gateway" },
+			{ "'router_guest_ip6_gateway':7", "router_guest_ip6_gateway" },
+			{ "'dns6':'10.1.1.1'", "dns6" },
+			{ "'dns6':'::'", "dns6" },
+			{ "'dns6':'ff02::1'", "dns6" },
+			{ "'dns6':'2001:db8::53,,x'", "dns6" },
+			{ "'dns6':'1::1,1::2,1::3,1::4,1::5,1::6,1::7,1::8,1::9'", "dns6" },
+		};
+
+		for (size_t i = 0; i < sizeof(gwbad) / sizeof(gwbad[0]); i++) {
+			assert_true(asprintf(&j, "{'type':'guestnetwork','device':'eth1','router_guest_ip':"
+			    "'10.1.1.1','cidr':'24','router_guest_ip6':'fd00:1::1','cidr6':'64',%s}",
+			    gwbad[i][0]) > 0);
+			expect_bad(j, 400, 0, gwbad[i][1]);
+			free(j);
+		}
+	}
 	expect_bad("{'type':'guestnetwork','add':false}", 400, 0, "device");
 	expect_bad("{'type':'guestnetwork','device':'eth/1','add':false}", 400, 0, "device");
 	expect_bad("{'type':'guestnetwork','device':'ethernet0123456789','add':false}", 400, 0,

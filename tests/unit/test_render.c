@@ -22,12 +22,18 @@ static const char state_batch[] = "["
     "'router_guest_ip':'10.1.1.1','cidr':'10.1.1.0/24','dns':'10.1.1.1,8.8.8.8',"
     "'domain_name':'cloud.internal','add':true,"
     /* dual stack: DHCPv6 and router advertisements */
-    "'router_guest_ip6':'fd00:1:0:0::1','cidr6':'fd00:1::/64'},"
+    "'router_guest_ip6':'fd00:1:0:0::1','cidr6':'fd00:1::/64',"
+    /* the router's own address among the IPv6 DNS servers comes only once */
+    "'dns6':'fd00:1::1,2001:db8::53,2001:db8::54'},"
     /* as CloudStack's SetupGuestNetworkCommand sends it: cidr a prefix length;
      * the router's own address goes first in the guests' DNS servers */
     "{'add':true,'device':'eth2','router_guest_ip':'10.2.0.1',"
     "'router_guest_netmask':'255.255.0.0','router_guest_gateway':'10.2.0.254','cidr':'16',"
-    "'dns':'8.8.4.4,10.2.0.1','type':'guestnetwork'},"
+    "'dns':'8.8.4.4,10.2.0.1',"
+    /* dual stack with another router as the IPv6 gateway (a shared
+     * network): advertisements from here claim no default route */
+    "'router_guest_ip6':'fd00:2::1','cidr6':'64','router_guest_ip6_gateway':'fd00:2::fe',"
+    "'dns6':'2001:db8::53','type':'guestnetwork'},"
     /* default NIC, the full CloudStack payload */
     "{'host_name':'vm1','mac_address':'02:00:4c:5f:00:01','ipv4_address':'10.1.1.101',"
     "'ipv6_address':null,'ipv6_duid':'00:03:00:01:02:00:4c:5f:00:01','dns_addresses':'10.1.1.1',"
@@ -289,6 +295,42 @@ test_dnsmasq_accepts_rendered_files(void **state)
 	tu_rm_rf(dir);
 }
 
+/* A dual-stack network whose IPv6 gateway is another router, alone: no
+ * router advertisements at all (CloudStack's dhcpsrvr), DHCPv6 with the
+ * router's and the network's DNS servers; with this router as gateway (its
+ * own address named, or none): enable-ra. */
+static void
+test_ra_only_where_this_router_is_the_gateway(void **state)
+{
+	static const char *const gw6[] = { "'fd00:1::fe'", "'fe80::1'", "'fd00:1::1'", "null" };
+	struct state st;
+	struct buf b;
+	char *j;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(gw6) / sizeof(gw6[0]); i++) {
+		bool foreign = i < 2;
+
+		state_init(&st);
+		assert_true(asprintf(&j, "[{'type':'guestnetwork','add':true,'device':'eth0',"
+		    "'router_guest_ip':'10.1.1.2','cidr':'24','router_guest_gateway':'10.1.1.1',"
+		    "'router_guest_ip6':'fd00:1::1','cidr6':'64','router_guest_ip6_gateway':%s,"
+		    "'dns6':'2001:db8::53,2001:db8::54'}]", gw6[i]) > 0);
+		tu_apply_ok(&st, j);
+		free(j);
+		assert_int_equal(st.nets[0].has_gw6, foreign);
+		buf_init(&b);
+		dnsmasq_conf_render(&st, &var_paths, &b);
+		assert_int_equal(strstr(b.p, "\nenable-ra\n") == NULL, foreign);
+		assert_null(strstr(b.p, "ra-param"));
+		assert_non_null(strstr(b.p, "\ndhcp-option=tag:net_eth0,option6:dns-server,"
+		    "[fd00:1::1],[2001:db8::53],[2001:db8::54]\n"));
+		assert_non_null(strstr(b.p, "\ndhcp-range=set:net_eth0,fd00:1::,static,64,infinite\n"));
+		buf_free(&b);
+		state_free(&st);
+	}
+}
+
 static void
 assert_round_trip(const struct vm *v)
 {
@@ -454,6 +496,7 @@ main(void)
 		cmocka_unit_test(test_empty_state_conf_matches_golden),
 		cmocka_unit_test(test_vm_docs_match_golden),
 		cmocka_unit_test(test_dnsmasq_accepts_rendered_files),
+		cmocka_unit_test(test_ra_only_where_this_router_is_the_gateway),
 		cmocka_unit_test(test_vm_doc_round_trip),
 		cmocka_unit_test(test_vm_doc_binary_user_data),
 		cmocka_unit_test(test_vm_doc_parse_rejects_bad_documents),

@@ -198,7 +198,7 @@ job_vr_push(struct job *j, bool remove)
 	vr_vm_fill(j, &v, h ? h->name : "");
 	buf_init(&b);
 	if ((r = vr_batch_render(&v, remove, &b)) == 0)
-		r = vr_push(j->vr_url, j->vr_token, &b, j->m->vr_timeout_s, j->err,
+		r = vr_push(j->m->vr, j->vr_url, j->vr_token, &b, j->m->vr_timeout_s, j->err,
 		    sizeof(j->err));
 	else
 		snprintf(j->err, sizeof(j->err), "cannot render the VR batch: %s", strerror(-r));

@@ -178,6 +178,10 @@ cmd_serve(struct cli_result *cr)
 		goto out_virt;
 	}
 	sweep_pools(&m.cap);
+	if ((r = vrconn_pool_new(&m.vr)) < 0) {
+		log_err(r, "cannot initialise libcurl");
+		goto out_virt;
+	}
 	if ((r = api_init(&a, &m)) < 0 || (r = jobs_start(&m, (unsigned)workers)) < 0) {
 		log_err(r, "cannot start");
 		goto out_virt;
@@ -218,6 +222,7 @@ out_jobs:
 	cluster_stop(&m);    /* the jobs still queued: for another manager */
 out_virt:
 	api_free(&a);
+	vrconn_pool_free(m.vr); /* the workers are gone */
 	virt_hosts_free(m.virt);
 out_cap:
 	ipam_destroy(&m.ipam);

@@ -21,7 +21,8 @@
 #      snapshot: empty, 90 % full, all full but one host);
 #  d.  bench/mgr_volume.sh when BENCH_MGR_VOLUME=1 (it has its own section).
 # BENCH_MGR_RUNS (2): repetitions of a and c; BENCH_MGR_ONLY=latency|throughput|saturation|
-# planning; BENCH_POLL_MS (2): mgr_load's poll interval; BENCH_API_THREADS (2); BENCH_DIR
+# planning; BENCH_MGR_ARGS: more options for vr-manager serve (e.g. "--group-commit no");
+# BENCH_POLL_MS (2): mgr_load's poll interval; BENCH_API_THREADS (2); BENCH_DIR
 # (/var/tmp: a disk); BENCH_ALLOW_TMPFS=1 with BENCH_DIR=/dev/shm: a diagnostic run where
 # fsync costs nothing; BENCH_KEEP=1 keeps the work dir.  Writes the tables to
 # $BUILD/bench/mgr_results.md (BENCH_OUT).  Root not needed; uses python3 (and its sqlite3
@@ -125,7 +126,7 @@ serve() {
 	port=$(free_port)
 	sync
 	"$MGR" -c /dev/null --db "$d/manager.db" --listen "127.0.0.1:$port" --workers "$2" \
-		--api-threads "${BENCH_API_THREADS:-2}" serve 2>"$d/manager.log" &
+		--api-threads "${BENCH_API_THREADS:-2}" ${BENCH_MGR_ARGS:-} serve 2>"$d/manager.log" &
 	MGR_PID=$!
 	PIDS+=("$MGR_PID")
 	MGR_URL="http://127.0.0.1:$port"
@@ -146,6 +147,7 @@ run() {
 	echo "LOAD before=\"$l0\" after=\"$(load)\"" >>"$d/load.txt"
 	cat "$d/load.txt" >&2
 	stop_pid "$MGR_PID"
+	grep -h 'group commit:' "$d/manager.log" >>"$d/load.txt" || true
 	for p in "${VRD_PIDS[@]}"; do stop_pid "$p"; done
 }
 

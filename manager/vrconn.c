@@ -132,14 +132,14 @@ static size_t
 sink_write(char *data, size_t size, size_t n, void *arg)
 {
 	struct sink *s = arg;
+	size_t len = size * n; /* size is always 1 */
 
-	if (s->b->len + n > VRCONN_RESPONSE_MAX) {
+	if (s->b->len + len > VRCONN_RESPONSE_MAX) {
 		s->big = true;
 		return 0; /* CURLE_WRITE_ERROR */
 	}
-	buf_add(s->b, data, n);
-	return s->b->oom ? 0 : n;
-	(void)size; /* always 1 */
+	buf_add(s->b, data, len);
+	return s->b->oom ? 0 : len;
 }
 
 /* libcurl's outcome as a negative errno. */

@@ -12,7 +12,7 @@ TMPFILESDIR ?= /usr/lib/tmpfiles.d
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS      := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libsystemd libnftables libnftnl libmnl
-MGR_PKGS  := sqlite3 libpq libvirt libcrypto
+MGR_PKGS  := sqlite3 libpq libvirt libcrypto libcurl
 
 BUILD     ?= build
 ifeq ($(SANITIZE),1)
@@ -62,7 +62,7 @@ DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
 	    udhcpc iproute2 python3 procps cloud-init wget libsqlite3-dev libpq-dev postgresql python3-psycopg2 libvirt-dev qemu-utils valgrind \
 	    libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-config-nwfilter \
 	    libvirt-clients qemu-system-x86 iptables ebtables openssh-client \
-	    libssl-dev python3-libcloud cs python3-cs isc-dhcp-client radvd ndisc6
+	    libssl-dev libcurl4-openssl-dev python3-libcloud cs python3-cs isc-dhcp-client radvd ndisc6
 DEB_PKGS_BENCH := wrk nginx-light
 DEB_PKGS_FUZZ := clang libclang-rt-14-dev
 # what make image, make image-check and make guest-image need on top of DEB_PKGS

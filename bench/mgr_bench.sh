@@ -21,7 +21,10 @@
 #      snapshot: empty, 90 % full, all full but one host);
 #  d.  bench/mgr_volume.sh when BENCH_MGR_VOLUME=1 (it has its own section).
 # BENCH_MGR_RUNS (2): repetitions of a and c; BENCH_MGR_ONLY=latency|throughput|saturation|
-# planning; BENCH_POLL_MS (2): mgr_load's poll interval; BENCH_API_THREADS (2); BENCH_DIR
+# planning; BENCH_MGR_ARGS: more options for vr-manager serve (e.g. "--group-commit no");
+# BENCH_VRD_DIR=/dev/shm: the vrds' state on tmpfs, the manager's on BENCH_DIR (diagnostic:
+# what the manager does when its VRs cost little);
+# BENCH_POLL_MS (2): mgr_load's poll interval; BENCH_API_THREADS (2); BENCH_DIR
 # (/var/tmp: a disk); BENCH_ALLOW_TMPFS=1 with BENCH_DIR=/dev/shm: a diagnostic run where
 # fsync costs nothing; BENCH_KEEP=1 keeps the work dir.  Writes the tables to
 # $BUILD/bench/mgr_results.md (BENCH_OUT).  Root not needed; uses python3 (and its sqlite3
@@ -58,6 +61,8 @@ cleanup() {
 		wait "$pid" 2>/dev/null
 	done
 	[ -n "$WORK" ] && [ -z "${BENCH_KEEP:-}" ] && rm -rf -- "$WORK"
+	[ -n "$WORK" ] && [ -n "${BENCH_VRD_DIR:-}" ] && [ -z "${BENCH_KEEP:-}" ] &&
+		rm -rf -- "${BENCH_VRD_DIR:?}/$(basename "$WORK")"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -87,6 +92,11 @@ world() {
 	shift 2
 	VRD_PIDS=()
 	for k in $(seq "${NETS:-1}"); do
+		if [ -n "${BENCH_VRD_DIR:-}" ]; then # vrd's files elsewhere (diagnostic)
+			mkdir -p "$d" "$BENCH_VRD_DIR/$(basename "$WORK")"
+			rm -rf "$d/vrd$k"
+			ln -s "$(mktemp -d "$BENCH_VRD_DIR/$(basename "$WORK")/vrd.XXXXXX")" "$d/vrd$k"
+		fi
 		mkdir -p "$d/vrd$k"
 		port=$(free_port)
 		"$VRD" --config /dev/null --listen "127.0.0.1:$port" --state-dir "$d/vrd$k/state" \
@@ -125,7 +135,7 @@ serve() {
 	port=$(free_port)
 	sync
 	"$MGR" -c /dev/null --db "$d/manager.db" --listen "127.0.0.1:$port" --workers "$2" \
-		--api-threads "${BENCH_API_THREADS:-2}" serve 2>"$d/manager.log" &
+		--api-threads "${BENCH_API_THREADS:-2}" ${BENCH_MGR_ARGS:-} serve 2>"$d/manager.log" &
 	MGR_PID=$!
 	PIDS+=("$MGR_PID")
 	MGR_URL="http://127.0.0.1:$port"
@@ -144,8 +154,9 @@ run() {
 	"$LOAD" --url "$MGR_URL" --poll-ms "$POLL_MS" --network "$NETIDS" "$@" >"$d/load.txt" ||
 		say "$name: mgr_load reported unfinished or refused deployments"
 	echo "LOAD before=\"$l0\" after=\"$(load)\"" >>"$d/load.txt"
-	cat "$d/load.txt" >&2
 	stop_pid "$MGR_PID"
+	grep -h 'group commit:' "$d/manager.log" >>"$d/load.txt" || true
+	cat "$d/load.txt" >&2
 	for p in "${VRD_PIDS[@]}"; do stop_pid "$p"; done
 }
 
@@ -172,11 +183,12 @@ stage_table() { # FILE...: one column pair per run
 	done
 	printf '\n'
 	for f in "$@"; do
-		printf -- '- run %s: %s; %s; load average before %s, after %s\n' \
+		printf -- '- run %s: %s; %s; load average before %s, after %s%s\n' \
 			"$(basename "$(dirname "$f")")" "$(grep '^deployments sent' "$f")" \
 			"$(grep '^ codes' "$f" | sed 's/^ codes/jobresultcode counts/')" \
 			"$(sed -n 's/^LOAD before="\([^"]*\)".*/\1/p' "$f")" \
-			"$(sed -n 's/^LOAD .*after="\([^"]*\)"/\1/p' "$f")"
+			"$(sed -n 's/^LOAD .*after="\([^"]*\)"/\1/p' "$f")" \
+			"$(sed -n 's/.*\(group commit: .*\)/; \1/p' "$f")"
 	done
 }
 

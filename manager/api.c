@@ -186,6 +186,8 @@ api_dispatch(struct api *a, struct MHD_Connection *c, const struct query *q)
 			log_warnx("api: %s by %s: %s", cmd, acct->name, e.text);
 		return reply_error(c, cmd, &e);
 	}
+	/* nothing the answer shows may be lost to a power failure after it */
+	db_durable_barrier(a->m->db);
 	response_name(cmd, name, sizeof(name));
 	return http_reply_json(c, 200, json_pack("{so}", name, out));
 }

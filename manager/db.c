@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "db.h"
+#include "db_group.h"
 #include "log.h"
 
 #define PG_INT8OID 20
@@ -27,6 +28,7 @@ struct db {
 	sqlite3 *lite; /* one of these two */
 	PGconn *pg;
 	pthread_mutex_t mu;
+	struct db_group *group; /* SQLite after db_group_commit_start */
 	struct {
 		const char *sql; /* a string literal: compared by address */
 		struct db_st *st;
@@ -365,11 +367,17 @@ db_close(struct db *d)
 	for (i = 0; i < d->ncache; i++)
 		st_free(d->cache[i].st);
 	sqlite3_close(d->lite);
+	db_group_free(d->group);
 	if (d->pg)
 		PQfinish(d->pg);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
 }
+
+/* The last commit this thread made on a group-commit connection and has
+ * not yet waited to be durable (db_unlock waits). */
+static _Thread_local struct db *tl_commit_db;
+static _Thread_local uint64_t tl_commit_seq;
 
 void
 db_lock(struct db *d)
@@ -377,10 +385,72 @@ db_lock(struct db *d)
 	pthread_mutex_lock(&d->mu);
 }
 
+/* Until commit seq is durable.  A commit that may not be on disk must not
+ * be acted on: on a failed sync stop, as PostgreSQL does; the restart
+ * recovers from what is durable. */
+static void
+group_wait(struct db *d, uint64_t seq)
+{
+	int r;
+
+	if (seq && (r = db_group_wait(d->group, seq)) < 0)
+		fatalx("db: cannot sync the write-ahead log: %s", strerror(-r));
+}
+
 void
 db_unlock(struct db *d)
 {
+	uint64_t seq = tl_commit_db == d ? tl_commit_seq : 0;
+
 	pthread_mutex_unlock(&d->mu);
+	if (!seq)
+		return;
+	tl_commit_db = NULL;
+	tl_commit_seq = 0;
+	group_wait(d, seq);
+}
+
+void
+db_durable_barrier(struct db *d)
+{
+	uint64_t seq;
+
+	if (!d->group)
+		return;
+	/* under the lock no commit is half done: every one a reader can
+	 * have seen is numbered */
+	pthread_mutex_lock(&d->mu);
+	seq = db_group_last(d->group);
+	pthread_mutex_unlock(&d->mu);
+	group_wait(d, seq);
+}
+
+int
+db_group_commit_start(struct db *d, const char *path)
+{
+	char wal[4096];
+	int r;
+
+	if (d->pg)
+		return 0;
+	if ((size_t)snprintf(wal, sizeof(wal), "%s-wal", path) >= sizeof(wal))
+		return -ENAMETOOLONG;
+	/* the WAL exists while a connection is open in WAL mode */
+	if ((r = db_group_new(wal, &d->group)) < 0)
+		return r;
+	if ((r = db_exec(d, "PRAGMA synchronous = NORMAL")) < 0) {
+		db_group_free(d->group);
+		d->group = NULL;
+	}
+	return r;
+}
+
+void
+db_group_commit_counts(struct db *d, uint64_t *commits, uint64_t *syncs)
+{
+	*commits = *syncs = 0;
+	if (d->group)
+		db_group_counts(d->group, commits, syncs);
 }
 
 static void
@@ -713,9 +783,15 @@ db_commit(struct db *d)
 {
 	int r = db_exec(d, "COMMIT");
 
-	if (r < 0)
+	if (r < 0) {
 		db_rollback(d);
-	return r;
+		return r;
+	}
+	if (d->group) {
+		tl_commit_db = d;
+		tl_commit_seq = db_group_committed(d->group);
+	}
+	return 0;
 }
 
 void

@@ -43,9 +43,24 @@ struct db_migration {
 };
 const struct db_migration *db_migration(int i);
 
-/* Every use of the connection happens between db_lock and db_unlock. */
+/* Every use of the connection happens between db_lock and db_unlock.
+ * With group commit on, db_unlock returns once the commits this thread
+ * made under the lock are durable (it exits the process if the sync
+ * fails): act on a commit, e.g. reply, only after db_unlock. */
 void db_lock(struct db *d);
 void db_unlock(struct db *d);
+/* Group commit on d, opened by db_open at path: SQLite commits no longer
+ * sync under the mutex (synchronous = NORMAL in WAL mode); db_unlock waits
+ * for one WAL fdatasync shared by every commit queued meanwhile.  A no-op
+ * for PostgreSQL (its WAL flush already serves concurrent commits
+ * together).  0 or -errno. */
+int db_group_commit_start(struct db *d, const char *path);
+/* Returns once every commit made so far on d is durable (at once without
+ * group commit): before a reply that may show what another thread
+ * committed (a reader connection sees commits before their sync). */
+void db_durable_barrier(struct db *d);
+/* Commits and syncs since db_group_commit_start (0 and 0 without it). */
+void db_group_commit_counts(struct db *d, uint64_t *commits, uint64_t *syncs);
 
 /* True for a postgresql:// or postgres:// URI. */
 bool db_is_pg(const char *path);

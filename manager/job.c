@@ -1,10 +1,12 @@
 /* job.c: the async job engine: a bounded queue, the worker pool, the
- * stage runner for any job kind (each stage timed here, a failure undoing
+ * stage runner for any job kind (each stage timed here, a stage marked
+ * beside_next run on a second thread beside the next one, a failure undoing
  * that stage and every one before it in reverse, then the kind's commit or
  * failure record) and the recovery of jobs a previous run left unfinished.
  * It knows no job kind by name: they are rows of job_kinds.c's table. */
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,15 +15,19 @@
 #include "job.h"
 #include "log.h"
 
+/* A stage running beside another: its own record (see job_run_beside). */
+static _Thread_local struct job_stage_rec *tl_rec;
+
 void
 job_note(struct job *j, const char *fmt, ...)
 {
+	struct job_stage_rec *rec = tl_rec ? tl_rec : j->nrec ? &j->rec[j->nrec - 1] : NULL;
 	va_list ap;
 
-	if (j->nrec == 0)
+	if (!rec)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(j->rec[j->nrec - 1].detail, sizeof(j->rec[0].detail), fmt, ap);
+	vsnprintf(rec->detail, sizeof(rec->detail), fmt, ap);
 	va_end(ap);
 }
 
@@ -70,6 +76,62 @@ job_rec_open(struct job *j, const char *name)
 	return rec;
 }
 
+struct beside {
+	struct job copy; /* what the stage sees: only err and fail_code come back */
+	const struct job_stage *stage;
+	struct job_stage_rec *rec;
+	int r;
+};
+
+static void *
+beside_run(void *arg)
+{
+	struct beside *b = arg;
+
+	tl_rec = b->rec;
+	b->r = b->stage->run(&b->copy);
+	b->rec->end_us = now_us();
+	tl_rec = NULL;
+	return NULL;
+}
+
+/* Stages i (beside_next) and i + 1 at the same time, i on a second thread.
+ * Returns the first failure in table order (*failed: its stage's name, and
+ * j->err its text), or 0. */
+static int
+job_run_beside(struct job *j, size_t i, const char **failed)
+{
+	const struct job_stage *st = j->kind->stages;
+	struct job_stage_rec *rec;
+	struct beside *b;
+	pthread_t t;
+	bool threaded;
+	int r;
+
+	if (!(b = malloc(sizeof(*b))))
+		return -ENOMEM;
+	b->rec = job_rec_open(j, st[i].name);
+	b->copy = *j;
+	b->stage = &st[i];
+	if (!(threaded = pthread_create(&t, NULL, beside_run, b) == 0))
+		beside_run(b); /* no thread: one after the other */
+	rec = job_rec_open(j, st[i + 1].name);
+	r = st[i + 1].run(j);
+	rec->end_us = now_us();
+	if (threaded)
+		pthread_join(t, NULL);
+	if (b->r < 0) {
+		r = b->r;
+		*failed = st[i].name;
+		memcpy(j->err, b->copy.err, sizeof(j->err));
+		j->fail_code = b->copy.fail_code;
+	} else if (r < 0) {
+		*failed = st[i + 1].name;
+	}
+	free(b);
+	return r;
+}
+
 /* Runs a job's stages, then its kind's commit as the "completion" stage;
  * on a failure, undoes the stages run (the failed one included) in reverse
  * and lets the kind record the failure. */
@@ -93,13 +155,18 @@ job_run(struct mgr *m, int64_t id)
 	}
 	k = j.kind;
 	for (i = 0; i < k->nstages; i++) {
-		rec = job_rec_open(&j, k->stages[i].name);
-		r = k->stages[i].run(&j);
-		rec->end_us = now_us();
-		if (r < 0) {
+		if (k->stages[i].beside_next && i + 1 < k->nstages) {
+			r = job_run_beside(&j, i, &failed);
+			i++; /* a failure undoes both */
+		} else {
+			rec = job_rec_open(&j, k->stages[i].name);
+			r = k->stages[i].run(&j);
+			rec->end_us = now_us();
 			failed = k->stages[i].name;
-			break;
 		}
+		if (r < 0)
+			break;
+		failed = "completion";
 		j.err[0] = '\0'; /* a stage that succeeded may leave a note there */
 	}
 	if (r == 0) {

@@ -83,6 +83,10 @@ struct job_stage {
 	const char *name;
 	int (*run)(struct job *j);   /* 0, or -errno with j->err (and fail_code) set */
 	void (*undo)(struct job *j); /* idempotent: also runs for a stage that failed */
+	/* Runs on a thread of its own at the same time as the next stage, on
+	 * a copy of the job: it may change nothing in it but err, fail_code
+	 * and its note.  When either fails, both are undone. */
+	bool beside_next;
 };
 
 struct job_kind {

@@ -301,11 +301,12 @@ deploy_rerun(const struct job *j)
 }
 
 static const struct job_stage deploy_stages[] = {
-	{ "planning", job_stage_planning, NULL },
-	{ "reservation", job_stage_reservation, NULL }, /* given back by deploy_fail */
-	{ "networkprep", stage_network, job_undo_vr_push },
-	{ "volumeprep", job_stage_volume, job_undo_volume },
-	{ "start", job_stage_domain_start, job_undo_domain_start },
+	{ "planning", job_stage_planning, NULL, false },
+	{ "reservation", job_stage_reservation, NULL, false }, /* given back by deploy_fail */
+	/* the VR's batch and the ROOT overlay are independent: at once */
+	{ "networkprep", stage_network, job_undo_vr_push, true },
+	{ "volumeprep", job_stage_volume, job_undo_volume, false },
+	{ "start", job_stage_domain_start, job_undo_domain_start, false },
 };
 
 const struct job_kind job_kind_deploy = {

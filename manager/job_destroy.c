@@ -59,9 +59,9 @@ destroy_fail(struct job *j)
 }
 
 static const struct job_stage destroy_stages[] = {
-	{ "stop", stage_stop, NULL },
-	{ "networkcleanup", stage_network_cleanup, NULL },
-	{ "volumecleanup", stage_volume_cleanup, NULL },
+	{ "stop", stage_stop, NULL, false },
+	{ "networkcleanup", stage_network_cleanup, NULL, false },
+	{ "volumecleanup", stage_volume_cleanup, NULL, false },
 };
 
 const struct job_kind job_kind_destroy = {

@@ -122,12 +122,12 @@ start_rerun(const struct job *j)
 }
 
 static const struct job_stage start_stages[] = {
-	{ "locate", stage_locate, NULL },
-	{ "planning", job_stage_planning, NULL },
-	{ "reservation", job_stage_reservation, NULL }, /* given back by start_fail */
-	{ "networkprep", stage_start_network, undo_start_network },
-	{ "volumeprep", job_stage_volume, job_undo_volume },
-	{ "start", job_stage_domain_start, job_undo_domain_start },
+	{ "locate", stage_locate, NULL, false },
+	{ "planning", job_stage_planning, NULL, false },
+	{ "reservation", job_stage_reservation, NULL, false }, /* given back by start_fail */
+	{ "networkprep", stage_start_network, undo_start_network, false },
+	{ "volumeprep", job_stage_volume, job_undo_volume, false },
+	{ "start", job_stage_domain_start, job_undo_domain_start, false },
 };
 
 const struct job_kind job_kind_start = {
@@ -196,7 +196,7 @@ stays_running_fail(struct job *j)
 }
 
 static const struct job_stage stop_stages[] = {
-	{ "stop", stage_stop, NULL },
+	{ "stop", stage_stop, NULL, false },
 };
 
 const struct job_kind job_kind_stop = {
@@ -230,7 +230,7 @@ running_commit(struct job *j)
 }
 
 static const struct job_stage reboot_stages[] = {
-	{ "reboot", stage_reboot, NULL },
+	{ "reboot", stage_reboot, NULL, false },
 };
 
 const struct job_kind job_kind_reboot = {
@@ -278,7 +278,7 @@ stays_stopped_fail(struct job *j)
 }
 
 static const struct job_stage password_stages[] = {
-	{ "networkprep", stage_password, NULL },
+	{ "networkprep", stage_password, NULL, false },
 };
 
 const struct job_kind job_kind_resetpassword = {

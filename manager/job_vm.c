@@ -198,7 +198,7 @@ job_vr_push(struct job *j, bool remove)
 	vr_vm_fill(j, &v, h ? h->name : "");
 	buf_init(&b);
 	if ((r = vr_batch_render(&v, remove, &b)) == 0)
-		r = vr_push(j->vr_url, j->vr_token, &b, j->m->vr_timeout_s, j->err,
+		r = vr_push(j->m->vr, j->vr_url, j->vr_token, &b, j->m->vr_timeout_s, j->err,
 		    sizeof(j->err));
 	else
 		snprintf(j->err, sizeof(j->err), "cannot render the VR batch: %s", strerror(-r));
@@ -350,14 +350,17 @@ job_finish_commit(struct job *j, enum vm_state state, unsigned release, enum job
 	db_bind_text(st, 6, stages);
 	if ((r = db_step_done(d, st)) < 0 || (r = db_commit(d)) < 0)
 		goto fail;
-	/* under the db lock: see job_stage_reservation */
+	/* under the db lock: see job_stage_reservation; the address too, so
+	 * it is free again before anyone can see the job ended (db_unlock
+	 * waits for the commit's sync, and a client polling the job is woken
+	 * by the same sync) */
 	capacity_apply(&j->m->cap, host, pool, &n, -1);
-	db_unlock(d);
 	if (release & JOB_RELEASE_ROWS) {
 		if (j->ip4)
 			ipam_release(&j->m->ipam, j->network_id, j->ip4);
 		j->ip4 = 0;
 	}
+	db_unlock(d);
 	if (host)
 		j->reserved = false;
 	if (pool)

@@ -27,6 +27,8 @@ static const struct conf_key mgr_keys[] = {
 	{ "workers", "4", 0, "async job worker threads (serve)" },
 	{ "api-threads", "2", 0, "threads answering API requests (serve)" },
 	{ "vr-timeout", "10", 0, "seconds to wait for a VR's answer (serve)" },
+	{ "group-commit", "yes", 0, "SQLite: commits queued meanwhile share one sync of the"
+	    " write-ahead log (no: each commit syncs under the database lock) (serve)" },
 	{ "inventory", NULL, 0, "inventory JSON file (init; format: docs/manager.md)" },
 	{ "domain-type", "auto", 0, "libvirt domain type on QEMU hosts: auto (kvm if the host"
 	    " offers it), kvm or qemu (software emulation) (serve)" },
@@ -123,6 +125,7 @@ cmd_serve(struct cli_result *cr)
 	struct api a;
 	struct virt_opts vo;
 	uint64_t workers, threads, vr_timeout, takeover;
+	bool group;
 	char err[512], name[128], host[64], *const *listen;
 	size_t nlisten;
 	sigset_t set;
@@ -131,7 +134,8 @@ cmd_serve(struct cli_result *cr)
 	if (conf_get_u64(&cr->conf, "workers", 1, WORKERS_MAX, &workers, err, sizeof(err)) < 0 ||
 	    conf_get_u64(&cr->conf, "api-threads", 1, 64, &threads, err, sizeof(err)) < 0 ||
 	    conf_get_u64(&cr->conf, "vr-timeout", 1, 600, &vr_timeout, err, sizeof(err)) < 0 ||
-	    conf_get_u64(&cr->conf, "takeover-after", 1, 3600, &takeover, err, sizeof(err)) < 0)
+	    conf_get_u64(&cr->conf, "takeover-after", 1, 3600, &takeover, err, sizeof(err)) < 0 ||
+	    conf_get_bool(&cr->conf, "group-commit", &group, err, sizeof(err)) < 0)
 		cli_config_error(&mgr_cli, "%s", err);
 	nlisten = conf_get_all(&cr->conf, "listen", &listen);
 	memset(&m, 0, sizeof(m));
@@ -156,6 +160,10 @@ cmd_serve(struct cli_result *cr)
 		log_warnx("%s", err);
 		return 1;
 	}
+	if (group && (r = db_group_commit_start(m.db, conf_get(&cr->conf, "db"))) < 0) {
+		log_err(r, "cannot start group commit on %s", conf_get(&cr->conf, "db"));
+		goto out_db;
+	}
 	if ((r = db_open_reader(conf_get(&cr->conf, "db"), &m.reader, err, sizeof(err))) < 0) {
 		log_warnx("%s", err);
 		goto out_db;
@@ -178,6 +186,10 @@ cmd_serve(struct cli_result *cr)
 		goto out_virt;
 	}
 	sweep_pools(&m.cap);
+	if ((r = vrconn_pool_new(&m.vr)) < 0) {
+		log_err(r, "cannot initialise libcurl");
+		goto out_virt;
+	}
 	if ((r = api_init(&a, &m)) < 0 || (r = jobs_start(&m, (unsigned)workers)) < 0) {
 		log_err(r, "cannot start");
 		goto out_virt;
@@ -218,11 +230,19 @@ out_jobs:
 	cluster_stop(&m);    /* the jobs still queued: for another manager */
 out_virt:
 	api_free(&a);
+	vrconn_pool_free(m.vr); /* the workers are gone */
 	virt_hosts_free(m.virt);
 out_cap:
 	ipam_destroy(&m.ipam);
 	capacity_free(&m.cap);
 out_db:
+	if (m.db && group) {
+		uint64_t commits, syncs;
+
+		db_group_commit_counts(m.db, &commits, &syncs);
+		log_info("group commit: %llu commits made durable by %llu syncs",
+		    (unsigned long long)commits, (unsigned long long)syncs);
+	}
 	db_close(m.reader);
 	db_close(m.db);
 	return rc;

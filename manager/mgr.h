@@ -13,6 +13,7 @@
 #include "db.h"
 #include "ipam.h"
 #include "virt.h"
+#include "vrconn.h"
 
 /* CloudStack's error codes (ApiErrorCode). */
 enum cs_error {
@@ -44,6 +45,7 @@ struct mgr {
 	struct job_queue q;
 	pthread_t workers[WORKERS_MAX];
 	unsigned nworkers;
+	struct vrconn_pool *vr; /* kept-alive connections to the VRs */
 	int vr_timeout_s;
 	_Atomic uint64_t jobs_done, jobs_failed;
 	/* this manager among those on the database (cluster.c) */

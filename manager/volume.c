@@ -451,11 +451,22 @@ volume_remove(const char *path)
 	const char *base;
 	int dirfd, r;
 
+	char tmpname[NAME_MAX + 8];
+	bool gone = false;
+
 	if ((dirfd = dir_open(path, &base)) < 0)
 		return dirfd == -ENOENT ? 0 : dirfd;
-	if (unlinkat(dirfd, base, 0) < 0)
-		r = errno == ENOENT ? 0 : -errno;
-	else
+	/* what a creation interrupted by a crash left (its job is being undone,
+	 * maybe by another manager, before the owner's start-up sweep) */
+	if ((size_t)snprintf(tmpname, sizeof(tmpname), ".%s.tmp", base) < sizeof(tmpname) &&
+	    unlinkat(dirfd, tmpname, 0) == 0)
+		gone = true;
+	r = 0;
+	if (unlinkat(dirfd, base, 0) == 0)
+		gone = true;
+	else if (errno != ENOENT)
+		r = -errno;
+	if (r == 0 && gone)
 		r = fsync_dir(dirfd);
 	close(dirfd);
 	return r;

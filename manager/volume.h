@@ -42,8 +42,9 @@ int volume_overlay_create(const char *cached, const char *path, char *err, size_
  * how many files it removed, or a negative errno. */
 int volume_pool_sweep(int dirfd);
 
-/* Removes a volume file and fsyncs its directory; a missing file is success.
- * Returns 0 or a negative errno. */
+/* Removes a volume file, and the temporary file of its interrupted creation,
+ * and fsyncs its directory; a missing file is success.  Returns 0 or a
+ * negative errno. */
 int volume_remove(const char *path);
 
 #endif

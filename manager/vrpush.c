@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "httpc.h"
+#include "vrconn.h"
 #include "vrpush.h"
 
 static bool
@@ -91,25 +91,20 @@ out:
 }
 
 int
-vr_push(const char *url, const char *token, const struct buf *batch, int timeout_s, char *err,
-    size_t errlen)
+vr_push(struct vrconn_pool *pool, const char *url, const char *token, const struct buf *batch,
+    int timeout_s, char *err, size_t errlen)
 {
-	struct httpc_url u;
 	struct buf resp;
-	char hdr[512];
+	char cerr[256];
 	int status = 0, r;
 
-	if (httpc_url_parse(url, &u) < 0) {
-		snprintf(err, errlen, "bad VR URL \"%s\"", url);
-		return -EINVAL;
-	}
-	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\nContent-Type: application/json\r\n",
-	    token);
 	buf_init(&resp);
-	r = httpc_request(&u, "POST", "/v1/commands", hdr, batch->p, batch->len, timeout_s,
-	    &status, &resp);
-	if (r < 0) {
-		snprintf(err, errlen, "VR %s unreachable: %s", url, strerror(-r));
+	r = vrconn_post(pool, url, "/v1/commands", token, batch->p, batch->len, timeout_s,
+	    &status, &resp, cerr, sizeof(cerr));
+	if (r == -EINVAL) {
+		snprintf(err, errlen, "bad VR URL \"%s\"", url);
+	} else if (r < 0) {
+		snprintf(err, errlen, "VR %s unreachable: %s", url, cerr[0] ? cerr : strerror(-r));
 		r = -EHOSTUNREACH;
 	} else if (status != 200) {
 		snprintf(err, errlen, "VR %s answered %d: %.200s", url, status,

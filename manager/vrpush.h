@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "buf.h"
+#include "vrconn.h"
 
 struct vr_vm {
 	const char *hostname, *ip, *mac, *gateway, *dns;
@@ -21,10 +22,12 @@ struct vr_vm {
  * and pending password.  Returns 0, -EINVAL (a missing field) or -ENOMEM. */
 int vr_batch_render(const struct vr_vm *v, bool remove, struct buf *out);
 
-/* Sends a batch to vrd at url with the bearer token.  Returns 0 once vrd
- * has applied it (200), -EHOSTUNREACH when vrd cannot be reached, -EIO
- * for any other answer; err says which, with vrd's error text. */
-int vr_push(const char *url, const char *token, const struct buf *batch, int timeout_s,
-    char *err, size_t errlen);
+/* Sends a batch to vrd at url with the bearer token, on one of pool's
+ * kept-alive connections (vrconn.h).  Returns 0 once vrd has applied it
+ * (200), -EINVAL for a bad URL, -EHOSTUNREACH when vrd cannot be reached
+ * or does not answer in timeout_s, -EIO for any other answer; err says
+ * which, with vrd's error text. */
+int vr_push(struct vrconn_pool *pool, const char *url, const char *token,
+    const struct buf *batch, int timeout_s, char *err, size_t errlen);
 
 #endif

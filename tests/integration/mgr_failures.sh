@@ -39,7 +39,8 @@ check("(a) the reason names the VR and its address",
       "VR" in err and "127.0.0.1:" + os.environ["VR_PORT"] in err, r)
 check_eq("(a) jobresultcode 530", 530, (r or {}).get("jobresultcode"))
 stages = [s["name"] for s in (r or {}).get("stages", [])]
-check_eq("(a) the stages run up to networkprep", ["planning", "reservation", "networkprep"], stages)
+check_eq("(a) the stages run up to networkprep (volumeprep runs beside it)",
+         ["planning", "reservation", "networkprep", "volumeprep"], stages)
 nothing_left("(a)", body(js)["id"], os.environ["POOL"])
 EOF
 	if vrd_start vr2; then

@@ -455,6 +455,11 @@ test_remove_is_idempotent(void **state)
 	assert_false(tu_exists(f->pool, "root.qcow2"));
 	assert_int_equal(volume_remove(v), 0);
 	assert_int_equal(volume_remove(nodir), 0);
+	/* a creation killed half-way left only its temporary file */
+	tu_write(f->pool, ".root.qcow2.tmp", "x", 0600);
+	tu_write(f->pool, ".other.qcow2.tmp", "x", 0600);
+	assert_int_equal(volume_remove(v), 0);
+	assert_listing(f->pool, ".other.qcow2.tmp");
 	free(nodir);
 	free(v);
 }

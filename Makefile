@@ -28,7 +28,7 @@ PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 MGR_LIBS   = $(shell $(PKG_CONFIG) --libs $(MGR_PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DVR_VERSION=\"$(VERSION)\" $(WARN) $(CFLAGS) $(SANFLAGS) \
-	     -Ilib -Ivrd -Idhcp -Imetadata -Imanager -Ibench/lib $(PKG_CFLAGS) \
+	     -Ilib -Istate -Ivrd -Idhcp -Imetadata -Imanager -Ibench/lib $(PKG_CFLAGS) \
 	     $(shell $(PKG_CONFIG) --cflags $(MGR_PKGS) 2>/dev/null) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LIBS       = $(PKG_LIBS) -lpthread
@@ -36,7 +36,7 @@ LIBS       = $(PKG_LIBS) -lpthread
 LIB_SRC   := lib/log.c lib/conf.c lib/fileio.c lib/buf.c lib/addr.c lib/token.c lib/http.c \
 	     lib/base64.c lib/httpc.c lib/hash.c lib/sha256.c lib/sha1.c lib/sdnotify.c
 MD_CORE   := metadata/route.c metadata/entry.c metadata/imds.c
-CORE_SRC  := vrd/model.c vrd/cmd.c vrd/txn.c vrd/doc.c vrd/store.c vrd/metrics.c \
+CORE_SRC  := state/model.c state/doc.c vrd/cmd.c vrd/txn.c vrd/store.c vrd/metrics.c \
 	     dhcp/render.c dhcp/reload.c dhcp/release.c vrd/links.c vrd/guard.c $(MD_CORE)
 VRD_SRC   := vrd/main.c vrd/api.c
 VRCTL_SRC := vrd/vrctl.c

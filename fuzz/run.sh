@@ -14,8 +14,8 @@ OUT="$ROOT/build-fuzz"
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 CC=${FUZZ_CC:-clang}
 PKGS="jansson libmicrohttpd libnl-3.0 libnl-route-3.0"
-SRC="lib/buf.c lib/log.c lib/addr.c lib/base64.c lib/fileio.c lib/hash.c lib/sha256.c lib/token.c vrd/model.c vrd/cmd.c \
-    vrd/txn.c vrd/doc.c dhcp/render.c metadata/route.c metadata/entry.c metadata/imds.c \
+SRC="lib/buf.c lib/log.c lib/addr.c lib/base64.c lib/fileio.c lib/hash.c lib/sha256.c lib/token.c state/model.c vrd/cmd.c \
+    vrd/txn.c state/doc.c dhcp/render.c metadata/route.c metadata/entry.c metadata/imds.c \
     metadata/password.c lib/sha1.c lib/httpc.c manager/query.c manager/sign.c manager/inventory.c"
 mkdir -p "$OUT"
 cd "$ROOT"
@@ -32,7 +32,7 @@ for f in "${targets[@]}"; do
 	echo "== $name: building"
 	# shellcheck disable=SC2046,SC2086
 	$CC -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -Ilib -Ivrd -Idhcp -Imanager $(pkg-config --cflags $PKGS) "$f" $SRC \
+	    -Ilib -Istate -Ivrd -Idhcp -Imanager $(pkg-config --cflags $PKGS) "$f" $SRC \
 	    -o "$OUT/$name" $(pkg-config --libs $PKGS)
 	mkdir -p "fuzz/corpus/$target" "$OUT/corpus-$target"
 	echo "== $name: running ${SECONDS_EACH}s"

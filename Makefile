@@ -28,16 +28,32 @@ PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 MGR_LIBS   = $(shell $(PKG_CONFIG) --libs $(MGR_PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DVR_VERSION=\"$(VERSION)\" $(WARN) $(CFLAGS) $(SANFLAGS) \
-	     -Ilib -Istate -Ivrd -Idhcp -Imetadata -Imanager -Ibench/lib $(PKG_CFLAGS) \
-	     $(shell $(PKG_CONFIG) --cflags $(MGR_PKGS) 2>/dev/null) -MMD -MP
+	     $(PKG_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(MGR_PKGS) 2>/dev/null) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LIBS       = $(PKG_LIBS) -lpthread
 
+# The folders and which others each may include (and link): lib/ is shared
+# helpers; state/ is the state directory's contract (the VM model, its
+# documents, names and file names) between vrd, its writer, and dhcp/,
+# metadata/ and manager/; none of those three reaches into vrd/.
+INC_lib      := lib
+INC_state    := lib state
+INC_dhcp     := lib state dhcp
+INC_vrd      := lib state dhcp vrd
+INC_metadata := lib state metadata
+INC_manager  := lib state manager
+INC_bench    := lib manager bench/lib
+INC_tests    := lib state dhcp vrd metadata manager
+INC_fuzz     := $(INC_tests)
+# -I for the folder a source file is in (its path's first component)
+folder_inc = $(addprefix -I,$(INC_$(firstword $(subst /, ,$(1)))))
+
 LIB_SRC   := lib/log.c lib/conf.c lib/fileio.c lib/buf.c lib/addr.c lib/token.c lib/http.c \
 	     lib/base64.c lib/httpc.c lib/hash.c lib/sha256.c lib/sha1.c lib/sdnotify.c
+STATE_SRC := state/model.c state/doc.c state/names.c
+DHCP_SRC  := dhcp/render.c dhcp/reload.c dhcp/release.c
+VRD_CORE  := vrd/cmd.c vrd/txn.c vrd/store.c vrd/metrics.c vrd/links.c vrd/guard.c
 MD_CORE   := metadata/route.c metadata/entry.c metadata/imds.c
-CORE_SRC  := state/model.c state/doc.c vrd/cmd.c vrd/txn.c vrd/store.c vrd/metrics.c \
-	     dhcp/render.c dhcp/reload.c dhcp/release.c vrd/links.c vrd/guard.c $(MD_CORE)
 VRD_SRC   := vrd/main.c vrd/api.c
 VRCTL_SRC := vrd/vrctl.c
 MD_SRC    := metadata/main.c metadata/server.c metadata/vmtable.c metadata/password.c
@@ -96,50 +112,60 @@ help:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(call folder_inc,$*) -c $< -o $@
 
-$(BUILD)/libvr.a: $(call obj,$(LIB_SRC) $(CORE_SRC))
+# One archive per folder: a program links only the folders it may use.
+A_LIB   := $(BUILD)/libvr-lib.a
+A_STATE := $(BUILD)/libvr-state.a
+A_DHCP  := $(BUILD)/libvr-dhcp.a
+A_VRD   := $(BUILD)/libvr-vrd.a
+A_MD    := $(BUILD)/libvr-metadata.a
+A_MGR   := $(BUILD)/libvr-manager.a
+A_ALL   := $(A_MGR) $(A_VRD) $(A_MD) $(A_DHCP) $(A_STATE) $(A_LIB)
+$(A_LIB): $(call obj,$(LIB_SRC))
+$(A_STATE): $(call obj,$(STATE_SRC))
+$(A_DHCP): $(call obj,$(DHCP_SRC))
+$(A_VRD): $(call obj,$(VRD_CORE))
+$(A_MD): $(call obj,$(MD_CORE))
+$(A_MGR): $(call obj,$(MGR_CORE))
+$(A_ALL):
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/vrd: $(call obj,$(VRD_SRC)) $(BUILD)/libvr.a
+$(BUILD)/vrd: $(call obj,$(VRD_SRC)) $(A_VRD) $(A_DHCP) $(A_STATE) $(A_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/vrctl: $(call obj,$(VRCTL_SRC)) $(BUILD)/libvr.a
+$(BUILD)/vrctl: $(call obj,$(VRCTL_SRC)) $(A_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/vr-metadata: $(call obj,$(MD_SRC)) $(BUILD)/libvr.a
+$(BUILD)/vr-metadata: $(call obj,$(MD_SRC)) $(A_MD) $(A_STATE) $(A_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/libvrm.a: $(call obj,$(MGR_CORE))
-	@rm -f $@
-	ar rcs $@ $^
-
-$(BUILD)/vr-manager: $(call obj,$(MGR_SRC)) $(BUILD)/libvrm.a $(BUILD)/libvr.a
+$(BUILD)/vr-manager: $(call obj,$(MGR_SRC)) $(A_MGR) $(A_STATE) $(A_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MGR_LIBS) $(LIBS)
 
-# Manager unit tests (test_mgr_*) link the manager's core as well.
-$(BUILD)/tests/test_mgr_%: $(BUILD)/obj/tests/unit/test_mgr_%.o $(BUILD)/libvrm.a $(BUILD)/libvr.a
+# Unit tests may reach every folder; manager ones need the manager's libraries.
+$(BUILD)/tests/test_mgr_%: $(BUILD)/obj/tests/unit/test_mgr_%.o $(A_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MGR_LIBS) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libvr.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(A_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 # The fuzz targets without libFuzzer: fuzz/replay.c's main() feeds them the
 # committed corpora in make check (tests/integration/fuzz_corpus.sh).
 $(BUILD)/fuzz/replay_%: $(BUILD)/obj/fuzz/fuzz_%.o $(call obj,fuzz/replay.c metadata/password.c) \
-		$(BUILD)/libvrm.a $(BUILD)/libvr.a
+		$(A_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MGR_LIBS) $(LIBS)
 
 BENCH_LIB := bench/lib/benchlib.c
-$(BUILD)/bench/mgr_%: $(BUILD)/obj/bench/mgr_%.o $(call obj,$(BENCH_LIB)) $(BUILD)/libvrm.a $(BUILD)/libvr.a
+$(BUILD)/bench/mgr_%: $(BUILD)/obj/bench/mgr_%.o $(call obj,$(BENCH_LIB)) $(A_MGR) $(A_STATE) $(A_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MGR_LIBS) $(LIBS) -lm
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(call obj,$(BENCH_LIB)) $(BUILD)/libvr.a
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(call obj,$(BENCH_LIB)) $(A_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lm
 

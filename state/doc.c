@@ -8,6 +8,7 @@
 #include "addr.h"
 #include "base64.h"
 #include "doc.h"
+#include "names.h"
 
 static json_t *
 str_or_null(const char *s)
@@ -271,19 +272,4 @@ nets_doc_render(const struct state *st, struct buf *b)
 	buf_adds(b, "\n");
 	free(s);
 	return b->oom ? -ENOMEM : 0;
-}
-
-int
-nets_doc_parse(const char *buf, size_t len, struct cmd_batch *out, struct cmd_error *err)
-{
-	int r = cmd_batch_parse(buf, len, out, err);
-
-	for (size_t i = 0; r == 0 && i < out->n; i++) {
-		if (out->v[i].type != CMD_GUESTNETWORK || !out->v[i].u.gn.add) {
-			cmd_error_set(err, 400, (long)i, "type", "not a guestnetwork");
-			cmd_batch_free(out);
-			return -EINVAL;
-		}
-	}
-	return r;
 }

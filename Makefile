@@ -11,7 +11,7 @@ SYSUSERSDIR ?= /usr/lib/sysusers.d
 TMPFILESDIR ?= /usr/lib/tmpfiles.d
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS      := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libsystemd libnftables
+PKGS      := libmicrohttpd jansson libnl-3.0 libnl-route-3.0 libsystemd libnftables nettle
 MGR_PKGS  := sqlite3 libpq libvirt libcrypto
 
 BUILD     ?= build
@@ -49,7 +49,7 @@ INC_fuzz     := $(INC_tests)
 folder_inc = $(addprefix -I,$(INC_$(firstword $(subst /, ,$(1)))))
 
 LIB_SRC   := lib/log.c lib/conf.c lib/fileio.c lib/buf.c lib/addr.c lib/token.c lib/http.c \
-	     lib/base64.c lib/httpc.c lib/hash.c lib/sha256.c lib/sha1.c lib/sdnotify.c
+	     lib/base64.c lib/hmac.c lib/httpc.c lib/sdnotify.c
 STATE_SRC := state/model.c state/doc.c state/names.c
 DHCP_SRC  := dhcp/render.c dhcp/reload.c dhcp/release.c
 VRD_CORE  := vrd/cmd.c vrd/txn.c vrd/store.c vrd/metrics.c vrd/links.c vrd/guard.c
@@ -74,7 +74,7 @@ endif
 
 # Debian packages the build, tests, demo and benchmarks need.
 DEB_PKGS := gcc make pkg-config libmicrohttpd-dev libjansson-dev libnl-3-dev \
-	    libnl-route-3-dev libnftables-dev nftables libsystemd-dev systemd libcmocka-dev dnsmasq-base \
+	    libnl-route-3-dev libnftables-dev nettle-dev nftables libsystemd-dev systemd libcmocka-dev dnsmasq-base \
 	    udhcpc iproute2 python3 procps cloud-init wget libsqlite3-dev libpq-dev postgresql python3-psycopg2 libvirt-dev qemu-utils valgrind \
 	    libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-config-nwfilter \
 	    libvirt-clients qemu-system-x86 iptables ebtables openssh-client \

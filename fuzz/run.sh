@@ -13,10 +13,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT="$ROOT/build-fuzz"
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 CC=${FUZZ_CC:-clang}
-PKGS="jansson libmicrohttpd libnl-3.0 libnl-route-3.0"
-SRC="lib/buf.c lib/log.c lib/addr.c lib/base64.c lib/fileio.c lib/hash.c lib/sha256.c lib/token.c state/model.c state/names.c vrd/cmd.c \
+PKGS="jansson libmicrohttpd libnl-3.0 libnl-route-3.0 nettle"
+SRC="lib/buf.c lib/log.c lib/addr.c lib/base64.c lib/fileio.c lib/hmac.c lib/token.c state/model.c state/names.c vrd/cmd.c \
     vrd/txn.c state/doc.c dhcp/render.c metadata/route.c metadata/entry.c metadata/imds.c \
-    metadata/password.c lib/sha1.c lib/httpc.c manager/query.c manager/sign.c manager/inventory.c"
+    metadata/password.c lib/httpc.c manager/query.c manager/sign.c manager/inventory.c"
 mkdir -p "$OUT"
 cd "$ROOT"
 status=0

@@ -102,7 +102,8 @@ help:
 	@echo "                go to docs/reliability.md"
 	@echo "make fuzz       libFuzzer targets for FUZZ_SECONDS each (default 60)"
 	@echo "make install    DESTDIR= PREFIX= (default /usr/local): binaries, systemd units"
-	@echo "                (UNITDIR=$(UNITDIR)), sysusers.d, tmpfiles.d, /etc/vrd examples"
+	@echo "                (UNITDIR=$(UNITDIR)), sysusers.d, tmpfiles.d, example configs in"
+	@echo "                /etc/vrd and /etc/vr-manager (an existing one is kept)"
 	@echo "make image      the VR image from Debian's packages: $(IMAGE_OUT)/vr.qcow2,"
 	@echo "                vmlinuz, initrd, token (docs/image.md)"
 	@echo "make image-check  boot it in qemu and drive it with vrctl (TAP)"
@@ -241,7 +242,8 @@ UNIT_SED  := -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
-	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/vrd
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/vrd \
+	    $(DESTDIR)$(SYSCONFDIR)/vr-manager
 	install -m 0755 $(BUILD)/vrd $(DESTDIR)$(SBINDIR)/vrd
 	install -m 0755 $(BUILD)/vrctl $(DESTDIR)$(BINDIR)/vrctl
 	install -m 0755 $(BUILD)/vr-metadata $(DESTDIR)$(SBINDIR)/vr-metadata
@@ -252,9 +254,9 @@ install: all
 	for u in $(UNITS); do install -m 0644 systemd/$$u $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
 	install -m 0644 systemd/vr.sysusers $(DESTDIR)$(SYSUSERSDIR)/vr.conf
 	install -m 0644 systemd/vr.tmpfiles $(DESTDIR)$(TMPFILESDIR)/vr.conf
-	for c in vrd.conf metadata.conf; do \
-	  [ -e $(DESTDIR)$(SYSCONFDIR)/vrd/$$c ] || \
-	  install -m 0644 systemd/$$c $(DESTDIR)$(SYSCONFDIR)/vrd/$$c || exit 1; done
+	for c in vrd/vrd.conf vrd/metadata.conf vr-manager/manager.conf; do \
+	  [ -e $(DESTDIR)$(SYSCONFDIR)/$$c ] || \
+	  install -m 0644 systemd/$${c#*/} $(DESTDIR)$(SYSCONFDIR)/$$c || exit 1; done
 	@echo "installed; on a live system: systemd-sysusers; systemd-tmpfiles --create;" \
 	    "systemctl daemon-reload; systemctl enable --now vrd vr-metadata vr-dnsmasq"
 

@@ -20,6 +20,14 @@ BUILD     := build-san
 SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+# FUZZ=1: the same sources built by clang with libFuzzer's instrumentation,
+# ASan and UBSan (every report fatal) into build-fuzz/, for make fuzz.
+ifeq ($(FUZZ),1)
+BUILD     := build-fuzz
+CC        := $(or $(FUZZ_CC),clang)
+CFLAGS    := -g -O1
+SANFLAGS  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+endif
 ifeq ($(WERROR),1)
 WARN      += -Werror
 endif
@@ -63,6 +71,9 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_SRC  := $(wildcard fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(patsubst fuzz/fuzz_%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRC))
+FUZZ_BIN  := $(patsubst fuzz/fuzz_%.c,$(BUILD)/fuzz/fuzz_%,$(FUZZ_SRC))
+# what a fuzz target links besides the folders' archives
+FUZZ_EXTRA := metadata/password.c
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
@@ -87,7 +98,7 @@ DEB_PKGS_IMAGE := mmdebstrap e2fsprogs qemu-utils qemu-system-x86 syslinux sysli
 IMAGE_OUT ?= $(BUILD)/image
 GUEST_OUT ?= build/guest
 
-.PHONY: all check demo bench soak fuzz install clean deps deps-bench deps-fuzz help unit \
+.PHONY: all check demo bench soak fuzz fuzz-targets install clean deps deps-bench deps-fuzz help unit \
 	image image-check deps-image guest-image
 
 all: $(BINS)
@@ -156,10 +167,16 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(A_ALL)
 
 # The fuzz targets without libFuzzer: fuzz/replay.c's main() feeds them the
 # committed corpora in make check (tests/integration/fuzz_corpus.sh).
-$(BUILD)/fuzz/replay_%: $(BUILD)/obj/fuzz/fuzz_%.o $(call obj,fuzz/replay.c metadata/password.c) \
-		$(A_ALL)
+$(BUILD)/fuzz/replay_%: $(BUILD)/obj/fuzz/fuzz_%.o $(call obj,fuzz/replay.c $(FUZZ_EXTRA)) $(A_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MGR_LIBS) $(LIBS)
+
+# The same with libFuzzer's main() (make FUZZ=1 fuzz-targets; make fuzz runs them).
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(call obj,$(FUZZ_EXTRA)) $(A_ALL)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(MGR_LIBS) $(LIBS)
+
+fuzz-targets: $(FUZZ_BIN)
 
 BENCH_LIB := bench/lib/benchlib.c
 $(BUILD)/bench/mgr_%: $(BUILD)/obj/bench/mgr_%.o $(call obj,$(BENCH_LIB)) $(A_MGR) $(A_STATE) $(A_LIB)
@@ -219,7 +236,8 @@ soak: deps
 	@BUILD=$(BUILD) bench/soak.sh
 
 fuzz: deps-fuzz
-	@BUILD=$(BUILD) fuzz/run.sh
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-targets
+	@BUILD=build-fuzz fuzz/run.sh
 
 image: deps-image
 	@if [ "$(SANITIZE)" = 1 ]; then echo "make image: not with SANITIZE=1"; exit 2; fi

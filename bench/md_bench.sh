@@ -45,31 +45,10 @@ VM0=10.1.0.16              # VM 0: the source address wrk's connections carry
 NGINX_PORT=8081
 NS=vrm$$
 
-PIDS=()                    # every process we start, stopped by pid in cleanup
-NS_MADE=""
-WORK=""
 STORM_FAILED=""
 
-say() { printf 'md_bench: %s\n' "$*" >&2; }
-die() { say "FAIL: $*"; exit 1; }
-
-cleanup() {
-	local pid
-	set +e
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for pid in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	if [ -n "$NS_MADE" ]; then
-		for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-		ip netns del "$NS" 2>/dev/null
-	fi
-	[ -n "$WORK" ] && rm -rf -- "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH_NAME=md_bench
+. "$ROOT/bench/lib/bench.sh"
 
 # (not for background processes: "cmd &" must be ip netns exec itself, whose
 # pid is then the command's)
@@ -88,8 +67,7 @@ preflight() {
 	getent passwd nobody >/dev/null || die "no user nobody"
 	WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/md-bench.XXXXXX")
 	chmod 0755 "$WORK"          # vr-metadata and nginx's workers run as nobody
-	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/token"
-	chmod 0600 "$WORK/token"
+	bench_token "$WORK/token"
 	mkdir -p "$(dirname "$OUT")"
 	: >"$WORK/results.txt"
 }
@@ -98,7 +76,7 @@ preflight() {
 # device (vrd puts 10.1.0.1/16 and 169.254.169.254/32 on it).
 make_ns() {
 	ip netns add "$NS"
-	NS_MADE=1
+	NETNS+=("$NS")
 	ip -n "$NS" link set lo up
 	ip -n "$NS" link add eth1 type veth peer name eth1-peer
 	ip -n "$NS" link set eth1-peer up

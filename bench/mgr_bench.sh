@@ -42,25 +42,9 @@ RUNS=${BENCH_MGR_RUNS:-2}
 POLL_MS=${BENCH_POLL_MS:-2}
 OUT=${BENCH_OUT:-$BUILD/bench/mgr_results.md}
 PY=python3
-PIDS=()
-WORK=""
 
-say() { printf 'mgr-bench: %s\n' "$*" >&2; }
-die() { say "FAIL: $*"; exit 1; }
-
-cleanup() {
-	local pid
-	set +e
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for pid in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	[ -n "$WORK" ] && [ -z "${BENCH_KEEP:-}" ] && rm -rf -- "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH_NAME=mgr-bench
+. "$ROOT/bench/lib/bench.sh"
 
 free_port() { $PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -218,7 +202,7 @@ preflight() {
 	case "$(findmnt -no FSTYPE -T "$WORK")" in
 	tmpfs|ramfs) [ -n "${BENCH_ALLOW_TMPFS:-}" ] || die "$WORK is on tmpfs: fsync would cost nothing (BENCH_ALLOW_TMPFS=1 for a diagnostic run)" ;;
 	esac
-	(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/token")
+	bench_token "$WORK/token"
 	mkdir -p "$(dirname "$OUT")"
 }
 

@@ -27,22 +27,11 @@ TP_SECONDS=${BENCH_TP_SECONDS:-10}
 TAKEOVER=${BENCH_TAKEOVER:-10}
 OUT=${BENCH_OUT:-$BUILD/bench/mgr_multi_results.md}
 PY=/usr/bin/python3 # the one Debian's python3-psycopg2 is for
-PIDS=()
-WORK=""
 . "$ROOT/tests/lib/pg.sh"
 
-say() { printf 'mgr-multi-bench: %s\n' "$*" >&2; }
-die() { say "FAIL: $*"; exit 1; }
-
-cleanup() {
-	local pid
-	set +e
-	for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-	pg_stop
-	[ -n "$WORK" ] && [ -z "${BENCH_KEEP:-}" ] && rm -rf -- "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH_NAME=mgr-multi-bench
+. "$ROOT/bench/lib/bench.sh"
+BENCH_AT_EXIT+=(pg_stop)
 
 free_port() { $PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -184,7 +173,7 @@ main() {
 	for f in "$LOAD" "$MGR" "$VRD"; do [ -x "$f" ] || die "$f not built (make all bench)"; done
 	WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/mgr-multi.XXXXXX")
 	chmod 0755 "$WORK"
-	(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/token")
+	bench_token "$WORK/token"
 	mkdir -p "$(dirname "$OUT")"
 	pg_start "$WORK/pg" || die "PostgreSQL did not start"
 	{

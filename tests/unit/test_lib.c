@@ -7,6 +7,7 @@
 
 #include "addr.h"
 #include "base64.h"
+#include "histogram.h"
 #include "http.h"
 #include "token.h"
 
@@ -382,6 +383,31 @@ test_http_conn_budget(void **state)
 	assert_int_equal(http_evict_headroom(65536), 64);
 }
 
+static void
+test_histogram_render(void **state)
+{
+	static const struct histogram_spec spec = { "t_seconds", "Test.", { 0.001, 0.01 }, 2 };
+	struct histogram h = { { 0 }, 0, 0 };
+	struct buf b;
+
+	(void)state;
+	buf_init(&b);
+	histogram_render(&h, &spec, &b);
+	assert_string_equal(b.p, "# HELP t_seconds Test.\n# TYPE t_seconds histogram\n"
+	    "t_seconds_bucket{le=\"0.001\"} 0\nt_seconds_bucket{le=\"0.01\"} 0\n"
+	    "t_seconds_bucket{le=\"+Inf\"} 0\nt_seconds_sum 0.000000\nt_seconds_count 0\n");
+	histogram_observe(&h, &spec, 0.0001);
+	histogram_observe(&h, &spec, 0.002);
+	histogram_observe(&h, &spec, 0.01);  /* on a bound: that bucket */
+	histogram_observe(&h, &spec, 100);
+	buf_reset(&b);
+	histogram_render(&h, &spec, &b);
+	assert_string_equal(b.p, "# HELP t_seconds Test.\n# TYPE t_seconds histogram\n"
+	    "t_seconds_bucket{le=\"0.001\"} 1\nt_seconds_bucket{le=\"0.01\"} 3\n"
+	    "t_seconds_bucket{le=\"+Inf\"} 4\nt_seconds_sum 100.012100\nt_seconds_count 4\n");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -394,6 +420,7 @@ main(void)
 		cmocka_unit_test(test_mac_parse_edges),
 		cmocka_unit_test(test_listen_parse_edges),
 		cmocka_unit_test(test_token_equal),
+		cmocka_unit_test(test_histogram_render),
 		cmocka_unit_test(test_token_load),
 		cmocka_unit_test(test_buf_grows_and_steals),
 		cmocka_unit_test(test_array_reserve),

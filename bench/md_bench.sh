@@ -109,19 +109,9 @@ start_vrd() {
 		--dnsmasq-lease-file "$WORK/dnsmasq.leases" --metadata-user nobody \
 		--manage-links yes --max-body 67108864 2>"$WORK/vrd.log" &
 	PIDS+=("$!")
-	wait_log "$WORK/vrd.log" 'ready: listening' "$!" vrd
+	wait_log "$WORK/vrd.log" 'ready: listening' "$!" 10 || die "vrd did not start"
 }
 
-# wait_log FILE PATTERN PID NAME: until FILE has PATTERN (10 s at most).
-wait_log() {
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" && return 0
-		kill -0 "$3" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$1" >&2
-	die "$4 did not start"
-}
 
 storm() { timeout 120 ip netns exec "$NS" "$STORM" --vrd "http://$CTL" --token-file "$WORK/token" "$@"; }
 
@@ -134,7 +124,7 @@ start_md() {
 		2>"$1" &
 	MD_PID=$!
 	PIDS+=("$MD_PID")
-	wait_log "$1" 'ready' "$MD_PID" vr-metadata
+	wait_log "$1" 'ready' "$MD_PID" 10 || die "vr-metadata did not start"
 	MD_START_MS=$(awk "BEGIN { printf \"%.0f\", ($EPOCHREALTIME - $t0) * 1000 }")
 }
 

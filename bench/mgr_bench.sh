@@ -53,16 +53,6 @@ stop_pid() {
 	wait "$1" 2>/dev/null || true
 }
 
-# wait_log FILE PATTERN PID: until FILE has PATTERN (30 s), or PID died.
-wait_log() {
-	for _ in $(seq 300); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$3" 2>/dev/null || break
-		sleep 0.1
-	done
-	tail -20 "$1" >&2
-	return 1
-}
 
 # world DIR HOSTS [mgr_inventory options]: $NETS guest networks, each with its own vrd on a
 # free port (VRD_PIDS), the inventory, the database.

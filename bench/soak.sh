@@ -42,15 +42,6 @@ in_ns() { ip netns exec "$NS" "$@"; }
 vm_ip() { local n=$(($1 + 16)); echo "10.1.$((n >> 8)).$((n & 255))"; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-wait_log() { # FILE REGEX PID NAME
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" && return 0
-		kill -0 "$3" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$1" >&2
-	die "$4 did not start"
-}
 
 setup() {
 	[ "$(id -u)" = 0 ] || die "run as root (network namespace, port 80)"
@@ -73,7 +64,7 @@ setup() {
 		--manage-links yes --max-body 67108864 2>"$WORK/vrd.log" &
 	VRD_PID=$!
 	PIDS+=("$VRD_PID")
-	wait_log "$WORK/vrd.log" 'ready: listening' "$VRD_PID" vrd
+	wait_log "$WORK/vrd.log" 'ready: listening' "$VRD_PID" 10 || die "vrd did not start"
 	storm --network >/dev/null || die "guest network not added"
 	for i in $(seq 0 $((GUESTS - 1))); do echo "address add $(vm_ip "$i")/32 dev lo"; done >"$WORK/addrs"
 	ip -n "$NS" -batch "$WORK/addrs"
@@ -84,7 +75,7 @@ setup() {
 		--per-ip-connections 128 2>"$WORK/md.log" &
 	MD_PID=$!
 	PIDS+=("$MD_PID")
-	wait_log "$WORK/md.log" 'ready' "$MD_PID" vr-metadata
+	wait_log "$WORK/md.log" 'ready' "$MD_PID" 10 || die "vr-metadata did not start"
 	say "pushing $GUESTS VMs"
 	storm --push "0,$GUESTS" --wait --timeout 60 >>"$WORK/results.txt" || die "push of $GUESTS VMs"
 }

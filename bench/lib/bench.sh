@@ -4,6 +4,8 @@
 #   say MSG...           "BENCH_NAME: MSG" on stderr
 #   die MSG...           say "FAIL: MSG" and exit 1
 #   bench_token FILE     a fresh token (32 random bytes in hex), mode 0600
+#   wait_log FILE PATTERN PID [SECONDS]  until FILE has PATTERN (default 30 s),
+#                        or PID has died: then its last lines and status 1
 #   PIDS+=(PID)          stopped at exit: SIGTERM, then SIGKILL after 5 s
 #   NETNS+=(NAME)        deleted at exit, once whatever runs in it is killed
 #   BENCH_AT_EXIT+=(CMD) commands run at exit once those processes are stopped
@@ -22,6 +24,17 @@ die() { say "FAIL: $*"; exit 1; }
 
 bench_token() {
 	(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$1")
+}
+
+wait_log() {
+	local i
+	for ((i = 0; i < ${4:-30} * 10; i++)); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$3" 2>/dev/null || break
+		sleep 0.1
+	done
+	tail -n 20 "$1" >&2
+	return 1
 }
 
 bench_cleanup() {

@@ -234,6 +234,11 @@ if wait_lines "$GPID" READY=1 1 60; then
 	kill -TERM "$GPID"
 	wait "$GPID"
 	check_eq "vr-manager stops with status 0" 0 "$?"
+	if wait_lines "$GPID" STOPPING=1 1; then
+		ok "vr-manager sends STOPPING=1 on SIGTERM"
+	else
+		fail "vr-manager sends STOPPING=1 on SIGTERM" "$(tail -n 5 "$NLOG")"
+	fi
 else
 	fail "vr-manager serve starts from the shipped manager.conf with an empty database (READY=1)" \
 	    "$(tail -n 20 "$MGRLOG")"

@@ -134,6 +134,8 @@ cmd_serve(struct cli_result *cr)
 	    conf_get_u64(&cr->conf, "takeover-after", 1, 3600, &takeover, err, sizeof(err)) < 0)
 		cli_config_error(&mgr_cli, "%s", err);
 	nlisten = conf_get_all(&cr->conf, "listen", &listen);
+	if (http_listen_check(listen, nlisten, HTTP_MAX_LISTEN, err, sizeof(err)) < 0)
+		cli_config_error(&mgr_cli, "%s", err);
 	memset(&m, 0, sizeof(m));
 	memset(&a, 0, sizeof(a));
 	m.vr_timeout_s = (int)vr_timeout;

@@ -63,15 +63,9 @@ config_check(struct cli_result *cr, struct mdd *d, struct md_config *mc)
 	uint64_t n;
 
 	mc->nlisten = conf_get_all(c, "listen", &mc->listen);
-	if (mc->nlisten == 0 || 2 * mc->nlisten > HTTP_MAX_LISTEN)
-		cli_config_error(&md_cli, "listen: want 1 to %d addresses", HTTP_MAX_LISTEN / 2);
-	for (size_t i = 0; i < mc->nlisten; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl;
-
-		if (listen_parse(mc->listen[i], &ss, &sl) < 0)
-			cli_config_error(&md_cli, "listen: \"%s\" is not host:port", mc->listen[i]);
-	}
+	/* each address listens twice: metadata and passwords */
+	if (http_listen_check(mc->listen, mc->nlisten, HTTP_MAX_LISTEN / 2, err, sizeof(err)) < 0)
+		cli_config_error(&md_cli, "%s", err);
 	if (!strcmp(v2, "required"))
 		d->v2_required = true;
 	else if (strcmp(v2, "optional"))

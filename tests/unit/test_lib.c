@@ -408,6 +408,21 @@ test_histogram_render(void **state)
 	buf_free(&b);
 }
 
+static void
+test_listen_check(void **state)
+{
+	char *const good[] = { "127.0.0.1:80", "[::1]:8080" }, *const bad[] = { "127.0.0.1:80", "x" };
+	char err[128];
+
+	(void)state;
+	assert_int_equal(http_listen_check(good, 2, 2, err, sizeof(err)), 0);
+	assert_int_equal(http_listen_check(good, 2, 1, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "listen: want 1 to 1 addresses");
+	assert_int_equal(http_listen_check(good, 0, 4, err, sizeof(err)), -EINVAL);
+	assert_int_equal(http_listen_check(bad, 2, 4, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "listen: \"x\" is not host:port");
+}
+
 int
 main(void)
 {
@@ -421,6 +436,7 @@ main(void)
 		cmocka_unit_test(test_listen_parse_edges),
 		cmocka_unit_test(test_token_equal),
 		cmocka_unit_test(test_histogram_render),
+		cmocka_unit_test(test_listen_check),
 		cmocka_unit_test(test_token_load),
 		cmocka_unit_test(test_buf_grows_and_steals),
 		cmocka_unit_test(test_array_reserve),

@@ -77,15 +77,15 @@ fail:
 	return NULL;
 }
 
-int
-vm_doc_render(const struct vm *v, struct buf *b)
+/* Appends o as text and a newline to b, and drops o (NULL: -ENOMEM). */
+static int
+doc_append(json_t *o, size_t flags, struct buf *b)
 {
-	json_t *o = vm_doc(v, true);
 	char *s;
 
 	if (!o)
 		return -ENOMEM;
-	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	s = json_dumps(o, flags | JSON_SORT_KEYS);
 	json_decref(o);
 	if (!s)
 		return -ENOMEM;
@@ -93,6 +93,12 @@ vm_doc_render(const struct vm *v, struct buf *b)
 	buf_adds(b, "\n");
 	free(s);
 	return b->oom ? -ENOMEM : 0;
+}
+
+int
+vm_doc_render(const struct vm *v, struct buf *b)
+{
+	return doc_append(vm_doc(v, true), JSON_COMPACT, b);
 }
 
 static int
@@ -255,21 +261,11 @@ int
 nets_doc_render(const struct state *st, struct buf *b)
 {
 	json_t *arr = json_array();
-	char *s;
 
-	if (!arr)
-		return -ENOMEM;
-	for (size_t i = 0; i < st->nnet; i++)
+	for (size_t i = 0; arr && i < st->nnet; i++)
 		if (json_array_append_new(arr, net_doc(&st->nets[i])) < 0) {
 			json_decref(arr);
 			return -ENOMEM;
 		}
-	s = json_dumps(arr, JSON_INDENT(1) | JSON_SORT_KEYS);
-	json_decref(arr);
-	if (!s)
-		return -ENOMEM;
-	buf_adds(b, s);
-	buf_adds(b, "\n");
-	free(s);
-	return b->oom ? -ENOMEM : 0;
+	return doc_append(arr, JSON_INDENT(1), b);
 }

@@ -91,12 +91,14 @@ domain_valid(const char *s)
 	return true;
 }
 
-bool
-md_key_valid(const char *s)
+/* A file name of letters, digits, '.', '_' and '-' of at most max bytes,
+ * not "." or "..": a metadata key (a path segment) or a device name. */
+static bool
+file_name_valid(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > MD_KEY_MAX || !strcmp(s, ".") || !strcmp(s, ".."))
+	if (n == 0 || n > max || !strcmp(s, ".") || !strcmp(s, ".."))
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -108,17 +110,13 @@ md_key_valid(const char *s)
 }
 
 bool
+md_key_valid(const char *s)
+{
+	return file_name_valid(s, MD_KEY_MAX);
+}
+
+bool
 dev_name_valid(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > DEV_MAX || !strcmp(s, ".") || !strcmp(s, ".."))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!isalnum(c) && c != '.' && c != '_' && c != '-')
-			return false;
-	}
-	return true;
+	return file_name_valid(s, DEV_MAX);
 }

@@ -11,22 +11,15 @@ BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
 PORT=${BENCH_PORT:-39923}
 VMS=${BENCH_CONVERGE:-10000}
+BENCH_NAME=ext4_recent_delete
+. "$ROOT/bench/lib/bench.sh"
 WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/vrd-ext4ab.XXXXXX")
-LOOPDEV="" VRD_PID=""
+LOOPDEV=""
+# once vrd is stopped (PIDS): the image's mount and loop device
+BENCH_AT_EXIT+=('mountpoint -q "$WORK/mnt" && umount "$WORK/mnt"' '[ -n "$LOOPDEV" ] && losetup -d "$LOOPDEV"')
 
-cleanup() {
-	set +e
-	[ -n "$VRD_PID" ] && kill "$VRD_PID" 2>/dev/null && wait "$VRD_PID" 2>/dev/null
-	mountpoint -q "$WORK/mnt" && umount "$WORK/mnt"
-	[ -n "$LOOPDEV" ] && losetup -d "$LOOPDEV"
-	rm -rf -- "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-[ -z "$(ss -Hltn "sport = :$PORT")" ] || { echo "port $PORT in use" >&2; exit 1; }
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/token"
-chmod 0600 "$WORK/token"
+[ -z "$(ss -Hltn "sport = :$PORT")" ] || die "port $PORT in use"
+bench_token "$WORK/token"
 
 # one FEATURE CHURN: prints the request time of one convergence.
 one() {
@@ -49,12 +42,13 @@ one() {
 		--dnsmasq-lease-file "$d/leases" --metadata-user nobody --manage-links no \
 		--max-body 67108864 2>"$WORK/vrd.log" &
 	VRD_PID=$!
+	PIDS=("$VRD_PID")
 	for _ in $(seq 50); do grep -q 'ready: listening' "$WORK/vrd.log" && break; sleep 0.1; done
 	"$BUILD/bench/vrd_bench" --url "http://127.0.0.1:$PORT" --token-file "$WORK/token" \
 		--converge "$VMS" | sed -n 's/.*request_ms=//p'
 	kill "$VRD_PID"
 	wait "$VRD_PID" || true
-	VRD_PID=""
+	PIDS=()
 	umount "$WORK/mnt"
 	losetup -d "$LOOPDEV"
 	LOOPDEV=""

@@ -45,31 +45,10 @@ VM0=10.1.0.16              # VM 0: the source address wrk's connections carry
 NGINX_PORT=8081
 NS=vrm$$
 
-PIDS=()                    # every process we start, stopped by pid in cleanup
-NS_MADE=""
-WORK=""
 STORM_FAILED=""
 
-say() { printf 'md_bench: %s\n' "$*" >&2; }
-die() { say "FAIL: $*"; exit 1; }
-
-cleanup() {
-	local pid
-	set +e
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for pid in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	if [ -n "$NS_MADE" ]; then
-		for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-		ip netns del "$NS" 2>/dev/null
-	fi
-	[ -n "$WORK" ] && rm -rf -- "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH_NAME=md_bench
+. "$ROOT/bench/lib/bench.sh"
 
 # (not for background processes: "cmd &" must be ip netns exec itself, whose
 # pid is then the command's)
@@ -88,8 +67,7 @@ preflight() {
 	getent passwd nobody >/dev/null || die "no user nobody"
 	WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/md-bench.XXXXXX")
 	chmod 0755 "$WORK"          # vr-metadata and nginx's workers run as nobody
-	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/token"
-	chmod 0600 "$WORK/token"
+	bench_token "$WORK/token"
 	mkdir -p "$(dirname "$OUT")"
 	: >"$WORK/results.txt"
 }
@@ -98,7 +76,7 @@ preflight() {
 # device (vrd puts 10.1.0.1/16 and 169.254.169.254/32 on it).
 make_ns() {
 	ip netns add "$NS"
-	NS_MADE=1
+	NETNS+=("$NS")
 	ip -n "$NS" link set lo up
 	ip -n "$NS" link add eth1 type veth peer name eth1-peer
 	ip -n "$NS" link set eth1-peer up
@@ -131,19 +109,9 @@ start_vrd() {
 		--dnsmasq-lease-file "$WORK/dnsmasq.leases" --metadata-user nobody \
 		--manage-links yes --max-body 67108864 2>"$WORK/vrd.log" &
 	PIDS+=("$!")
-	wait_log "$WORK/vrd.log" 'ready: listening' "$!" vrd
+	wait_log "$WORK/vrd.log" 'ready: listening' "$!" 10 || die "vrd did not start"
 }
 
-# wait_log FILE PATTERN PID NAME: until FILE has PATTERN (10 s at most).
-wait_log() {
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" && return 0
-		kill -0 "$3" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$1" >&2
-	die "$4 did not start"
-}
 
 storm() { timeout 120 ip netns exec "$NS" "$STORM" --vrd "http://$CTL" --token-file "$WORK/token" "$@"; }
 
@@ -156,7 +124,7 @@ start_md() {
 		2>"$1" &
 	MD_PID=$!
 	PIDS+=("$MD_PID")
-	wait_log "$1" 'ready' "$MD_PID" vr-metadata
+	wait_log "$1" 'ready' "$MD_PID" 10 || die "vr-metadata did not start"
 	MD_START_MS=$(awk "BEGIN { printf \"%.0f\", ($EPOCHREALTIME - $t0) * 1000 }")
 }
 

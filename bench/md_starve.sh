@@ -33,42 +33,20 @@ CTL=127.0.0.1:39924
 ROUTER=10.1.0.1
 VM0=10.1.0.16
 NS=vrs$$
-PIDS=()
-NS_MADE=""
-WORK=""
 
-say() { printf 'md_starve: %s\n' "$*" >&2; }
-die() { say "FAIL: $*"; exit 1; }
-
-cleanup() {
-	local pid
-	set +e
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for pid in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	if [ -n "$NS_MADE" ]; then
-		for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-		ip netns del "$NS" 2>/dev/null
-	fi
-	[ -n "$WORK" ] && rm -rf -- "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH_NAME=md_starve
+. "$ROOT/bench/lib/bench.sh"
 
 [ "$(id -u)" = 0 ] || die "run as root (network namespace, ports 80 and 8080)"
 for f in "$VRD" "$MD" "$STORM"; do [ -x "$f" ] || die "$f not built (make bench)"; done
 command -v prlimit >/dev/null || die "missing command: prlimit (util-linux)"
 WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/md-starve.XXXXXX")
 chmod 0755 "$WORK"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/token"
-chmod 0600 "$WORK/token"
+bench_token "$WORK/token"
 mkdir -p "$(dirname "$OUT")"
 
 ip netns add "$NS"
-NS_MADE=1
+NETNS+=("$NS")
 ip -n "$NS" link set lo up
 ip -n "$NS" link add eth1 type veth peer name eth1-peer
 ip -n "$NS" link set eth1-peer up

@@ -45,27 +45,9 @@ RUNS=${BENCH_MGR_RUNS:-2}
 POLL_MS=${BENCH_POLL_MS:-2}
 OUT=${BENCH_OUT:-$BUILD/bench/mgr_results.md}
 PY=python3
-PIDS=()
-WORK=""
 
-say() { printf 'mgr-bench: %s\n' "$*" >&2; }
-die() { say "FAIL: $*"; exit 1; }
-
-cleanup() {
-	local pid
-	set +e
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for pid in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	[ -n "$WORK" ] && [ -z "${BENCH_KEEP:-}" ] && rm -rf -- "$WORK"
-	[ -n "$WORK" ] && [ -n "${BENCH_VRD_DIR:-}" ] && [ -z "${BENCH_KEEP:-}" ] &&
-		rm -rf -- "${BENCH_VRD_DIR:?}/$(basename "$WORK")"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH_NAME=mgr-bench
+. "$ROOT/bench/lib/bench.sh"
 
 free_port() { $PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -74,16 +56,6 @@ stop_pid() {
 	wait "$1" 2>/dev/null || true
 }
 
-# wait_log FILE PATTERN PID: until FILE has PATTERN (30 s), or PID died.
-wait_log() {
-	for _ in $(seq 300); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$3" 2>/dev/null || break
-		sleep 0.1
-	done
-	tail -20 "$1" >&2
-	return 1
-}
 
 # world DIR HOSTS [mgr_inventory options]: $NETS guest networks, each with its own vrd on a
 # free port (VRD_PIDS), the inventory, the database.
@@ -226,11 +198,14 @@ overcommit() {
 preflight() {
 	for f in "$LOAD" "$MGR" "$VRD"; do [ -x "$f" ] || die "$f not built (make BUILD=... all bench)"; done
 	WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/mgr-bench.XXXXXX")
+	# vrd's files elsewhere (BENCH_VRD_DIR) go with the work directory
+	[ -n "${BENCH_VRD_DIR:-}" ] && [ -z "${BENCH_KEEP:-}" ] &&
+		BENCH_AT_EXIT+=('rm -rf -- "${BENCH_VRD_DIR:?}/$(basename "$WORK")"')
 	chmod 0755 "$WORK"
 	case "$(findmnt -no FSTYPE -T "$WORK")" in
 	tmpfs|ramfs) [ -n "${BENCH_ALLOW_TMPFS:-}" ] || die "$WORK is on tmpfs: fsync would cost nothing (BENCH_ALLOW_TMPFS=1 for a diagnostic run)" ;;
 	esac
-	(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/token")
+	bench_token "$WORK/token"
 	mkdir -p "$(dirname "$OUT")"
 }
 

@@ -27,35 +27,14 @@ TP_SECONDS=${BENCH_TP_SECONDS:-10}
 TAKEOVER=${BENCH_TAKEOVER:-10}
 OUT=${BENCH_OUT:-$BUILD/bench/mgr_multi_results.md}
 PY=/usr/bin/python3 # the one Debian's python3-psycopg2 is for
-PIDS=()
-WORK=""
 . "$ROOT/tests/lib/pg.sh"
 
-say() { printf 'mgr-multi-bench: %s\n' "$*" >&2; }
-die() { say "FAIL: $*"; exit 1; }
-
-cleanup() {
-	local pid
-	set +e
-	for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-	pg_stop
-	[ -n "$WORK" ] && [ -z "${BENCH_KEEP:-}" ] && rm -rf -- "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH_NAME=mgr-multi-bench
+. "$ROOT/bench/lib/bench.sh"
+BENCH_AT_EXIT+=(pg_stop)
 
 free_port() { $PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# wait_log FILE PATTERN PID: until FILE has PATTERN (60 s), or PID died.
-wait_log() {
-	for _ in $(seq 600); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$3" 2>/dev/null || break
-		sleep 0.1
-	done
-	tail -20 "$1" >&2
-	return 1
-}
 
 # world DIR DB: vrd (VRD_PID), 1,000 hosts, `init` into DB.
 world() {
@@ -68,7 +47,7 @@ world() {
 		--manage-links no 2>"$d/vrd.log" &
 	VRD_PID=$!
 	PIDS+=("$VRD_PID")
-	wait_log "$d/vrd.log" 'ready: listening' "$VRD_PID" || die "vrd did not start"
+	wait_log "$d/vrd.log" 'ready: listening' "$VRD_PID" 60 || die "vrd did not start"
 	$PY "$ROOT/tests/lib/mgr_inventory.py" --dir "$d/world" --hosts 1000 \
 		--vr-url "http://127.0.0.1:$port" --vr-token "$(cat "$WORK/token")" \
 		--cidr 10.0.0.0/12 --gateway 10.0.0.1
@@ -86,7 +65,7 @@ serve() {
 	MPID[$n]=$!
 	PIDS+=("${MPID[$n]}")
 	URLS[$n]="http://127.0.0.1:$port"
-	wait_log "$d/mgr-$n.log" 'serving' "${MPID[$n]}" || die "vr-manager $n did not start"
+	wait_log "$d/mgr-$n.log" 'serving' "${MPID[$n]}" 60 || die "vr-manager $n did not start"
 }
 
 rf() { grep "^RESULT metric=$2 " "$1" | head -1 | tr ' ' '\n' | sed -n "s/^$3=//p"; }
@@ -184,7 +163,7 @@ main() {
 	for f in "$LOAD" "$MGR" "$VRD"; do [ -x "$f" ] || die "$f not built (make all bench)"; done
 	WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/mgr-multi.XXXXXX")
 	chmod 0755 "$WORK"
-	(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/token")
+	bench_token "$WORK/token"
 	mkdir -p "$(dirname "$OUT")"
 	pg_start "$WORK/pg" || die "PostgreSQL did not start"
 	{

@@ -16,12 +16,9 @@ DRIVER=${MGR_VOLUME:-$BUILD/bench/mgr_volume}
 N=${BENCH_OVERLAYS:-1000}
 DATA_MB=${BENCH_DATA_MB:-8}
 QEMU_IMG=${QEMU_IMG:-qemu-img}
-WORK=""
 
-say() { printf 'bench: %s\n' "$*" >&2; }
-die() { say "FAIL: $*"; exit 1; }
-cleanup() { [ -n "$WORK" ] && rm -rf "$WORK"; }
-trap cleanup EXIT
+BENCH_NAME=bench
+. "$ROOT/bench/lib/bench.sh"
 
 [ -x "$DRIVER" ] || die "$DRIVER missing (make bench)"
 command -v "$QEMU_IMG" >/dev/null || die "qemu-img missing (apt-get install qemu-utils)"

@@ -42,30 +42,9 @@ BENCH=$BUILD/bench/vrd_bench
 OUT=$BUILD/bench/results.md
 CS_MS=2400                 # CloudStack VR, network prep of one VM (published figure)
 
-PIDS=()                    # every process we start, stopped by pid in cleanup
-NETNS=()                   # every namespace we create
-WORK=""
 
-say() { printf 'bench: %s\n' "$*" >&2; }
-die() { say "FAIL: $*"; exit 1; }
-
-cleanup() {
-	local pid ns
-	set +e
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for pid in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	for ns in "${NETNS[@]}"; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-	done
-	[ -n "$WORK" ] && rm -rf -- "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH_NAME=bench
+. "$ROOT/bench/lib/bench.sh"
 
 # fs_of DIR: its file system type, "ext4 (no journal)" for a journal-less ext4.
 fs_of() {
@@ -89,8 +68,7 @@ preflight() {
 	chmod 0755 "$WORK"      # dnsmasq reads the state dir as an unprivileged user
 	FSTYPE=$(fs_of "$WORK")
 	case "$FSTYPE" in tmpfs|ramfs) die "$WORK is on $FSTYPE: fsync would cost nothing" ;; esac
-	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/token"
-	chmod 0600 "$WORK/token"
+	bench_token "$WORK/token"
 	mkdir -p "$(dirname "$OUT")"
 	: >"$WORK/results.txt"
 }

@@ -31,31 +31,10 @@ CTL=127.0.0.1:39923
 ROUTER=10.1.0.1
 VM0=10.1.0.16
 NS=vrsoak$$
-PIDS=()
-NS_MADE=""
-WORK=""
 FAILED=()
 
-say() { printf 'soak: %s\n' "$*" >&2; }
-die() { say "FAIL: $*"; exit 1; }
-
-cleanup() {
-	local pid
-	set +e
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for pid in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	if [ -n "$NS_MADE" ]; then
-		for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-		ip netns del "$NS" 2>/dev/null
-	fi
-	[ -n "$WORK" ] && rm -rf -- "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH_NAME=soak
+. "$ROOT/bench/lib/bench.sh"
 
 # (not for background processes: "cmd &" must be ip netns exec itself, whose
 # pid is then the command's)
@@ -63,27 +42,17 @@ in_ns() { ip netns exec "$NS" "$@"; }
 vm_ip() { local n=$(($1 + 16)); echo "10.1.$((n >> 8)).$((n & 255))"; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-wait_log() { # FILE REGEX PID NAME
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" && return 0
-		kill -0 "$3" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$1" >&2
-	die "$4 did not start"
-}
 
 setup() {
 	[ "$(id -u)" = 0 ] || die "run as root (network namespace, port 80)"
 	for f in "$VRD" "$MD" "$STORM" "$LOAD"; do [ -x "$f" ] || die "$f not built (make soak)"; done
 	WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/soak.XXXXXX")
 	chmod 0755 "$WORK"
-	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/token"
-	chmod 0600 "$WORK/token"
+	bench_token "$WORK/token"
 	mkdir -p "$(dirname "$OUT")"
 	: >"$WORK/results.txt"
 	ip netns add "$NS"
-	NS_MADE=1
+	NETNS+=("$NS")
 	ip -n "$NS" link set lo up
 	ip -n "$NS" link add eth1 type veth peer name eth1-peer
 	ip -n "$NS" link set eth1-peer up
@@ -95,7 +64,7 @@ setup() {
 		--manage-links yes --max-body 67108864 2>"$WORK/vrd.log" &
 	VRD_PID=$!
 	PIDS+=("$VRD_PID")
-	wait_log "$WORK/vrd.log" 'ready: listening' "$VRD_PID" vrd
+	wait_log "$WORK/vrd.log" 'ready: listening' "$VRD_PID" 10 || die "vrd did not start"
 	storm --network >/dev/null || die "guest network not added"
 	for i in $(seq 0 $((GUESTS - 1))); do echo "address add $(vm_ip "$i")/32 dev lo"; done >"$WORK/addrs"
 	ip -n "$NS" -batch "$WORK/addrs"
@@ -106,7 +75,7 @@ setup() {
 		--per-ip-connections 128 2>"$WORK/md.log" &
 	MD_PID=$!
 	PIDS+=("$MD_PID")
-	wait_log "$WORK/md.log" 'ready' "$MD_PID" vr-metadata
+	wait_log "$WORK/md.log" 'ready' "$MD_PID" 10 || die "vr-metadata did not start"
 	say "pushing $GUESTS VMs"
 	storm --push "0,$GUESTS" --wait --timeout 60 >>"$WORK/results.txt" || die "push of $GUESTS VMs"
 }

@@ -25,8 +25,8 @@ PY3=/usr/bin/python3
 GUEST_IMG="$ROOT/build/guest/guest.qcow2"
 OUT="$BUILD/bench/vm.md"
 
-say() { printf 'bench vm: %s\n' "$*" >&2; }
-die() { say "FAIL: $*"; exit 1; }
+BENCH_NAME="bench vm"
+. "$ROOT/bench/lib/bench.sh"   # say, die (nt_init below takes the exit trap over)
 [ -s "$GUEST_IMG" ] || die "$GUEST_IMG missing: make guest-image"
 . "$ROOT/tests/lib/netns.sh"
 . "$ROOT/tests/lib/realvm.sh"

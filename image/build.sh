@@ -33,7 +33,7 @@ PACKAGES=(
 	systemd systemd-sysv udev dbus
 	linux-image-cloud-amd64 initramfs-tools
 	dnsmasq-base iproute2
-	libmicrohttpd12 libjansson4 libnl-3-200 libnl-route-3-200 libsystemd0 libnftables1 libnftnl11 libmnl0
+	libmicrohttpd12 libjansson4 libnl-3-200 libnl-route-3-200 libsystemd0 libnftables1 libnftnl11 libmnl0 libnettle8
 	openssh-server qemu-guest-agent gzip
 	grub-pc-bin
 )

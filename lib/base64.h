@@ -1,5 +1,7 @@
-/* base64.h: RFC 4648 base64 (standard alphabet); decoding tolerates missing
- * padding and ASCII whitespace, nothing else. */
+/* base64.h: RFC 4648 base64 (standard alphabet), from Nettle; decoding
+ * tolerates padding left out wholly and ASCII whitespace (space, tab, LF, VT,
+ * FF, CR), nothing else: not partial or misplaced padding, nor a last digit
+ * with bits set that no byte takes. */
 #ifndef VR_BASE64_H
 #define VR_BASE64_H
 

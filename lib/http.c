@@ -14,6 +14,29 @@
 #include "addr.h"
 #include "http.h"
 
+static int
+listen_bad(const char *addr, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "listen: \"%s\" is not host:port", addr);
+	return -EINVAL;
+}
+
+int
+http_listen_check(char *const *listen, size_t n, size_t max, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	if (n == 0 || n > max) {
+		snprintf(err, errlen, "listen: want 1 to %zu addresses", max);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (listen_parse(listen[i], &ss, &sl) < 0)
+			return listen_bad(listen[i], err, errlen);
+	return 0;
+}
+
 int
 http_listen_open(const char *addr, unsigned port_override, char *err, size_t errlen)
 {
@@ -21,10 +44,8 @@ http_listen_open(const char *addr, unsigned port_override, char *err, size_t err
 	socklen_t sl;
 	int fd, one = 1;
 
-	if (listen_parse(addr, &ss, &sl) < 0) {
-		snprintf(err, errlen, "listen: \"%s\" is not host:port", addr);
-		return -EINVAL;
-	}
+	if (listen_parse(addr, &ss, &sl) < 0)
+		return listen_bad(addr, err, errlen);
 	if (port_override) {
 		if (ss.ss_family == AF_INET6)
 			((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port_override);

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <nettle/memops.h>
+
 #include "fileio.h"
 #include "token.h"
 
@@ -55,10 +57,5 @@ token_load(const char *path, char **out, char *err, size_t errlen)
 bool
 token_equal(const char *a, size_t alen, const char *b, size_t blen)
 {
-	unsigned char diff = alen != blen;
-	size_t n = alen < blen ? alen : blen;
-
-	for (size_t i = 0; i < n; i++)
-		diff |= (unsigned char)(a[i] ^ b[i]);
-	return diff == 0;
+	return alen == blen && memeql_sec(a, b, alen);
 }

@@ -88,7 +88,7 @@ api_init(struct api *a, struct mgr *m)
 	r = db_load_rows(m->db, "SELECT id, uuid, name, api_key, secret_key, role FROM account",
 	    &a->accounts, &a->naccounts, sizeof(*a->accounts), fill_account, NULL);
 	db_unlock(m->db);
-	if (r == 0)
+	if (r == 0 && a->naccounts) /* none before the first init: qsort(NULL) is undefined */
 		qsort(a->accounts, a->naccounts, sizeof(*a->accounts), cmp_key);
 	return r;
 }

@@ -12,9 +12,9 @@
 #include "api.h"
 #include "base64.h"
 #include "buf.h"
-#include "cmd.h"
 #include "inventory.h"
 #include "log.h"
+#include "names.h"
 
 #define USERDATA_B64_MAX (48 * 1024) /* the whole request is at most QUERY_LEN_MAX */
 #define SSH_KEY_MAX 8192

@@ -10,10 +10,10 @@
 
 #include "api.h"
 #include "conf.h"
+#include "daemon.h"
 #include "fileio.h"
 #include "inventory.h"
 #include "log.h"
-#include "sdnotify.h"
 #include "volume.h"
 
 static const struct conf_key mgr_keys[] = {
@@ -129,7 +129,7 @@ cmd_serve(struct cli_result *cr)
 	char err[512], name[128], host[64], *const *listen;
 	size_t nlisten;
 	sigset_t set;
-	int r, sig, rc = 1;
+	int r, rc = 1;
 
 	if (conf_get_u64(&cr->conf, "workers", 1, WORKERS_MAX, &workers, err, sizeof(err)) < 0 ||
 	    conf_get_u64(&cr->conf, "api-threads", 1, 64, &threads, err, sizeof(err)) < 0 ||
@@ -138,6 +138,8 @@ cmd_serve(struct cli_result *cr)
 	    conf_get_bool(&cr->conf, "group-commit", &group, err, sizeof(err)) < 0)
 		cli_config_error(&mgr_cli, "%s", err);
 	nlisten = conf_get_all(&cr->conf, "listen", &listen);
+	if (http_listen_check(listen, nlisten, HTTP_MAX_LISTEN, err, sizeof(err)) < 0)
+		cli_config_error(&mgr_cli, "%s", err);
 	memset(&m, 0, sizeof(m));
 	memset(&a, 0, sizeof(a));
 	m.vr_timeout_s = (int)vr_timeout;
@@ -149,13 +151,8 @@ cmd_serve(struct cli_result *cr)
 		    listen[0]);
 	else
 		snprintf(name, sizeof(name), "localhost/%s", listen[0]);
-	/* Signals are taken by sigwait below; every thread inherits the mask. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/* Signals are taken by the wait below; every thread inherits the mask. */
+	daemon_signals_block(&set);
 	if ((r = db_open(conf_get(&cr->conf, "db"), &m.db, err, sizeof(err))) < 0) {
 		log_warnx("%s", err);
 		return 1;
@@ -215,13 +212,7 @@ cmd_serve(struct cli_result *cr)
 	}
 	snprintf(err, sizeof(err), "serving %zu hosts, %zu pools, %zu accounts on %s (%u workers)",
 	    m.cap.nhosts, m.cap.npools, a.naccounts, listen[0], (unsigned)workers);
-	log_info("%s", err);
-	sdn_ready(err);
-	do
-		sig = sdn_sigwait(&set, sdn_watchdog_period(), NULL, NULL);
-	while (sig == SIGHUP);
-	sdn_stopping();
-	log_info("signal %d: stopping", sig);
+	daemon_serve_until_signal(&set, err, NULL);
 	rc = 0;
 out_jobs:
 	api_free(&a); /* no new jobs */

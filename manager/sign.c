@@ -6,7 +6,7 @@
 #include <strings.h>
 
 #include "base64.h"
-#include "sha1.h"
+#include "hmac.h"
 #include "sign.h"
 #include "token.h"
 

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "hmac.h"
 #include "md.h"
-#include "sha256.h"
 #include "token.h"
 
 #define RAW_LEN 28

@@ -3,7 +3,6 @@
  * directory, serving; then it waits for a signal to stop. */
 #include <errno.h>
 #include <grp.h>
-#include <inttypes.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,10 +14,10 @@
 
 #include "addr.h"
 #include "conf.h"
+#include "daemon.h"
 #include "http.h"
 #include "log.h"
 #include "mdd.h"
-#include "sdnotify.h"
 
 static const struct conf_key md_keys[] = {
 	{ "listen", "169.254.169.254:80", CONF_MULTI, "metadata address host:port" },
@@ -64,15 +63,9 @@ config_check(struct cli_result *cr, struct mdd *d, struct md_config *mc)
 	uint64_t n;
 
 	mc->nlisten = conf_get_all(c, "listen", &mc->listen);
-	if (mc->nlisten == 0 || 2 * mc->nlisten > HTTP_MAX_LISTEN)
-		cli_config_error(&md_cli, "listen: want 1 to %d addresses", HTTP_MAX_LISTEN / 2);
-	for (size_t i = 0; i < mc->nlisten; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl;
-
-		if (listen_parse(mc->listen[i], &ss, &sl) < 0)
-			cli_config_error(&md_cli, "listen: \"%s\" is not host:port", mc->listen[i]);
-	}
+	/* each address listens twice: metadata and passwords */
+	if (http_listen_check(mc->listen, mc->nlisten, HTTP_MAX_LISTEN / 2, err, sizeof(err)) < 0)
+		cli_config_error(&md_cli, "%s", err);
 	if (!strcmp(v2, "required"))
 		d->v2_required = true;
 	else if (strcmp(v2, "optional"))
@@ -165,9 +158,8 @@ static int
 serve(struct cli_result *cr, struct mdd *d, struct md_config *mc)
 {
 	struct http_server *md_srv = &d->md_srv, *pw_srv = &d->pw_srv;
-	int mdfd[HTTP_MAX_LISTEN], pwfd[HTTP_MAX_LISTEN], sig, n;
+	int mdfd[HTTP_MAX_LISTEN], pwfd[HTTP_MAX_LISTEN], n;
 	char err[512], status[256];
-	uint64_t wd;
 	sigset_t set;
 
 	for (size_t i = 0; i < mc->nlisten; i++) {
@@ -195,12 +187,7 @@ serve(struct cli_result *cr, struct mdd *d, struct md_config *mc)
 		log_err(n, "inotify");
 		return 1;
 	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	daemon_signals_block(&set);
 	if (http_server_start_fds(md_srv, mdfd, mc->nlisten, &mc->lim, mdd_handle_metadata, d,
 	    NULL, err, sizeof(err)) < 0 ||
 	    http_server_start_fds(pw_srv, pwfd, mc->nlisten, &mc->lim, mdd_handle_password, d,
@@ -211,15 +198,7 @@ serve(struct cli_result *cr, struct mdd *d, struct md_config *mc)
 	snprintf(status, sizeof(status), "metadata on %s%s, passwords on port %u, imds-v2 %s",
 	    mc->listen[0], mc->nlisten > 1 ? " and more" : "", mc->pw_port,
 	    d->v2_required ? "required" : "optional");
-	log_info("ready: %s", status);
-	sdn_ready(status);
-	if ((wd = sdn_watchdog_period()) > 0)
-		log_info("watchdog: pinging every %" PRIu64 " ms", wd / 1000);
-	do {
-		sig = sdn_sigwait(&set, wd, NULL, NULL);
-	} while (sig == SIGHUP);
-	sdn_stopping();
-	log_info("stopping on signal %d", sig);
+	daemon_serve_until_signal(&set, status, NULL);
 	http_server_stop(md_srv);
 	http_server_stop(pw_srv);
 	vmtable_free(&d->vt);

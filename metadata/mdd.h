@@ -4,12 +4,12 @@
 
 #include <microhttpd.h>
 
+#include "histogram.h"
 #include "http.h"
 #include "md.h"
 
 enum md_class { MC_METADATA, MC_USERDATA, MC_OPENSTACK, MC_TOKEN, MC_PASSWORD, MC_OTHER, MC_N };
 #define MS_N 8              /* 200 400 401 403 404 405 503 other */
-#define MD_LAT_BUCKETS 10
 
 struct mdd {
 	struct vmtable vt;
@@ -18,8 +18,7 @@ struct mdd {
 	bool v2_required;
 	int hop_limit;
 	uint64_t requests[MC_N][MS_N];
-	uint64_t lat[MD_LAT_BUCKETS];
-	uint64_t lat_count, lat_ns;
+	struct histogram latency;     /* vr_metadata_request_seconds */
 	struct http_server md_srv, pw_srv;  /* the metadata and password listeners */
 	unsigned conn_budget;   /* connections per listener (http_conn_budget) */
 };

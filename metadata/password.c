@@ -14,6 +14,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "md.h"
+#include "statedir.h"
 
 #define PW_FILE_MAX 4096
 
@@ -35,7 +36,7 @@ pwstore_init(struct pwstore *p, const char *state_dir, char *err, size_t errlen)
 	memset(p, 0, sizeof(*p));
 	pthread_mutex_init(&p->lock, NULL);
 	p->dirfd = -1;
-	if (asprintf(&p->dir, "%s/passwords", state_dir) < 0) {
+	if (asprintf(&p->dir, "%s/" STATE_PASSWORDS, state_dir) < 0) {
 		p->dir = NULL;
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;

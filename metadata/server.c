@@ -16,8 +16,10 @@ static int first_call;  /* marks a request whose headers have been seen */
 static const char *const class_names[MC_N] = { "meta-data", "user-data", "openstack", "token",
 	"password", "other" };
 static const int status_codes[MS_N] = { 200, 400, 401, 403, 404, 405, 503, 0 };
-static const double lat_bounds[MD_LAT_BUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-	0.005, 0.01, 0.025, 0.1, 1 };
+static const struct histogram_spec request_seconds = {
+	"vr_metadata_request_seconds", "Time to answer a request.",
+	{ 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1 }, 10,
+};
 
 static enum md_class
 class_of(const char *url, bool password)
@@ -48,13 +50,7 @@ observe(struct mdd *d, enum md_class cl, int status, const struct timespec *t0)
 	__atomic_add_fetch(&d->requests[cl][si], 1, __ATOMIC_RELAXED);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	s = (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-	for (int i = 0; i < MD_LAT_BUCKETS; i++)
-		if (s <= lat_bounds[i]) {
-			__atomic_add_fetch(&d->lat[i], 1, __ATOMIC_RELAXED);
-			break;
-		}
-	__atomic_add_fetch(&d->lat_count, 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&d->lat_ns, (uint64_t)(s * 1e9), __ATOMIC_RELAXED);
+	histogram_observe(&d->latency, &request_seconds, s);
 }
 
 static enum MHD_Result
@@ -113,8 +109,6 @@ connections_render(struct mdd *d, struct buf *b)
 static void
 metrics_render(struct mdd *d, struct buf *b)
 {
-	uint64_t cum = 0;
-
 	buf_adds(b, "# HELP vr_metadata_requests_total Requests by path class and status.\n"
 	    "# TYPE vr_metadata_requests_total counter\n");
 	for (int cl = 0; cl < MC_N; cl++)
@@ -130,18 +124,7 @@ metrics_render(struct mdd *d, struct buf *b)
 				buf_addf(b, "vr_metadata_requests_total{class=\"%s\",status=\"other\"} %llu\n",
 				    class_names[cl], (unsigned long long)n);
 		}
-	buf_adds(b, "# HELP vr_metadata_request_seconds Time to answer a request.\n"
-	    "# TYPE vr_metadata_request_seconds histogram\n");
-	for (int i = 0; i < MD_LAT_BUCKETS; i++) {
-		cum += __atomic_load_n(&d->lat[i], __ATOMIC_RELAXED);
-		buf_addf(b, "vr_metadata_request_seconds_bucket{le=\"%g\"} %llu\n", lat_bounds[i],
-		    (unsigned long long)cum);
-	}
-	buf_addf(b, "vr_metadata_request_seconds_bucket{le=\"+Inf\"} %llu\n"
-	    "vr_metadata_request_seconds_sum %.6f\nvr_metadata_request_seconds_count %llu\n",
-	    (unsigned long long)__atomic_load_n(&d->lat_count, __ATOMIC_RELAXED),
-	    (double)__atomic_load_n(&d->lat_ns, __ATOMIC_RELAXED) / 1e9,
-	    (unsigned long long)__atomic_load_n(&d->lat_count, __ATOMIC_RELAXED));
+	histogram_render(&d->latency, &request_seconds, b);
 	connections_render(d, b);
 	buf_addf(b, "# HELP vr_metadata_vms VMs served.\n# TYPE vr_metadata_vms gauge\n"
 	    "vr_metadata_vms %zu\n", vmtable_count(&d->vt));

@@ -19,6 +19,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "md.h"
+#include "statedir.h"
 
 #define EMPTY 0u  /* 0.0.0.0 is never a VM */
 
@@ -29,7 +30,7 @@ vmtable_init(struct vmtable *t, const char *state_dir, char *err, size_t errlen)
 	pthread_rwlock_init(&t->lock, NULL);
 	t->dirfd = -1;
 	t->stopfd = -1;
-	if (asprintf(&t->dir, "%s/vms", state_dir) < 0) {
+	if (asprintf(&t->dir, "%s/" STATE_VMS, state_dir) < 0) {
 		t->dir = NULL;
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;

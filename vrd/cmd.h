@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "names.h"
 
 enum cmd_type { CMD_DHCPENTRY, CMD_VMPASSWORD, CMD_VMDATA, CMD_GUESTNETWORK, CMD_NTYPES };
 
@@ -66,14 +67,9 @@ int cmd_batch_parse(const char *buf, size_t len, struct cmd_batch *out, struct c
 void cmd_batch_free(struct cmd_batch *b);
 const char *cmd_type_name(enum cmd_type t);
 
-/* The validators, exposed for the unit tests and fuzzers. */
-bool host_label_valid(const char *s);
-/* A name the router, DNS or cloud-init give a meaning of their own
- * (data-server, localhost, ...), compared without case. */
-bool host_name_reserved(const char *s);
-bool domain_valid(const char *s);
-bool md_key_valid(const char *s);
-bool dev_name_valid(const char *s);
+/* Parses networks.json (state/doc.h renders it) as a batch of guestnetwork
+ * commands.  Returns 0 or -EINVAL/-ENOMEM/-E2BIG with err set. */
+int nets_doc_parse(const char *buf, size_t len, struct cmd_batch *out, struct cmd_error *err);
 
 void cmd_error_set(struct cmd_error *e, int status, long index, const char *field,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -1,8 +1,10 @@
 /* metrics.c: command, batch, latency and reload counters in Prometheus text format. */
 #include "metrics.h"
 
-static const double lat_bounds[LAT_BUCKETS] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-	0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+static const struct histogram_spec apply_seconds = {
+	"vrd_apply_seconds", "Time from a batch's arrival to its durable reply.",
+	{ 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 }, 14,
+};
 static const char *const br_names[BR_NRESULTS] = { "ok", "bad_request", "unauthorized",
 	"conflict", "too_large", "disk_full", "error" };
 
@@ -30,21 +32,13 @@ batch_result_of(int status)
 void
 metrics_observe(struct metrics *m, double seconds)
 {
-	for (int i = 0; i < LAT_BUCKETS; i++)
-		if (seconds <= lat_bounds[i]) {
-			m->lat_bucket[i]++;
-			break;
-		}
-	m->lat_count++;
-	m->lat_sum += seconds;
+	histogram_observe(&m->apply, &apply_seconds, seconds);
 }
 
 void
 metrics_render(const struct metrics *m, uint64_t generation, size_t vms, size_t nets,
     struct buf *b)
 {
-	uint64_t cum = 0;
-
 	buf_adds(b, "# HELP vrd_commands_total Commands by type and result.\n"
 	    "# TYPE vrd_commands_total counter\n");
 	for (int t = 0; t < CMD_NTYPES; t++) {
@@ -58,16 +52,7 @@ metrics_render(const struct metrics *m, uint64_t generation, size_t vms, size_t 
 	for (int i = 0; i < BR_NRESULTS; i++)
 		buf_addf(b, "vrd_batches_total{result=\"%s\"} %llu\n", br_names[i],
 		    (unsigned long long)m->batches[i]);
-	buf_adds(b, "# HELP vrd_apply_seconds Time from a batch's arrival to its durable reply.\n"
-	    "# TYPE vrd_apply_seconds histogram\n");
-	for (int i = 0; i < LAT_BUCKETS; i++) {
-		cum += m->lat_bucket[i];
-		buf_addf(b, "vrd_apply_seconds_bucket{le=\"%g\"} %llu\n", lat_bounds[i],
-		    (unsigned long long)cum);
-	}
-	buf_addf(b, "vrd_apply_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)m->lat_count);
-	buf_addf(b, "vrd_apply_seconds_sum %.6f\nvrd_apply_seconds_count %llu\n", m->lat_sum,
-	    (unsigned long long)m->lat_count);
+	histogram_render(&m->apply, &apply_seconds, b);
 	buf_addf(b, "# HELP vrd_dnsmasq_reloads_total SIGHUPs sent to dnsmasq.\n"
 	    "# TYPE vrd_dnsmasq_reloads_total counter\nvrd_dnsmasq_reloads_total %llu\n"
 	    "# HELP vrd_dnsmasq_reload_failures_total Reloads that found no dnsmasq to signal.\n"

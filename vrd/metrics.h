@@ -7,8 +7,7 @@
 
 #include "buf.h"
 #include "cmd.h"
-
-#define LAT_BUCKETS 14
+#include "histogram.h"
 
 enum batch_result { BR_OK, BR_BAD_REQUEST, BR_UNAUTHORIZED, BR_CONFLICT, BR_TOO_LARGE,
 	BR_DISK_FULL, BR_ERROR, BR_NRESULTS };
@@ -17,9 +16,7 @@ struct metrics {
 	uint64_t cmds_ok[CMD_NTYPES];
 	uint64_t cmds_rejected[CMD_NTYPES];
 	uint64_t batches[BR_NRESULTS];
-	uint64_t lat_bucket[LAT_BUCKETS]; /* cumulative on render */
-	uint64_t lat_count;
-	double lat_sum;
+	struct histogram apply;           /* a batch's arrival to its durable reply */
 	uint64_t reloads, reload_failures;
 	uint64_t quarantined;             /* state files moved aside since start */
 	uint64_t guard_failures;          /* address bindings the kernel did not take */

@@ -25,13 +25,15 @@
 #include "doc.h"
 #include "fileio.h"
 #include "log.h"
+#include "statedir.h"
 #include "store.h"
 
-#define JOURNAL "journal"
+#define JOURNAL STATE_JOURNAL
 #define JOURNAL_MAGIC "VRDJ1"
 
-static const char *const sd_names[SD_NDIRS] = { ".", "vms", "passwords" };
-static const char *const derived_names[4] = { "dhcphosts", "dhcpopts", "hosts", "dnsmasq.conf" };
+static const char *const sd_names[SD_NDIRS] = { ".", STATE_VMS, STATE_PASSWORDS };
+static const char *const derived_names[4] = { STATE_DHCPHOSTS, STATE_DHCPOPTS, STATE_HOSTS,
+	STATE_DNSMASQ_CONF };
 
 enum { DV_HOSTS, DV_OPTS, DV_ADDN, DV_CONF };
 
@@ -132,7 +134,7 @@ entry_name_valid(enum store_dir d, const char *name)
 	size_t n = strlen(name);
 
 	if (d == SD_TOP)
-		return !strcmp(name, "networks.json");
+		return !strcmp(name, STATE_NETWORKS);
 	if (d == SD_VMS) {
 		if (n < 6 || n >= sizeof(tmp) || strcmp(name + n - 5, ".json"))
 			return false;
@@ -217,9 +219,9 @@ write_generation(struct store *s, uint64_t gen, bool sync, struct af_stage *st)
 	int n = snprintf(g, sizeof(g), "%" PRIu64 "\n", gen);
 
 	if (st)
-		return af_stage(s->fd[SD_TOP], "generation", g, (size_t)n, 0644, AF_KEEP_OWNER, 0,
+		return af_stage(s->fd[SD_TOP], STATE_GENERATION, g, (size_t)n, 0644, AF_KEEP_OWNER, 0,
 		    sync, st);
-	return af_write(s->fd[SD_TOP], "generation", g, (size_t)n, 0644, AF_KEEP_OWNER, 0);
+	return af_write(s->fd[SD_TOP], STATE_GENERATION, g, (size_t)n, 0644, AF_KEEP_OWNER, 0);
 }
 
 /* Moves a state file that cannot be loaded to quarantine/<dir>-<name>[.N],
@@ -231,7 +233,7 @@ quarantine(struct store *s, enum store_dir d, const char *name, const char *why)
 	char to[96];
 	int qfd, r = 0;
 
-	if ((r = ensure_dir(s->fd[SD_TOP], "quarantine", 0700, false, 0, 0, &qfd)) < 0)
+	if ((r = ensure_dir(s->fd[SD_TOP], STATE_QUARANTINE, 0700, false, 0, 0, &qfd)) < 0)
 		goto out;
 	for (int i = 0; i < 1000; i++) {
 		struct stat sb;
@@ -318,9 +320,9 @@ store_open(struct store *s, const char *dir, const char *leasefile, uid_t md_uid
 	s->md_gid = md_gid;
 	s->can_chown = can_chown();
 	s->sync_batch = 16;
-	if (!(s->dir = strdup(dir)) || path_join((char **)&s->paths.hostsfile, dir, "dhcphosts") ||
-	    path_join((char **)&s->paths.optsfile, dir, "dhcpopts") ||
-	    path_join((char **)&s->paths.addnhosts, dir, "hosts") ||
+	if (!(s->dir = strdup(dir)) || path_join((char **)&s->paths.hostsfile, dir, STATE_DHCPHOSTS) ||
+	    path_join((char **)&s->paths.optsfile, dir, STATE_DHCPOPTS) ||
+	    path_join((char **)&s->paths.addnhosts, dir, STATE_HOSTS) ||
 	    !(s->paths.leasefile = strdup(leasefile))) {
 		r = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
@@ -328,9 +330,9 @@ store_open(struct store *s, const char *dir, const char *leasefile, uid_t md_uid
 	}
 	if ((r = ensure_dir(AT_FDCWD, dir, 0755, s->can_chown, geteuid(), getegid(),
 		 &s->fd[SD_TOP])) < 0 ||
-	    (r = ensure_dir(s->fd[SD_TOP], "vms", 0750, s->can_chown, geteuid(), md_gid,
+	    (r = ensure_dir(s->fd[SD_TOP], STATE_VMS, 0750, s->can_chown, geteuid(), md_gid,
 		 &s->fd[SD_VMS])) < 0 ||
-	    (r = ensure_dir(s->fd[SD_TOP], "passwords", 0700, s->can_chown, md_uid, md_gid,
+	    (r = ensure_dir(s->fd[SD_TOP], STATE_PASSWORDS, 0700, s->can_chown, md_uid, md_gid,
 		 &s->fd[SD_PASSWORDS])) < 0) {
 		snprintf(err, errlen, "state-dir %s: %s", dir, strerror(-r));
 		goto fail;
@@ -368,7 +370,7 @@ load_generation(struct store *s, struct state *st)
 {
 	char *buf = NULL, *end;
 	size_t len;
-	int r = file_read_at(s->fd[SD_TOP], "generation", 64, &buf, &len);
+	int r = file_read_at(s->fd[SD_TOP], STATE_GENERATION, 64, &buf, &len);
 
 	st->generation = 0;
 	if (r == -ENOENT)
@@ -380,7 +382,7 @@ load_generation(struct store *s, struct state *st)
 	}
 	if (r == -EINVAL || r == -EFBIG) {
 		st->generation = 0;
-		return quarantine(s, SD_TOP, "generation", "not a number; counting from 0");
+		return quarantine(s, SD_TOP, STATE_GENERATION, "not a number; counting from 0");
 	}
 	return r;
 }
@@ -392,7 +394,7 @@ load_networks(struct store *s, struct state *st, char *err, size_t errlen)
 	struct cmd_error ce;
 	char *buf = NULL;
 	size_t len;
-	int r = file_read_at(s->fd[SD_TOP], "networks.json", VM_DOC_MAX, &buf, &len);
+	int r = file_read_at(s->fd[SD_TOP], STATE_NETWORKS, VM_DOC_MAX, &buf, &len);
 
 	if (r == -ENOENT)
 		return 0;
@@ -406,7 +408,7 @@ load_networks(struct store *s, struct state *st, char *err, size_t errlen)
 		}
 	}
 	if (r == -EINVAL || r == -EFBIG)
-		r = quarantine(s, SD_TOP, "networks.json", r == -EINVAL ? ce.msg : strerror(-r));
+		r = quarantine(s, SD_TOP, STATE_NETWORKS, r == -EINVAL ? ce.msg : strerror(-r));
 	else if (r == 0) {
 		for (size_t i = 0; i < b.n; i++)
 			st->nets[i] = b.v[i].u.gn.net;
@@ -671,7 +673,7 @@ plan_build(struct store *s, struct txn *t, struct plan *p, uint64_t gen, struct 
 	if ((r = plan_sources(s, t, p, &dhcp_touched, ci)) < 0)
 		return r;
 	if (nets && ((r = nets_doc_render(t->st, &p->netdoc)) < 0 ||
-	    (r = plan_add(p, SD_TOP, "networks.json", false, p->netdoc.p, p->netdoc.len)) < 0))
+	    (r = plan_add(p, SD_TOP, STATE_NETWORKS, false, p->netdoc.p, p->netdoc.len)) < 0))
 		return r;
 	nsrc = p->n;
 	for (int i = 0; i < 4; i++) {

@@ -254,8 +254,11 @@ running = [r for r in held if r[3] == "Running"]
 check_eq(P + "vrd holds exactly the %d Running and Stopped VMs' addresses" % len(held),
          sorted(str(ipaddress.IPv4Address(r[1])) for r in held), vr_vms())
 files = sorted(os.listdir(os.environ["POOL"]))
-check_eq(P + "the pool holds the template and one overlay per Running or Stopped VM, no temp file",
-         sorted(["template-tpl1.qcow2"] + [os.path.basename(r[2]) for r in held]), files)
+# The template is cached by the first volume prep; a round whose every job was
+# rolled back before one (a kill early in round 1) leaves none, and needs none.
+tpl = ["template-tpl1.qcow2"] if held or "template-tpl1.qcow2" in files else []
+check_eq(P + "the pool holds the template (once a VM needs it) and one overlay per Running or"
+         " Stopped VM, no temp file", sorted(tpl + [os.path.basename(r[2]) for r in held]), files)
 doms = set(all_domains() or [])
 names = {r[0] for r in running}
 started = {n for (n,) in q("SELECT v.instance_name FROM job j JOIN vm v ON v.id = j.vm_id"

@@ -13,7 +13,8 @@
 # WATCHDOG_USEC=400000: READY=1 (with a STATUS) arrives, WATCHDOG=1 pings
 # repeat with no gap above the interval, vrd stops pinging once its state
 # directory is gone, and STOPPING=1 comes on SIGTERM.  (The other tests run
-# both daemons without NOTIFY_SOCKET.)
+# both daemons without NOTIFY_SOCKET.)  Last, vr-manager started by its
+# unit's ExecStart from the installed example manager.conf sends READY=1.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/vrd.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/metadata.sh"
@@ -33,15 +34,19 @@ else
 	md_finish
 fi
 for f in usr/sbin/vrd usr/sbin/vr-metadata usr/bin/vrctl etc/vrd/vrd.conf etc/vrd/metadata.conf \
-    sysusers.d/vr.conf tmpfiles.d/vr.conf; do
+    etc/vr-manager/manager.conf sysusers.d/vr.conf tmpfiles.d/vr.conf; do
 	[ -e "$I/$f" ] || fail "installed: $f"
 done
 # make install keeps an operator's config
 echo "# mine" >"$I/etc/vrd/vrd.conf"
+echo "# mine too" >"$I/etc/vr-manager/manager.conf"
 make -s --no-print-directory -C "$ROOT" -o all install BUILD="$BUILD" PREFIX="$I/usr" \
     SYSCONFDIR="$I/etc" UNITDIR="$U" SYSUSERSDIR="$I/sysusers.d" TMPFILESDIR="$I/tmpfiles.d" >/dev/null 2>&1
 check_eq "make install leaves an existing /etc/vrd/vrd.conf alone" "# mine" "$(cat "$I/etc/vrd/vrd.conf")"
+check_eq "make install leaves an existing /etc/vr-manager/manager.conf alone" "# mine too" \
+    "$(cat "$I/etc/vr-manager/manager.conf")"
 cp "$ROOT/systemd/vrd.conf" "$I/etc/vrd/vrd.conf"
+cp "$ROOT/systemd/manager.conf" "$I/etc/vr-manager/manager.conf"
 
 check "make install puts vr-manager in sbin (its unit's ExecStart)" test -x "$I/usr/sbin/vr-manager"
 
@@ -208,6 +213,38 @@ if [ "$started" -eq 0 ]; then
 	fi
 else
 	fail "vr-metadata starts with NOTIFY_SOCKET and WATCHDOG_USEC set"
+fi
+
+# vr-manager as its unit starts it: the installed binary, the unit's own
+# ExecStart (the installed example config) and only the database and the API
+# port moved into this test's directory (the shipped ones are
+# /var/lib/vr-manager/manager.db and 127.0.0.1:8080, which other runs may hold).
+read -r -a mgr_cmd <<<"$(execstart vr-manager.service)"
+check_eq "vr-manager.service starts the installed binary with the installed config" \
+    "$I/usr/sbin/vr-manager serve --config $I/etc/vr-manager/manager.conf" "${mgr_cmd[*]}"
+MGRPORT=$(vt_free_port v)
+MGRLOG="$VT_TMP/vr-manager.log"
+NOTIFY_SOCKET="$SOCK" "${mgr_cmd[@]}" --db "$VT_TMP/manager.db" --listen "127.0.0.1:$MGRPORT" \
+    >"$MGRLOG" 2>&1 &
+GPID=$!
+VT_BG_PIDS+=("$GPID")
+if wait_lines "$GPID" READY=1 1 60; then
+	ok "vr-manager serve starts from the shipped manager.conf with an empty database (READY=1)"
+	check "vr-manager answers its API on the port given" bash -c "exec 3<>/dev/tcp/127.0.0.1/$MGRPORT"
+	kill -TERM "$GPID"
+	wait "$GPID"
+	check_eq "vr-manager stops with status 0" 0 "$?"
+	if wait_lines "$GPID" STOPPING=1 1; then
+		ok "vr-manager sends STOPPING=1 on SIGTERM"
+	else
+		fail "vr-manager sends STOPPING=1 on SIGTERM" "$(tail -n 5 "$NLOG")"
+	fi
+else
+	fail "vr-manager serve starts from the shipped manager.conf with an empty database (READY=1)" \
+	    "$(tail -n 20 "$MGRLOG")"
+fi
+if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$MGRLOG"; then
+	fail "no sanitizer report in vr-manager's stderr" "$(head -n 40 "$MGRLOG")"
 fi
 
 md_finish

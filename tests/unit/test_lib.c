@@ -7,6 +7,7 @@
 
 #include "addr.h"
 #include "base64.h"
+#include "histogram.h"
 #include "http.h"
 #include "token.h"
 
@@ -69,7 +70,7 @@ test_base64_lenient_but_strict(void **state)
 		{ "I2Nsb3VkLWNvbmZpZwo", "#cloud-config\n" },
 	};
 	static const char *const bad[] = { "Z", "Zm9vY", "Zm9v!", "Zg==Zg==", "Zg=a", "Zg===", "====",
-		"Zm9v-_", "Zm9v\x80", "Zm9v\0Zg" };
+		"Zm9v-_", "Zm9v\x80", "Zm9v\0Zg", "Zg=", "Zh", "Zm9=" }; /* partial padding, stray bits */
 	char *d;
 	size_t n;
 
@@ -382,6 +383,46 @@ test_http_conn_budget(void **state)
 	assert_int_equal(http_evict_headroom(65536), 64);
 }
 
+static void
+test_histogram_render(void **state)
+{
+	static const struct histogram_spec spec = { "t_seconds", "Test.", { 0.001, 0.01 }, 2 };
+	struct histogram h = { { 0 }, 0, 0 };
+	struct buf b;
+
+	(void)state;
+	buf_init(&b);
+	histogram_render(&h, &spec, &b);
+	assert_string_equal(b.p, "# HELP t_seconds Test.\n# TYPE t_seconds histogram\n"
+	    "t_seconds_bucket{le=\"0.001\"} 0\nt_seconds_bucket{le=\"0.01\"} 0\n"
+	    "t_seconds_bucket{le=\"+Inf\"} 0\nt_seconds_sum 0.000000\nt_seconds_count 0\n");
+	histogram_observe(&h, &spec, 0.0001);
+	histogram_observe(&h, &spec, 0.002);
+	histogram_observe(&h, &spec, 0.01);  /* on a bound: that bucket */
+	histogram_observe(&h, &spec, 100);
+	buf_reset(&b);
+	histogram_render(&h, &spec, &b);
+	assert_string_equal(b.p, "# HELP t_seconds Test.\n# TYPE t_seconds histogram\n"
+	    "t_seconds_bucket{le=\"0.001\"} 1\nt_seconds_bucket{le=\"0.01\"} 3\n"
+	    "t_seconds_bucket{le=\"+Inf\"} 4\nt_seconds_sum 100.012100\nt_seconds_count 4\n");
+	buf_free(&b);
+}
+
+static void
+test_listen_check(void **state)
+{
+	char *const good[] = { "127.0.0.1:80", "[::1]:8080" }, *const bad[] = { "127.0.0.1:80", "x" };
+	char err[128];
+
+	(void)state;
+	assert_int_equal(http_listen_check(good, 2, 2, err, sizeof(err)), 0);
+	assert_int_equal(http_listen_check(good, 2, 1, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "listen: want 1 to 1 addresses");
+	assert_int_equal(http_listen_check(good, 0, 4, err, sizeof(err)), -EINVAL);
+	assert_int_equal(http_listen_check(bad, 2, 4, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "listen: \"x\" is not host:port");
+}
+
 int
 main(void)
 {
@@ -394,6 +435,8 @@ main(void)
 		cmocka_unit_test(test_mac_parse_edges),
 		cmocka_unit_test(test_listen_parse_edges),
 		cmocka_unit_test(test_token_equal),
+		cmocka_unit_test(test_histogram_render),
+		cmocka_unit_test(test_listen_check),
 		cmocka_unit_test(test_token_load),
 		cmocka_unit_test(test_buf_grows_and_steals),
 		cmocka_unit_test(test_array_reserve),

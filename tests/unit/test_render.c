@@ -1,5 +1,5 @@
 /* test_render.c: the dnsmasq files and VM documents rendered from a state
- * (dhcp/render.c, vrd/doc.c) against golden files in tests/golden/, dnsmasq's
+ * (dhcp/render.c, state/doc.c) against golden files in tests/golden/, dnsmasq's
  * own syntax check of them, and the VM document round trip.
  *
  * UPDATE_GOLDEN=1 rewrites the golden files instead of comparing; the golden

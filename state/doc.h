@@ -1,17 +1,17 @@
-/* doc.h: the JSON documents vrd keeps in its state directory (pure).
+/* doc.h: the JSON documents of the state directory, which vrd writes and
+ * vr-metadata reads (pure).
  *
  * vms/<ip>.json, one per VM, is what vr-metadata serves from:
  *   {"ip", "mac", "hostname", "default_entry", "lease_time", "ipv6_address",
  *    "ipv6_duid", "dns_addresses", "default_gateway", "metadata": {key: value},
  *    "user_data": text | "user_data_base64": base64 when not UTF-8 text}
  * networks.json holds the guest networks as guestnetwork commands. */
-#ifndef VRD_DOC_H
-#define VRD_DOC_H
+#ifndef STATE_DOC_H
+#define STATE_DOC_H
 
 #include <jansson.h>
 
 #include "buf.h"
-#include "cmd.h"
 #include "model.h"
 
 /* Returns a new JSON object, or NULL on -ENOMEM. */
@@ -24,7 +24,6 @@ int vm_doc_parse(const char *buf, size_t len, struct vm **out, char *err, size_t
 
 json_t *net_doc(const struct net *n);
 int nets_doc_render(const struct state *st, struct buf *b);
-/* Parses networks.json as a batch of guestnetwork commands. */
-int nets_doc_parse(const char *buf, size_t len, struct cmd_batch *out, struct cmd_error *err);
+/* networks.json is parsed by its one reader, vrd: nets_doc_parse (vrd/cmd.h). */
 
 #endif

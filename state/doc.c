@@ -8,6 +8,7 @@
 #include "addr.h"
 #include "base64.h"
 #include "doc.h"
+#include "names.h"
 
 static json_t *
 str_or_null(const char *s)
@@ -76,15 +77,15 @@ fail:
 	return NULL;
 }
 
-int
-vm_doc_render(const struct vm *v, struct buf *b)
+/* Appends o as text and a newline to b, and drops o (NULL: -ENOMEM). */
+static int
+doc_append(json_t *o, size_t flags, struct buf *b)
 {
-	json_t *o = vm_doc(v, true);
 	char *s;
 
 	if (!o)
 		return -ENOMEM;
-	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	s = json_dumps(o, flags | JSON_SORT_KEYS);
 	json_decref(o);
 	if (!s)
 		return -ENOMEM;
@@ -92,6 +93,12 @@ vm_doc_render(const struct vm *v, struct buf *b)
 	buf_adds(b, "\n");
 	free(s);
 	return b->oom ? -ENOMEM : 0;
+}
+
+int
+vm_doc_render(const struct vm *v, struct buf *b)
+{
+	return doc_append(vm_doc(v, true), JSON_COMPACT, b);
 }
 
 static int
@@ -265,36 +272,11 @@ int
 nets_doc_render(const struct state *st, struct buf *b)
 {
 	json_t *arr = json_array();
-	char *s;
 
-	if (!arr)
-		return -ENOMEM;
-	for (size_t i = 0; i < st->nnet; i++)
+	for (size_t i = 0; arr && i < st->nnet; i++)
 		if (json_array_append_new(arr, net_doc(&st->nets[i])) < 0) {
 			json_decref(arr);
 			return -ENOMEM;
 		}
-	s = json_dumps(arr, JSON_INDENT(1) | JSON_SORT_KEYS);
-	json_decref(arr);
-	if (!s)
-		return -ENOMEM;
-	buf_adds(b, s);
-	buf_adds(b, "\n");
-	free(s);
-	return b->oom ? -ENOMEM : 0;
-}
-
-int
-nets_doc_parse(const char *buf, size_t len, struct cmd_batch *out, struct cmd_error *err)
-{
-	int r = cmd_batch_parse(buf, len, out, err);
-
-	for (size_t i = 0; r == 0 && i < out->n; i++) {
-		if (out->v[i].type != CMD_GUESTNETWORK || !out->v[i].u.gn.add) {
-			cmd_error_set(err, 400, (long)i, "type", "not a guestnetwork");
-			cmd_batch_free(out);
-			return -EINVAL;
-		}
-	}
-	return r;
+	return doc_append(arr, JSON_INDENT(1), b);
 }

@@ -1,7 +1,7 @@
 /* model.h: what the VR knows, in memory: guest networks and VMs, with the
  * limits every input is checked against. */
-#ifndef VRD_MODEL_H
-#define VRD_MODEL_H
+#ifndef STATE_MODEL_H
+#define STATE_MODEL_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -11,9 +11,15 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/vrd.sh"
 vt_init
 
-# folder_syms FOLDER: the global symbols the folder's objects define (not main).
+# folder_syms FOLDER: the global symbols the folder's objects define (not
+# main); only objects whose source is still in the folder (a build tree
+# may keep the objects of files since moved elsewhere).
 folder_syms() {
-	find "$BUILD/obj/$1" -name '*.o' -exec nm --defined-only -g {} + 2>/dev/null |
+	local o objs=()
+	for o in "$BUILD/obj/$1"/*.o; do
+		[ -f "$ROOT/$1/$(basename "${o%.o}").c" ] && objs+=("$o")
+	done
+	[ ${#objs[@]} -gt 0 ] && nm --defined-only -g "${objs[@]}" 2>/dev/null |
 	    awk 'NF == 3 && $3 != "main" { print $3 }' | sort -u
 }
 

@@ -53,16 +53,7 @@ for g in g1 g2; do
 	ip -n "$ns" link set eth0 up
 done
 
-vrd_new v "$VR"
-H=${VRD_HOME[v]}
-STATE=${VRD_STATE[v]}
-DM_PIDFILE="$H/dnsmasq.pid" DM_LEASES="$H/dnsmasq.leases" DM_LOG="$H/dnsmasq.log"
-if vrd_start v --manage-links yes --dnsmasq-pid-file "$DM_PIDFILE" --dnsmasq-lease-file "$DM_LEASES"; then
-	ok "vrd starts in the VR namespace (--manage-links yes)"
-else
-	fail "vrd starts in the VR namespace"
-	vt_finish
-fi
+vrd_router v "$VR"
 
 F="$VT_TMP/files"
 mkdir -p "$F"

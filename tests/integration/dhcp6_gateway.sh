@@ -70,16 +70,7 @@ nt_run_bg gw radvd -n -m stderr -C "$NT_DIR/radvd.conf" -p "$NT_DIR/radvd.pid" \
     >"$NT_DIR/radvd.log" 2>&1
 nt_wait_pid_file "$NT_DIR/radvd.pid" 10 >/dev/null || diag "radvd: $(tail -n 5 "$NT_DIR/radvd.log")"
 
-vrd_new v "$VR"
-H=${VRD_HOME[v]}
-STATE=${VRD_STATE[v]}
-DM_PIDFILE="$H/dnsmasq.pid" DM_LEASES="$H/dnsmasq.leases" DM_LOG="$H/dnsmasq.log"
-if vrd_start v --manage-links yes --dnsmasq-pid-file "$DM_PIDFILE" --dnsmasq-lease-file "$DM_LEASES"; then
-	ok "vrd starts in the VR namespace (--manage-links yes)"
-else
-	fail "vrd starts in the VR namespace"
-	vt_finish
-fi
+vrd_router v "$VR"
 
 F="$VT_TMP/files"
 mkdir -p "$F"

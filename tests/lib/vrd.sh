@@ -223,6 +223,26 @@ vrd_new() {
 	chmod 0600 "${VRD_TOKEN_FILE[$n]}"
 }
 
+# vrd_router NAME NS [ARGS...]: vrd NAME started in NS as its guest network's
+# router (--manage-links yes, dnsmasq's pid and lease files in its home),
+# with H, STATE, DM_PIDFILE, DM_LEASES and DM_LOG set; a vrd that does not
+# start ends the test.
+vrd_router() {
+	local name=$1 ns=$2
+	shift 2
+	vrd_new "$name" "$ns"
+	H=${VRD_HOME[$name]}
+	STATE=${VRD_STATE[$name]}
+	DM_PIDFILE="$H/dnsmasq.pid" DM_LEASES="$H/dnsmasq.leases" DM_LOG="$H/dnsmasq.log"
+	if vrd_start "$name" --manage-links yes --dnsmasq-pid-file "$DM_PIDFILE" \
+	    --dnsmasq-lease-file "$DM_LEASES" "$@"; then
+		ok "vrd starts in the VR namespace (--manage-links yes)"
+	else
+		fail "vrd starts in the VR namespace"
+		vt_finish
+	fi
+}
+
 # vt_in NAME CMD...: runs CMD in the instance's network namespace (if any).
 vt_in() {
 	local n=$1

@@ -305,6 +305,9 @@ main(int argc, char **argv)
 
 	memset(&v, 0, sizeof(v));
 	pthread_mutex_init(&v.lock, NULL);
+	pthread_mutex_init(&v.qlock, NULL);
+	pthread_cond_init(&v.qdone, NULL);
+	v.qtail = &v.qhead;
 	state_init(&v.st);
 	cli_parse(&vrd_cli, argc, argv, &cr);
 	log_init("vrd", cr.verbose);

@@ -793,7 +793,7 @@ store_commit(struct store *s, struct txn *t, struct commit_info *ci, char *err, 
 {
 	struct plan p;
 	struct af_stage jst, gst;
-	uint64_t gen = t->st->generation + 1;
+	uint64_t gen = t->st->generation + (t->gen_step ? t->gen_step : 1);
 	int r;
 
 	memset(&p, 0, sizeof(p));

@@ -188,4 +188,36 @@ if vrd_start r; then
 else
 	fail "vrd starts again after the stream"
 fi
+
+# Group commit: 16 clients at once, 8 batches each on VMs of their own.  Each
+# batch gets its own 200 and its own generation; together they advance the
+# generation by exactly their number, and every one is in GET /v1/vms.
+vt_http r GET /v1/state
+g0=$(vt_json "$HTTP_BODY_FILE" 'j["generation"]')
+n0=$(vt_json "$HTTP_BODY_FILE" 'j["vms"]')
+pids=()
+for c in $(seq 16); do
+	mkdir -p "$W/c$c"
+	first=$((20000 + c * 100))
+	vt_bg "$VT_PY" "$VT_LIB/batch_stream.py" "${VRD_URL[r]}" "${VRD_TOKEN_FILE[r]}" "$W/c$c" \
+	    --first "$first" --last $((first + 7))
+	pids+=("$VT_LAST_PID")
+done
+for i in $(seq 3000); do # bounded: 60 s
+	left=0
+	for p in "${pids[@]}"; do vt_alive "$p" && left=$((left + 1)); done
+	[ "$left" = 0 ] && break
+	sleep 0.02
+done
+for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+cat "$W"/c*/acks 2>/dev/null >"$W/cacks"
+check_eq "16 concurrent clients: 128 batches acknowledged, none refused or lost" "128 0 0" \
+    "$(wc -l <"$W/cacks") $(cat "$W"/c*/rejected 2>/dev/null | wc -l) $(cat "$W"/c*/unknown 2>/dev/null | wc -l)"
+check_eq "16 concurrent clients: 128 distinct generations, $((g0 + 1)) to $((g0 + 128))" \
+    "128 $((g0 + 1)) $((g0 + 128))" \
+    "$(awk '{print $2}' "$W/cacks" | sort -n | uniq | wc -l) $(awk '{print $2}' "$W/cacks" | sort -n | head -n1) $(awk '{print $2}' "$W/cacks" | sort -n | tail -n1)"
+vt_http r GET /v1/state
+check_eq "16 concurrent clients: generation and VM count after them" "$((g0 + 128)) $((n0 + 128))" \
+    "$(vt_json "$HTTP_BODY_FILE" '"%d %d" % (j["generation"], j["vms"])')"
+check_eq "16 concurrent clients: the generation file" "$((g0 + 128))" "$(cat "${VRD_STATE[r]}/generation")"
 vt_finish

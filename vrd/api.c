@@ -359,6 +359,7 @@ commit_applied(struct vrd *v, struct txn *t, struct pending *list, size_t n, uin
 	for (struct pending *p = list; p; p = p->next)
 		if (p->r == 0)
 			p->gen = ci.generation == g0 ? g0 : (g += p->changed);
+	v->m.commits += ci.generation != g0;
 	if (ci.hosts_changed || ci.conf_changed)
 		release_leases(v, t);
 	if (txn_nets_changed(t)) {

@@ -30,6 +30,8 @@ static const struct conf_key vrd_keys[] = {
 	{ "metadata-user", "vr-metadata", 0, "user that owns passwords/ (vr-metadata's user)" },
 	{ "max-body", "16777216", 0, "largest request body in bytes" },
 	{ "max-connections", "64", 0, "concurrent control connections per listener" },
+	{ "threads", "16", 0, "worker threads per listener: batches that arrive on several while "
+	  "a commit runs are committed together" },
 	{ "timeout", "30", 0, "seconds before an idle control connection is closed" },
 	{ "manage-links", "yes", 0, "set guest interface addresses and links through netlink" },
 	{ "address-bindings", "yes", 0, "with manage-links: bind each VM's address to its MAC "
@@ -175,6 +177,7 @@ config_check(const struct cli_spec *spec, struct cli_result *cr, struct vrd *v, 
 		cli_config_error(spec, "%s", err);
 	v->max_body = (size_t)n;
 	if (conf_get_u64(c, "max-connections", 1, 4096, &n, err, sizeof(err)) < 0 ||
+	    conf_get_u64(c, "threads", 1, 64, &n, err, sizeof(err)) < 0 ||
 	    conf_get_u64(c, "timeout", 1, 3600, &n, err, sizeof(err)) < 0 ||
 	    conf_get_bool(c, "manage-links", &v->manage_links, err, sizeof(err)) < 0 ||
 	    conf_get_bool(c, "address-bindings", &v->bindings, err, sizeof(err)) < 0)
@@ -217,6 +220,8 @@ run(struct cli_result *cr, struct vrd *v, uid_t uid, gid_t gid)
 
 	conf_get_u64(&cr->conf, "max-connections", 1, 4096, &n, err, sizeof(err));
 	lim.conn_limit = (unsigned)n;
+	conf_get_u64(&cr->conf, "threads", 1, 64, &n, err, sizeof(err));
+	lim.threads = (unsigned)n;
 	conf_get_u64(&cr->conf, "timeout", 1, 3600, &n, err, sizeof(err));
 	lim.timeout_s = (unsigned)n;
 	lim.header_deadline_s = (unsigned)n;

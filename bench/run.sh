@@ -296,7 +296,7 @@ table_latency() {
 			if [ "$mode" = one_batch ]; then
 				aim=$(calc '%s' "($med < 2 && $p99 < 5) ? \"median < 2, p99 < 5: met\" : \"median < 2, p99 < 5: missed\"")
 			else
-				aim=$(calc '%s' "$med < 5 ? \"median < 5: met\" : \"median < 5: missed\"")
+				aim=$(calc '%s' "($med < 5) ? \"median < 5: met\" : \"median < 5: missed\"")
 			fi
 			echo "| $n | $label | $med | $p99 | $(field "$mode" mean_ms " vms=$n ") |" \
 				"$(calc '%.1f' "$med / $fl") | $aim |"
@@ -327,7 +327,7 @@ table_concurrent() {
 		rate=$(field concurrent_rate vms_per_s " vms=$n ")
 		echo "| $n | $(field concurrent_rate batches " vms=$n ") | $rate |" \
 			"$(field concurrent median_ms " vms=$n ") | $(field concurrent p99_ms " vms=$n ") |" \
-			"$(calc '%s' "$rate >= 2000 ? \"met\" : \"missed\"") |"
+			"$(calc '%s' "($rate >= 2000) ? \"met\" : \"missed\"") |"
 	done
 }
 
@@ -345,11 +345,11 @@ table_converge() {
 			f=" run=$r vms=$n "
 			dns=$(field reload dns_ms "$f")
 			echo "| $n | $r | $(field converge request_ms "$f") | $(field reload log_ms "$f") | $dns |" \
-				"$(calc '%s' "$dns < $aim ? \"< $aim: met\" : \"< $aim: missed\"") |"
+				"$(calc '%s' "($dns < $aim) ? \"< $aim: met\" : \"< $aim: missed\"") |"
 		done
 		dns=$(median reload dns_ms " vms=$n ")
 		echo "| $n | median | $(median converge request_ms " vms=$n ") | $(median reload log_ms " vms=$n ") |" \
-			"$dns | $(calc '%s' "$dns < $aim ? \"< $aim: met\" : \"< $aim: missed\"") |"
+			"$dns | $(calc '%s' "($dns < $aim) ? \"< $aim: met\" : \"< $aim: missed\"") |"
 	done
 }
 

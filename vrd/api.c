@@ -263,9 +263,12 @@ group_add(struct vrd *v, struct txn *t, struct pending *p)
 		txn_rollback_to(t, &p->sp);
 		return r;
 	}
-	if ((nch = txn_changes_since(t, &p->sp, &ch)) != 0 || t->npw > p->sp.npw ||
-	    t->st->nnet != p->sp.nnet)
+	/* what it changes, to give it a generation: a VM, a network, or a
+	 * pending password other than the one on disk */
+	if ((nch = txn_changes_since(t, &p->sp, &ch)) != 0 || t->st->nnet != p->sp.nnet)
 		p->changed = true;
+	for (size_t i = p->sp.npw; !p->changed && i < t->npw; i++)
+		p->changed = !store_password_is(&v->store, t->pw[i].ip, t->pw[i].pw);
 	for (size_t i = 0; !p->changed && i < t->st->nnet; i++)
 		p->changed = !net_equal(&t->st->nets[i], &p->sp.nets[i]);
 	free(ch);
@@ -324,6 +327,7 @@ commit_applied(struct vrd *v, struct txn *t, struct pending *list, size_t n, uin
 			    "the restart replays the journal");
 			v->fatal = 1;
 			kill(getpid(), SIGTERM);
+			txn_rollback(t);
 		} else {
 			group_undo(v, t, list);
 		}

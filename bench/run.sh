@@ -24,7 +24,9 @@
 # bench/vm_bench.sh, real QEMU guests (the start stage, deploy to cloud-init done, density).
 # BENCH_ONLY=vrd, metadata, manager or vm runs only that part (BENCH_ONLY=multi: only
 # bench/mgr_multi_bench.sh)
-# (BENCH_ONLY=guard: only the address bindings' runs, step 4).
+# (BENCH_ONLY=guard: only the address bindings' runs, step 4; BENCH_ONLY=group:
+# group commit against none, vrd with threads 1 and 16 side by side, step 2's
+# runs at BENCH_GROUP_SIZES ("0 10000"), BENCH_GROUP_ROUNDS (2) rounds).
 # Knobs: BENCH_SIZES ("0 1000 10000"), BENCH_GUARD_SIZES ("0 10000"), BENCH_GUARD_ROUNDS (4), BENCH_ITERATIONS (200), BENCH_CONVERGE
 # ("10000"), BENCH_CONVERGE_RUNS (5), BENCH_CLIENTS (16), BENCH_PER_CLIENT (50), BENCH_PORT (39923), BENCH_DIR (/var/tmp:
 # a disk, not tmpfs, so that fsync costs what it costs), BENCH_QUIET_WAIT (61:
@@ -38,6 +40,9 @@ GUARD_SIZES=${BENCH_GUARD_SIZES:-"0 10000"}
 GUARD_ROUNDS=${BENCH_GUARD_ROUNDS:-4}
 ITER=${BENCH_ITERATIONS:-200}
 CONVERGE_SIZES=${BENCH_CONVERGE:-10000}
+GROUP_SIZES=${BENCH_GROUP_SIZES:-"0 10000"}
+GROUP_ROUNDS=${BENCH_GROUP_ROUNDS:-2}
+RESULT_PREFIX= RESULT_TAGS=    # run_groups' marks on run_latency's RESULT lines
 CLIENTS=${BENCH_CLIENTS:-16}
 PER_CLIENT=${BENCH_PER_CLIENT:-50}
 RUNS=${BENCH_CONVERGE_RUNS:-5}
@@ -129,13 +134,14 @@ mem() {
 # commands as three requests and as one batch, then dnsmasq must answer for
 # the last VM sent.
 run_latency() {
-	local n=$1 ns="vrl$$-$1" dir="$WORK/lat-$1"
-	say "latency: vrd holding $n VMs, dnsmasq in netns $ns, $CLIENTS clients x $PER_CLIENT, $ITER VMs per mode"
-	converge_env "$ns" "$dir"
+	local n=$1 threads=${2:-16} ns="vrl$$-$1" dir="$WORK/lat-$1${3:+-$3}"
+	say "latency: vrd holding $n VMs ($threads threads), dnsmasq in netns $ns, $CLIENTS clients x $PER_CLIENT, $ITER VMs per mode"
+	converge_env "$ns" "$dir" yes --threads "$threads"
 	mem "before the preload (size $n)" "$VRD_PID"
 	ip netns exec "$ns" timeout 3000 "$BENCH" --url "http://127.0.0.1:$PORT" \
 		--token-file "$WORK/token" --vms "$n" --iterations "$ITER" --clients "$CLIENTS" \
 		--per-client "$PER_CLIENT" --dns-server 10.1.0.1 --timeout 600 --cpu-pid "$VRD_PID" |
+		sed "s/^RESULT mode=\([a-z_]*\)/RESULT mode=$RESULT_PREFIX\1$RESULT_TAGS/" |
 		tee -a "$WORK/results.txt" ||
 		{ tail -5 "$dir/vrd.log" "$dir/dnsmasq.log" >&2; die "latency run with $n VMs"; }
 	kill -0 "$DNSMASQ_PID" 2>/dev/null || die "dnsmasq died during the latency run"
@@ -144,7 +150,7 @@ run_latency() {
 	stop_pid "$VRD_PID"
 	if [ "$n" -gt 0 ]; then   # the same state, loaded from disk at start
 		mv "$dir/vrd.log" "$dir/vrd-1.log"
-		start_vrd "$dir" "$ns" yes
+		start_vrd "$dir" "$ns" yes --threads "$threads"
 		mem "restarted on that state dir ($n VMs and the runs' loaded from disk)" "$VRD_PID"
 		stop_pid "$VRD_PID"
 	fi
@@ -158,19 +164,21 @@ run_floor() {
 		die "floor run"
 }
 
-# converge_env NS DIR [BINDINGS]: namespace with lo and a veth named eth1 (the
-# guest NIC), vrd in it managing links (with its address bindings unless
-# BINDINGS is no), the guest network added, dnsmasq started on vrd's
-# dnsmasq.conf; sets VRD_PID and DNSMASQ_PID.
+# converge_env NS DIR [BINDINGS [VRD-OPTION...]]: namespace with lo and a veth
+# named eth1 (the guest NIC), vrd in it managing links (with its address
+# bindings unless BINDINGS is no, and the further options), the guest network
+# added, dnsmasq started on vrd's dnsmasq.conf; sets VRD_PID and DNSMASQ_PID.
 converge_env() {
 	local ns=$1 dir=$2 bindings=${3:-yes} s=$2/state
+	shift 2
+	[ $# -gt 0 ] && shift
 	ip netns add "$ns"
 	NETNS+=("$ns")
 	ip -n "$ns" link set lo up
 	ip -n "$ns" link add eth1 type veth peer name eth1-peer
 	ip -n "$ns" link set eth1-peer up
 	ip -n "$ns" link set eth1 up
-	start_vrd "$dir" "$ns" yes --address-bindings "$bindings"
+	start_vrd "$dir" "$ns" yes --address-bindings "$bindings" "$@"
 	ip netns exec "$ns" "$BENCH" --url "http://127.0.0.1:$PORT" --token-file "$WORK/token" \
 		--setup-only || die "guest network not added"
 	ip netns exec "$ns" dnsmasq --keep-in-foreground --conf-file="$s/dnsmasq.conf" \
@@ -441,15 +449,65 @@ run_vrd() {
 	say "done in $((SECONDS - start)) s; table in $OUT"
 }
 
+# run_groups: group commit against none, side by side: vrd with threads 1
+# (one batch at a time: nothing to group) and 16 (the default), alternating
+# which goes first, BENCH_GROUP_ROUNDS rounds at each of BENCH_GROUP_SIZES.
+run_groups() {
+	local n r t
+	for r in $(seq "$GROUP_ROUNDS"); do
+		for n in $GROUP_SIZES; do
+			for t in $([ $((r % 2)) = 1 ] && echo "1 16" || echo "16 1"); do
+				RESULT_PREFIX=group_ RESULT_TAGS=" threads=$t round=$r" \
+					run_latency "$n" "$t" "t$t-r$r"
+			done
+		done
+	done
+}
+
+# spread MODE KEY FILTER: "median (min-max)" of KEY over the matching RESULT lines.
+spread() {
+	grep "^RESULT mode=$1 " "$WORK/results.txt" | grep -- "$3" | tr ' ' '\n' |
+		sed -n "s/^$2=//p" | sort -g |
+		awk '{ v[NR] = $1 } END { printf "%.2f (%.2f-%.2f)", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR] }'
+}
+
+table_groups() {
+	local n t
+	echo "## Group commit: threads 1 (no grouping) against 16 (default), dnsmasq running"
+	echo
+	echo "$GROUP_ROUNDS rounds, median (min-max) over the rounds; $CLIENTS clients x $PER_CLIENT one-VM batches," \
+		"then $ITER VMs one at a time. Floor (one durable atomic file replacement, same directory):" \
+		"median $(median floor median_ms " vms=0 ") ms, p99 $(median floor p99_ms " vms=0 ") ms."
+	echo
+	echo "| VMs held | threads | $CLIENTS clients: VMs/s | their request p99 ms | one batch of three: median ms | p99 ms | 3 requests: median ms | dnsmasq answered |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---|"
+	for n in $GROUP_SIZES; do
+		for t in 1 16; do
+			echo "| $n | $t | $(spread group_concurrent_rate vms_per_s " threads=$t .* vms=$n ") |" \
+				"$(spread group_concurrent p99_ms " threads=$t .* vms=$n ") |" \
+				"$(spread group_one_batch median_ms " threads=$t .* vms=$n ") |" \
+				"$(spread group_one_batch p99_ms " threads=$t .* vms=$n ") |" \
+				"$(spread group_three_requests median_ms " threads=$t .* vms=$n ") |" \
+				"$(grep -c "^RESULT mode=group_answers threads=$t .* vms=$n " "$WORK/results.txt") of $GROUP_ROUNDS |"
+		done
+	done
+}
+
 main() {
 	case "${BENCH_ONLY:-}" in
 	"" | vrd | metadata | manager | vm | multi) ;;
+	group)
+		preflight
+		run_floor
+		run_groups
+		table_groups | tee "$BUILD/bench/group.md"
+		return ;;
 	guard)
 		preflight
 		run_guards
 		table_guard | tee "$BUILD/bench/guard.md"
 		return ;;
-	*) die "BENCH_ONLY: want vrd, guard, metadata, manager, multi or vm, got \"$BENCH_ONLY\"" ;;
+	*) die "BENCH_ONLY: want vrd, guard, group, metadata, manager, multi or vm, got \"$BENCH_ONLY\"" ;;
 	esac
 	case "${BENCH_ONLY:-}" in "" | vrd) run_vrd ;; esac
 	case "${BENCH_ONLY:-}" in "" | metadata) BUILD=$BUILD "$ROOT/bench/md_bench.sh" ;; esac

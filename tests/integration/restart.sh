@@ -89,7 +89,7 @@ dnsmasq_ok() {
 }
 
 vrd_new r
-if ! vrd_start r; then
+if ! vrd_start r --threads 16; then
 	fail "vrd starts"
 	vt_finish
 fi
@@ -175,7 +175,7 @@ for round in $(seq "$ROUNDS"); do
 	[ "$tmps" -gt 0 ] && at_kill+=", $tmps .tmp file(s)"
 	diag "round $round: killed vrd with SIGKILL ($at_kill)"
 	files_ok "round $round"
-	if ! vrd_start r; then
+	if ! vrd_start r --threads 16; then
 		fail "round $round: vrd restarts on the same state directory"
 		break
 	fi
@@ -217,7 +217,7 @@ diag "$(acks) batches acknowledged ($((3 * $(acks))) commands), $(unknowns) in f
 vrd_stop r
 rc=$?
 check_eq "vrd stops on SIGTERM after the stream with status 0" 0 "$rc"
-if vrd_start r; then
+if vrd_start r --threads 16; then
 	ok "vrd starts again after the stream"
 	verify "final"
 else

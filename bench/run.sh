@@ -345,7 +345,7 @@ table_converge() {
 	echo
 	echo "Times from the first request's start; state dir on $FSTYPE; started after a $WAITED s pause in which the bench deleted nothing."
 	echo
-	echo "| VMs | run | requests (durable replies) | dnsmasq read a new file | dnsmasq answers the last VM | aim |"
+	echo "| VMs | run | requests (durable replies) | dnsmasq has re-read the files | dnsmasq answers the last VM | aim |"
 	echo "|---:|---:|---:|---:|---:|---|"
 	for n in $CONVERGE_SIZES; do
 		aim=$([ "$n" -ge 100000 ] && echo 10000 || echo 1000)

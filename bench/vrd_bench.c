@@ -1,9 +1,13 @@
 /* vrd_bench.c: load generator for vrd's control channel: one VM's CloudStack
- * commands as three requests and as one batch on a VR holding N VMs, or N VMs
- * converged in one batch up to dnsmasq's reload (docs/performance.md). */
+ * commands as three requests and as one batch on a VR holding N VMs, C
+ * concurrent clients sending one-VM batches, or N VMs converged in one batch
+ * until dnsmasq answers for the last; and the floor, a loop of durable
+ * atomic file replacements (docs/performance.md). */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <getopt.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -23,9 +27,11 @@
 #include "httpc.h"
 #include "benchlib.h"
 
-#define VM_INDEX_MAX 65000   /* host numbers 16.. inside 10.1.0.0/16 */
+#define VM_INDEX_MAX 190000  /* 10.1.0.16 on, inside the guest network 10.0.0.0/14 */
 #define USERDATA_BYTES 768   /* decoded; 1024 bytes of base64 */
 #define RELOAD_FILES 3
+#define CHUNK_VMS 5000       /* VMs per batch when preloading or converging: under
+                              * vrd's max-body and 200,000-command limits */
 
 struct bench {
 	struct httpc_url url;
@@ -38,6 +44,10 @@ struct bench {
 	const char *state_dir;       /* its "read <file>" lines mark a reload */
 	const char *dns_server;      /* probe: dnsmasq answers the last VM's name */
 	long cpu_pid;                /* vrd's pid: its CPU time per one-batch VM is reported */
+	bool remove;                 /* latency: remove each measured VM after (untimed) */
+	long clients, per_client;    /* concurrent: clients each sending per_client batches */
+	long floor;                  /* floor: durable atomic replacements to time */
+	const char *floor_dir;
 };
 
 struct samples {
@@ -218,7 +228,7 @@ setup_network(const struct bench *bn)
 
 	buf_init(&b);
 	buf_addf(&b, "{\"device\":\"%s\",\"mac_address\":\"02:00:11:22:33:44\","
-	    "\"router_guest_ip\":\"10.1.0.1\",\"cidr\":\"10.1.0.0/16\",\"dns\":\"10.1.0.1,8.8.8.8\","
+	    "\"router_guest_ip\":\"10.1.0.1\",\"cidr\":\"10.0.0.0/14\",\"dns\":\"10.1.0.1,8.8.8.8\","
 	    "\"domain_name\":\"cloud.internal\",\"add\":true,\"type\":\"guestnetwork\"}", bn->device);
 	r = post(bn, &b, 1);
 	buf_free(&b);
@@ -243,6 +253,25 @@ send_batch(const struct bench *bn, long first, long count, double *secs, size_t 
 	r = post(bn, &b, 3 * count);
 	*secs = now_s() - t0;
 	buf_free(&b);
+	return r;
+}
+
+/* Sends VMs first..first+count-1 in batches of CHUNK_VMS, one after the
+ * other; *secs is the total time. */
+static int
+send_chunked(const struct bench *bn, long first, long count, double *secs, size_t *bytes)
+{
+	double t;
+	size_t b;
+	int r = 0;
+
+	*secs = 0;
+	*bytes = 0;
+	for (long i = 0; i < count && r == 0; i += CHUNK_VMS) {
+		r = send_batch(bn, first + i, count - i < CHUNK_VMS ? count - i : CHUNK_VMS, &t, &b);
+		*secs += t;
+		*bytes += b;
+	}
 	return r;
 }
 
@@ -331,7 +360,7 @@ run_latency(const struct bench *bn)
 {
 	static const char *const names[3] = { "dhcpentry", "vmpassword", "vmdata" };
 	struct samples three = { 0 }, batch = { 0 }, per[3] = { { 0 } };
-	long next = bn->vms, n = bn->iterations;
+	long next = bn->vms + bn->clients * bn->per_client, n = bn->iterations;
 	double cpu0, cpu1;
 	int r = -ENOMEM;
 
@@ -345,7 +374,7 @@ run_latency(const struct bench *bn)
 	for (long k = 0; k < bn->warmup + n; k++, next++) {
 		double t = vm_three(bn, next, k < bn->warmup ? NULL : per);
 
-		if (t < 0 || post_one(bn, 0, next, true) < 0)
+		if (t < 0 || (bn->remove && post_one(bn, 0, next, true) < 0))
 			goto out;
 		if (k >= bn->warmup)
 			three.v[three.n++] = t;
@@ -354,7 +383,7 @@ run_latency(const struct bench *bn)
 	for (long k = 0; k < bn->warmup + n; k++, next++) {
 		double t = vm_batch(bn, next);
 
-		if (t < 0 || post_one(bn, 0, next, true) < 0)
+		if (t < 0 || (bn->remove && post_one(bn, 0, next, true) < 0))
 			goto out;
 		if (k >= bn->warmup)
 			batch.v[batch.n++] = t;
@@ -372,6 +401,116 @@ out:
 	free(batch.v);
 	for (int c = 0; c < 3; c++)
 		free(per[c].v);
+	return r;
+}
+
+/* --- concurrent clients and the floor ------------------------------------------ */
+
+struct client {
+	const struct bench *bn;
+	long first;
+	struct samples s;
+	int r;
+};
+
+static void *
+client_run(void *arg)
+{
+	struct client *c = arg;
+
+	for (long j = 0; j < c->bn->per_client; j++) {
+		double t = vm_batch(c->bn, c->first + j);
+
+		if (t < 0) {
+			c->r = -EPROTO;
+			break;
+		}
+		c->s.v[c->s.n++] = t;
+	}
+	return NULL;
+}
+
+/* bn->clients threads each send bn->per_client one-VM batches (new VMs, after
+ * the bn->vms held) at once: VMs per second into one vrd, and each request's
+ * time. */
+static int
+run_concurrent(const struct bench *bn)
+{
+	struct client *c = calloc((size_t)bn->clients, sizeof(*c));
+	pthread_t *th = calloc((size_t)bn->clients, sizeof(*th));
+	struct samples all = { 0 };
+	long started = 0;
+	double t0 = now_s(), secs;
+	int r = -ENOMEM;
+
+	if (!c || !th || !(all.v = calloc((size_t)(bn->clients * bn->per_client), sizeof(double))))
+		goto out;
+	for (long i = 0; i < bn->clients; i++) {
+		c[i] = (struct client){ .bn = bn, .first = bn->vms + i * bn->per_client };
+		if (!(c[i].s.v = calloc((size_t)bn->per_client, sizeof(double))))
+			goto join;
+	}
+	t0 = now_s();
+	for (; started < bn->clients; started++)
+		if (pthread_create(&th[started], NULL, client_run, &c[started]) != 0)
+			break;
+join:
+	for (long i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	secs = now_s() - t0;
+	r = started == bn->clients ? 0 : -EAGAIN;
+	for (long i = 0; i < bn->clients; i++) {
+		if (c[i].r < 0)
+			r = c[i].r;
+		for (size_t k = 0; k < c[i].s.n; k++)
+			all.v[all.n++] = c[i].s.v[k];
+		free(c[i].s.v);
+	}
+	if (r == 0) {
+		printf("RESULT mode=concurrent_rate vms=%ld clients=%ld batches=%zu secs=%.3f "
+		    "vms_per_s=%.1f\n", bn->vms, bn->clients, all.n, secs, (double)all.n / secs);
+		report("concurrent", bn->vms, &all);
+	}
+out:
+	free(all.v);
+	free(th);
+	free(c);
+	return r;
+}
+
+/* The floor: bn->floor durable atomic replacements of a 1 KiB file in
+ * bn->floor_dir (write a temporary file, fsync, rename, fsync the
+ * directory), as vrd's commit does for each of its files. */
+static int
+run_floor(const struct bench *bn)
+{
+	struct samples s = { 0 };
+	char data[1024];
+	int dfd, r = 0;
+
+	memset(data, 'x', sizeof(data));
+	if ((dfd = open(bn->floor_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "vrd_bench: %s: %s\n", bn->floor_dir, strerror(errno));
+		return -errno;
+	}
+	if (!(s.v = calloc((size_t)bn->floor, sizeof(double)))) {
+		close(dfd);
+		return -ENOMEM;
+	}
+	for (long i = 0; i < bn->floor && r == 0; i++) {
+		double t0 = now_s();
+
+		data[0] = (char)('a' + i % 26);
+		if ((r = af_write(dfd, "floor", data, sizeof(data), 0644, AF_KEEP_OWNER, 0)) == 0)
+			s.v[s.n++] = now_s() - t0;
+	}
+	(void)unlinkat(dfd, "floor", 0);
+	close(dfd);
+	if (r == 0)
+		report("floor", 0, &s);
+	else
+		fprintf(stderr, "vrd_bench: floor: %s\n", strerror(-r));
+	free(s.v);
 	return r;
 }
 
@@ -485,6 +624,31 @@ wait_reload(const struct bench *bn, const long before[RELOAD_FILES], double t0, 
 	return 0;
 }
 
+/* After the latency runs: waits until the DNS server answers for VM i (the
+ * last one sent); prints how long after the last reply that took. */
+static int
+wait_answers(const struct bench *bn, long i)
+{
+	char name[32];
+	double t0 = now_s(), deadline = t0 + bn->timeout_s;
+	int r;
+
+	snprintf(name, sizeof(name), "vm-%ld", i);
+	while (now_s() < deadline) {
+		if ((r = dns_probe(bn->dns_server, name, vm_ip(i))) < 0)
+			return r;
+		if (r == 1) {
+			printf("RESULT mode=answers vms=%ld name=%s after_ms=%.1f\n", bn->vms, name,
+			    (now_s() - t0) * 1e3);
+			return 0;
+		}
+		usleep(1000);
+	}
+	fprintf(stderr, "vrd_bench: %s does not answer for %s within %d s\n", bn->dns_server,
+	    name, bn->timeout_s);
+	return -ETIMEDOUT;
+}
+
 static int
 run_converge(const struct bench *bn)
 {
@@ -496,7 +660,7 @@ run_converge(const struct bench *bn)
 	if (bn->log_path && (r = log_counts(bn, before, NULL)) < 0)
 		return r;
 	t0 = now_s();
-	if ((r = send_batch(bn, 0, bn->converge, &secs, &bytes)) < 0)
+	if ((r = send_chunked(bn, 0, bn->converge, &secs, &bytes)) < 0)
 		return r;
 	printf("RESULT mode=converge vms=%ld commands=%ld body_bytes=%zu request_ms=%.1f\n",
 	    bn->converge, 3 * bn->converge, bytes, secs * 1e3);
@@ -510,15 +674,20 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "Usage: vrd_bench --token-file F [--url U] [--vms N] [--iterations K]\n"
-	    "                 [--warmup W] [--converge N [--dnsmasq-log F --state-dir D\n"
-	    "                 [--dns-server IP]]] [--device DEV] [--setup-only] [--timeout S]\n"
-	    "                 [--cpu-pid PID]\n"
-	    "Adds guest network 10.1.0.0/16 on DEV (default eth1), then either preloads N\n"
-	    "VMs as one batch and times K new VMs' dhcpentry+vmpassword+vmdata as three\n"
-	    "requests and as one batch (default K=100, after W=5 untimed; each VM is\n"
-	    "removed after, untimed), or sends N VMs as one batch on an empty vrd and\n"
-	    "waits for dnsmasq to re-read its files and answer for the last VM.  --cpu-pid:\n"
-	    "also the CPU time vrd (that pid) spent per one-batch VM, its removal included.\n");
+	    "                 [--warmup W] [--remove] [--clients C --per-client P]\n"
+	    "                 [--converge N [--dnsmasq-log F --state-dir D [--dns-server IP]]]\n"
+	    "                 [--device DEV] [--setup-only] [--timeout S] [--cpu-pid PID]\n"
+	    "       vrd_bench --floor N --floor-dir DIR\n"
+	    "Adds guest network 10.0.0.0/14 on DEV (default eth1), then either preloads N\n"
+	    "VMs (batches of %d), has C clients at once send P new one-VM batches each\n"
+	    "(VMs per second), and times K new VMs' dhcpentry+vmpassword+vmdata as three\n"
+	    "requests and as one batch (default K=100, after W=5 untimed; with --remove\n"
+	    "each is removed after, untimed; without, the VR grows by 2 (W + K)); or sends\n"
+	    "N VMs (batches of %d) on an empty vrd and waits until dnsmasq has read them\n"
+	    "and answers for the last VM.  --cpu-pid: also the CPU time vrd (that pid)\n"
+	    "spent per one-batch VM.  --floor: N durable atomic replacements of a 1 KiB\n"
+	    "file in DIR (temporary file, fsync, rename, fsync of DIR), timed.\n",
+	    CHUNK_VMS, CHUNK_VMS);
 }
 
 static int
@@ -562,6 +731,8 @@ parse_args(int argc, char **argv, struct bench *bn)
 		{ "state-dir", 1, NULL, 's' }, { "dns-server", 1, NULL, 'd' },
 		{ "device", 1, NULL, 'D' }, { "setup-only", 0, NULL, 'S' },
 		{ "timeout", 1, NULL, 'T' }, { "cpu-pid", 1, NULL, 'P' }, { "help", 0, NULL, 'h' },
+		{ "remove", 0, NULL, 'R' }, { "clients", 1, NULL, 'C' }, { "per-client", 1, NULL, 'K' },
+		{ "floor", 1, NULL, 'F' }, { "floor-dir", 1, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *url = "http://127.0.0.1:3923", *token = NULL;
@@ -583,12 +754,20 @@ parse_args(int argc, char **argv, struct bench *bn)
 		case 'S': bn->setup_only = true; break;
 		case 'T': bn->timeout_s = (int)num_arg("timeout", optarg, 3600); break;
 		case 'P': bn->cpu_pid = num_arg("cpu-pid", optarg, 1L << 22); break;
+		case 'R': bn->remove = true; break;
+		case 'C': bn->clients = num_arg("clients", optarg, 256); break;
+		case 'K': bn->per_client = num_arg("per-client", optarg, 10000); break;
+		case 'F': bn->floor = num_arg("floor", optarg, 1000000); break;
+		case 'f': bn->floor_dir = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
 	}
+	if (bn->floor && bn->floor_dir && optind == argc)
+		return; /* no vrd needed */
 	if (optind < argc || !token || httpc_url_parse(url, &bn->url) < 0 ||
-	    bn->vms + 2 * (bn->warmup + bn->iterations) > VM_INDEX_MAX ||
+	    bn->vms + bn->clients * bn->per_client + 2 * (bn->warmup + bn->iterations) >
+	    VM_INDEX_MAX || (bn->floor && !bn->floor_dir) ||
 	    (bn->log_path && (!bn->state_dir || !bn->converge))) {
 		usage(stderr);
 		exit(2);
@@ -605,6 +784,8 @@ main(int argc, char **argv)
 	size_t bytes = 0;
 
 	parse_args(argc, argv, &bn);
+	if (bn.floor)
+		return run_floor(&bn) < 0 ? 1 : 0;
 	if (setup_network(&bn) < 0)
 		return 1;
 	if (bn.setup_only)
@@ -612,11 +793,19 @@ main(int argc, char **argv)
 	if (bn.converge)
 		return run_converge(&bn) < 0 ? 1 : 0;
 	if (bn.vms) {
-		if (send_batch(&bn, 0, bn.vms, &secs, &bytes) < 0)
+		if (send_chunked(&bn, 0, bn.vms, &secs, &bytes) < 0)
 			return 1;
 		printf("RESULT mode=preload vms=%ld commands=%ld body_bytes=%zu request_ms=%.1f\n",
 		    bn.vms, 3 * bn.vms, bytes, secs * 1e3);
 		fflush(stdout);
 	}
-	return bn.iterations && run_latency(&bn) < 0 ? 1 : 0;
+	if (bn.clients && bn.per_client && run_concurrent(&bn) < 0)
+		return 1;
+	fflush(stdout);
+	if (bn.iterations && run_latency(&bn) < 0)
+		return 1;
+	if (bn.dns_server && bn.iterations && !bn.remove) /* the last VM sent stays */
+		return wait_answers(&bn, bn.vms + bn.clients * bn.per_client +
+		    2 * (bn.warmup + bn.iterations) - 1) < 0 ? 1 : 0;
+	return 0;
 }

@@ -30,6 +30,9 @@ static const struct conf_key vrd_keys[] = {
 	{ "metadata-user", "vr-metadata", 0, "user that owns passwords/ (vr-metadata's user)" },
 	{ "max-body", "16777216", 0, "largest request body in bytes" },
 	{ "max-connections", "64", 0, "concurrent control connections per listener" },
+	{ "threads", "1", 0, "worker threads per listener; over 1, batches that arrive on several "
+	  "while a commit runs are committed together (group commit), and requests in flight "
+	  "at once on different connections may be applied in either order" },
 	{ "timeout", "30", 0, "seconds before an idle control connection is closed" },
 	{ "manage-links", "yes", 0, "set guest interface addresses and links through netlink" },
 	{ "address-bindings", "yes", 0, "with manage-links: bind each VM's address to its MAC "
@@ -175,6 +178,7 @@ config_check(const struct cli_spec *spec, struct cli_result *cr, struct vrd *v, 
 		cli_config_error(spec, "%s", err);
 	v->max_body = (size_t)n;
 	if (conf_get_u64(c, "max-connections", 1, 4096, &n, err, sizeof(err)) < 0 ||
+	    conf_get_u64(c, "threads", 1, 64, &n, err, sizeof(err)) < 0 ||
 	    conf_get_u64(c, "timeout", 1, 3600, &n, err, sizeof(err)) < 0 ||
 	    conf_get_bool(c, "manage-links", &v->manage_links, err, sizeof(err)) < 0 ||
 	    conf_get_bool(c, "address-bindings", &v->bindings, err, sizeof(err)) < 0)
@@ -217,6 +221,8 @@ run(struct cli_result *cr, struct vrd *v, uid_t uid, gid_t gid)
 
 	conf_get_u64(&cr->conf, "max-connections", 1, 4096, &n, err, sizeof(err));
 	lim.conn_limit = (unsigned)n;
+	conf_get_u64(&cr->conf, "threads", 1, 64, &n, err, sizeof(err));
+	lim.threads = (unsigned)n;
 	conf_get_u64(&cr->conf, "timeout", 1, 3600, &n, err, sizeof(err));
 	lim.timeout_s = (unsigned)n;
 	lim.header_deadline_s = (unsigned)n;
@@ -305,6 +311,9 @@ main(int argc, char **argv)
 
 	memset(&v, 0, sizeof(v));
 	pthread_mutex_init(&v.lock, NULL);
+	pthread_mutex_init(&v.qlock, NULL);
+	pthread_cond_init(&v.qdone, NULL);
+	v.qtail = &v.qhead;
 	state_init(&v.st);
 	cli_parse(&vrd_cli, argc, argv, &cr);
 	log_init("vrd", cr.verbose);

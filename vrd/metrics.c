@@ -53,6 +53,9 @@ metrics_render(const struct metrics *m, uint64_t generation, size_t vms, size_t 
 		buf_addf(b, "vrd_batches_total{result=\"%s\"} %llu\n", br_names[i],
 		    (unsigned long long)m->batches[i]);
 	histogram_render(&m->apply, &apply_seconds, b);
+	buf_addf(b, "# HELP vrd_commits_total Durable commits (one journal and sync each; "
+	    "batches arriving during one share the next).\n# TYPE vrd_commits_total counter\n"
+	    "vrd_commits_total %llu\n", (unsigned long long)m->commits);
 	buf_addf(b, "# HELP vrd_dnsmasq_reloads_total SIGHUPs sent to dnsmasq.\n"
 	    "# TYPE vrd_dnsmasq_reloads_total counter\nvrd_dnsmasq_reloads_total %llu\n"
 	    "# HELP vrd_dnsmasq_reload_failures_total Reloads that found no dnsmasq to signal.\n"

@@ -18,6 +18,8 @@ struct metrics {
 	uint64_t batches[BR_NRESULTS];
 	struct histogram apply;           /* a batch's arrival to its durable reply */
 	uint64_t reloads, reload_failures;
+	uint64_t commits;                 /* durable commits: with group commit, several
+	                                   * batches' journal and sync each */
 	uint64_t quarantined;             /* state files moved aside since start */
 	uint64_t guard_failures;          /* address bindings the kernel did not take */
 	uint64_t auth_failures;         /* requests without the right bearer token */

@@ -647,11 +647,9 @@ plan_sources(struct store *s, struct txn *t, struct plan *p, bool *dhcp_touched,
 	npw = txn_password_ops(t, &pw);
 	for (size_t i = 0; i < npw; i++) {
 		char ip[IP4_STRLEN];
-		struct stat sb;
 
 		ip4_format(pw[i].ip, ip);
-		if (pw[i].pw ? file_equals(s->fd[SD_PASSWORDS], ip, pw[i].pw, strlen(pw[i].pw))
-			     : fstatat(s->fd[SD_PASSWORDS], ip, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		if (store_password_is(s, pw[i].ip, pw[i].pw))
 			continue; /* already so: nothing to write */
 		if ((r = plan_add(p, SD_PASSWORDS, ip, !pw[i].pw, pw[i].pw,
 		    pw[i].pw ? strlen(pw[i].pw) : 0)) < 0)
@@ -793,7 +791,7 @@ store_commit(struct store *s, struct txn *t, struct commit_info *ci, char *err, 
 {
 	struct plan p;
 	struct af_stage jst, gst;
-	uint64_t gen = t->st->generation + 1;
+	uint64_t gen = t->st->generation + (t->gen_step ? t->gen_step : 1);
 	int r;
 
 	memset(&p, 0, sizeof(p));
@@ -844,6 +842,17 @@ store_commit(struct store *s, struct txn *t, struct commit_info *ci, char *err, 
 out:
 	plan_free(&p);
 	return r;
+}
+
+bool
+store_password_is(const struct store *s, uint32_t ip, const char *pw)
+{
+	char name[IP4_STRLEN];
+	struct stat sb;
+
+	ip4_format(ip, name);
+	return pw ? file_equals(s->fd[SD_PASSWORDS], name, pw, strlen(pw))
+		  : fstatat(s->fd[SD_PASSWORDS], name, &sb, AT_SYMLINK_NOFOLLOW) < 0;
 }
 
 bool

@@ -53,6 +53,8 @@ int store_load(struct store *s, struct state *st, struct commit_info *ci, char *
 int store_commit(struct store *s, struct txn *t, struct commit_info *ci, char *err,
     size_t errlen);
 bool store_has_password(const struct store *s, uint32_t ip);
+/* Whether the pending password of ip on disk is pw (NULL: there is none). */
+bool store_password_is(const struct store *s, uint32_t ip, const char *pw);
 /* 0 if a file can be created in the state directory, else a negative errno. */
 int store_writable(const struct store *s);
 

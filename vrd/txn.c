@@ -347,7 +347,7 @@ undo_cmp_key(const void *a, const void *b)
 /* Pointers to the first undo entry of each IP (its state before the batch),
  * sorted by IP, in a new array.  Returns 0 or -ENOMEM. */
 static int
-undo_firsts(struct txn *t, struct undo ***out, size_t *count)
+undo_firsts(struct txn *t, size_t start, struct undo ***out, size_t *count)
 {
 	struct undo_key *keys;
 	struct undo **v;
@@ -355,21 +355,21 @@ undo_firsts(struct txn *t, struct undo ***out, size_t *count)
 
 	*out = NULL;
 	*count = 0;
-	if (t->nu == 0)
+	if (t->nu <= start)
 		return 0;
-	keys = malloc(t->nu * sizeof(*keys));
-	v = malloc(t->nu * sizeof(*v));
+	keys = malloc((t->nu - start) * sizeof(*keys));
+	v = malloc((t->nu - start) * sizeof(*v));
 	if (!keys || !v) {
 		free(keys);
 		free(v);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < t->nu; i++) {
-		keys[i].k = (uint64_t)t->u[i].ip << 32 | (uint32_t)i;
-		keys[i].i = i;
+	for (size_t i = 0; i < t->nu - start; i++) {
+		keys[i].k = (uint64_t)t->u[start + i].ip << 32 | (uint32_t)i;
+		keys[i].i = start + i;
 	}
-	qsort(keys, t->nu, sizeof(*keys), undo_cmp_key);
-	for (size_t i = 0; i < t->nu; i++)
+	qsort(keys, t->nu - start, sizeof(*keys), undo_cmp_key);
+	for (size_t i = 0; i < t->nu - start; i++)
 		if (i == 0 || keys[i].k >> 32 != keys[i - 1].k >> 32)
 			v[n++] = &t->u[keys[i].i];
 	free(keys);
@@ -378,15 +378,15 @@ undo_firsts(struct txn *t, struct undo ***out, size_t *count)
 	return 0;
 }
 
-long
-txn_changes(struct txn *t, struct txn_change **out)
+static long
+changes_from(struct txn *t, size_t start, struct txn_change **out)
 {
 	struct txn_change *ch;
 	struct undo **first;
 	size_t n = 0, nfirst;
 
 	*out = NULL;
-	if (undo_firsts(t, &first, &nfirst) < 0)
+	if (undo_firsts(t, start, &first, &nfirst) < 0)
 		return -ENOMEM;
 	if (nfirst == 0)
 		return 0;
@@ -409,6 +409,56 @@ txn_changes(struct txn *t, struct txn_change **out)
 	return (long)n;
 }
 
+long
+txn_changes(struct txn *t, struct txn_change **out)
+{
+	return changes_from(t, 0, out);
+}
+
+long
+txn_changes_since(struct txn *t, const struct txn_savepoint *sp, struct txn_change **out)
+{
+	return changes_from(t, sp->nu, out);
+}
+
+void
+txn_savepoint(struct txn *t, struct txn_savepoint *sp)
+{
+	sp->nu = t->nu;
+	sp->npw = t->npw;
+	memcpy(sp->nets, t->st->nets, sizeof(sp->nets));
+	sp->nnet = t->st->nnet;
+	t->serial = ++txn_serial; /* a VM touched again is saved again, as at sp */
+}
+
+void
+txn_rollback_to(struct txn *t, const struct txn_savepoint *sp)
+{
+	struct undo **first = NULL;
+	size_t n = 0;
+
+	for (size_t i = t->nu; i-- > sp->nu;)
+		vm_free(state_unlink(t->st, t->u[i].ip));
+	if (undo_firsts(t, sp->nu, &first, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (!first[i]->old)
+				continue;
+			first[i]->old->saved_in = 0;
+			if (state_insert(t->st, first[i]->old) == 0)
+				first[i]->old = NULL;
+		}
+		free(first);
+	}
+	for (size_t i = sp->nu; i < t->nu; i++)
+		vm_free(t->u[i].old);
+	t->nu = sp->nu;
+	if (t->npw > sp->npw)
+		t->npw = sp->npw;
+	memcpy(t->st->nets, sp->nets, sizeof(sp->nets));
+	t->st->nnet = sp->nnet;
+	t->serial = ++txn_serial;
+}
+
 void
 txn_rollback(struct txn *t)
 {
@@ -420,7 +470,7 @@ txn_rollback(struct txn *t)
 	 * the batch, so re-inserting needs no memory they do not have. */
 	for (size_t i = t->nu; i-- > 0;)
 		vm_free(state_unlink(t->st, t->u[i].ip));
-	if (undo_firsts(t, &first, &n) == 0) {
+	if (undo_firsts(t, 0, &first, &n) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			if (!first[i]->old)
 				continue;

@@ -30,6 +30,16 @@ struct txn {
 	struct pw_op *pw;
 	size_t npw, cappw;
 	size_t counts[CMD_NTYPES];
+	uint64_t gen_step;        /* generations the commit advances (batches of a group
+	                           * that change something); 0: one */
+};
+
+/* Where one batch of a group committed together begins, so that it alone
+ * can be rolled back. */
+struct txn_savepoint {
+	size_t nu, npw;
+	struct net nets[NET_MAX];
+	size_t nnet;
 };
 
 /* The change a batch made, for the commit. */
@@ -45,12 +55,18 @@ void txn_begin(struct txn *t, struct state *st);
 int txn_apply(struct txn *t, const struct cmd *c, long index, struct cmd_error *err);
 /* Restores the state as it was at txn_begin. */
 void txn_rollback(struct txn *t);
+/* Marks where the next batch of a group begins. */
+void txn_savepoint(struct txn *t, struct txn_savepoint *sp);
+/* Restores the state as it was at the savepoint (the batches before it stay). */
+void txn_rollback_to(struct txn *t, const struct txn_savepoint *sp);
 /* Forgets the undo log (after a successful commit, or a rollback). */
 void txn_end(struct txn *t);
 
 /* The VMs whose stored document differs from before; *out is a new array
  * (caller frees), sorted by ip.  Returns the count or -ENOMEM. */
 long txn_changes(struct txn *t, struct txn_change **out);
+/* The same for the batches since the savepoint: before is the VM at it. */
+long txn_changes_since(struct txn *t, const struct txn_savepoint *sp, struct txn_change **out);
 bool txn_nets_changed(const struct txn *t);
 /* The pending-password operations, last one per IP, sorted by IP.  Returns
  * the count; the array stays owned by t. */

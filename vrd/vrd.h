@@ -27,6 +27,13 @@ struct vrd {
 	struct timespec last_reload;  /* CLOCK_REALTIME, 0 if never */
 	time_t conf_written;          /* when vrd last changed dnsmasq.conf */
 	volatile int fatal;           /* memory and disk disagree: exit for a replay */
+	/* Group commit: batches arriving while one commits wait here; the
+	 * thread that finds no commit running commits every queued batch with
+	 * one journal and one sync (api.c). */
+	pthread_mutex_t qlock;        /* guards the four below (taken before lock, never inside) */
+	pthread_cond_t qdone;
+	struct pending *qhead, **qtail;
+	bool committing;
 };
 
 /* The libmicrohttpd access handler and completion callback (cls: struct vrd). */

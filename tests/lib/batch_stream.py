@@ -12,6 +12,7 @@ new connection, one after the other, in order.  Files in WORKDIR:
             reset, timeout): it may or may not have been applied
   rejected  "k status body" for any other answer
   pause     while it exists, the stream does not resume after a failure
+  waiting   exists while the stream waits after a failure (nothing in flight)
   stop      the stream ends before the next batch when it exists
   done      written at the end: the next k it would have sent
 After a failure the stream waits (bounded only by "stop") until "pause" is
@@ -25,6 +26,7 @@ import time
 from urllib.parse import urlsplit
 
 NET_CIDR = "10.1.0.0/16"
+CLIENT_STRIDE = 15000   # concurrent clients stream k from (c - 1) * CLIENT_STRIDE + 1
 ROUTER = "10.1.0.1"
 
 
@@ -97,6 +99,7 @@ def main():
             append(p("unknown"), "%d %s" % (k, type(e).__name__))
             k += 1
             # wait for the restart (and for the test to let us go on)
+            open(p("waiting"), "w").close()
             while not os.path.exists(p("stop")):
                 if not os.path.exists(p("pause")):
                     try:
@@ -105,6 +108,7 @@ def main():
                     except (OSError, http.client.HTTPException):
                         pass
                 time.sleep(0.01)
+            os.unlink(p("waiting"))
             continue
         if status == 200:
             try:

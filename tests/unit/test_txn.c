@@ -625,6 +625,82 @@ test_rollback_needs_no_memory(void **state)
 	state_free(&st);
 }
 
+
+/* Group commit: several batches in one transaction, each from a savepoint.
+ * Rolling back to a savepoint restores the state after the batches before
+ * it; the changes since a savepoint are that batch's; the whole rollback
+ * restores the state before the group. */
+static void
+assert_snapshot(const struct state *st, const char *want)
+{
+	char *got = tu_snapshot(st);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void
+test_savepoints_roll_back_one_batch_of_a_group(void **state)
+{
+	struct state st;
+	struct txn t;
+	struct txn_savepoint sp1, sp2, sp3;
+	struct cmd_batch b1, b2, b3;
+	struct cmd_error e;
+	struct txn_change *ch;
+	char *s0, *s1, *s2;
+	long n;
+
+	(void)state;
+	state_init(&st);
+	tu_apply_ok(&st, "[" NET1 "," DHCP(MA, "10.1.1.10", "a") "]");
+	s0 = tu_snapshot(&st);
+	assert_int_equal(tu_parse("[" DHCP(MB, "10.1.1.11", "b") "," PW("10.1.1.11", "pw-b") "]",
+	    &b1, &e), 0);
+	assert_int_equal(tu_parse("[" MD("10.1.1.11", "['metadata','k','v']") "," REMOVE(MA,
+	    "10.1.1.10") "]", &b2, &e), 0);
+	/* fails at its second command: host name b is vm b's */
+	assert_int_equal(tu_parse("[" MD("10.1.1.11", "['metadata','k','w']") "," DHCP(MC,
+	    "10.1.1.12", "b") "]", &b3, &e), 0);
+	txn_begin(&t, &st);
+	txn_savepoint(&t, &sp1);
+	for (size_t i = 0; i < b1.n; i++)
+		assert_int_equal(txn_apply(&t, &b1.v[i], (long)i, &e), 0);
+	s1 = tu_snapshot(&st);
+	txn_savepoint(&t, &sp2);
+	for (size_t i = 0; i < b2.n; i++)
+		assert_int_equal(txn_apply(&t, &b2.v[i], (long)i, &e), 0);
+	s2 = tu_snapshot(&st);
+	/* batch 2's changes: vm b's metadata (before: as batch 1 left it), vm a gone */
+	assert_int_equal((n = txn_changes_since(&t, &sp2, &ch)), 2);
+	assert_int_equal(ch[0].ip, 0x0a01010a);
+	assert_null(ch[0].after);
+	assert_int_equal(ch[1].ip, 0x0a01010b);
+	assert_non_null(ch[1].before);
+	assert_int_equal(ch[1].before->nmd, 0);
+	assert_int_equal(ch[1].after->nmd, 1);
+	free(ch);
+	txn_savepoint(&t, &sp3);
+	assert_int_equal(txn_apply(&t, &b3.v[0], 0, &e), 0);
+	assert_true(txn_apply(&t, &b3.v[1], 1, &e) < 0);
+	txn_rollback_to(&t, &sp3);
+	assert_snapshot(&st, s2);
+	/* the group's changes from its start: vm a gone, vm b new */
+	assert_int_equal(nchanges(&t), 2);
+	txn_rollback_to(&t, &sp2);
+	assert_snapshot(&st, s1);
+	txn_rollback(&t);
+	txn_end(&t);
+	assert_snapshot(&st, s0);
+	cmd_batch_free(&b1);
+	cmd_batch_free(&b2);
+	cmd_batch_free(&b3);
+	free(s0);
+	free(s1);
+	free(s2);
+	state_free(&st);
+}
+
 int
 main(void)
 {
@@ -642,6 +718,7 @@ main(void)
 		cmocka_unit_test(test_failed_batch_rolls_back_everything),
 		cmocka_unit_test(test_host_names_unique_per_network),
 		cmocka_unit_test(test_rollback_needs_no_memory),
+		cmocka_unit_test(test_savepoints_roll_back_one_batch_of_a_group),
 		cmocka_unit_test(test_password_ops_keep_last_per_ip),
 		cmocka_unit_test(test_metadata_key_limit),
 	};

@@ -530,6 +530,16 @@ out:
 	return r;
 }
 
+/* Says in err what failed, with errno's text; returns -errno. */
+static int
+nfnl_fail(char *err, size_t errlen, const char *what)
+{
+	int e = errno;
+
+	snprintf(err, errlen, "nftables: %s: %s", what, strerror(e));
+	return -e;
+}
+
 /* Sends the transaction [0, len) holding nmsg element messages and reads
  * the kernel's answer to each: nf_tables applies all of them or none. */
 static int
@@ -542,17 +552,12 @@ nfnl_talk(struct guard *g, size_t len, unsigned nmsg, char *err, size_t errlen)
 
 	if (len + 4096 > (size_t)g->sndbuf) { /* one transaction, however many VMs */
 		want = (int)(len + 4096);
-		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof(want)) < 0) {
-			snprintf(err, errlen, "nftables: a %zu-byte transaction: %s", len,
-			    strerror(errno));
-			return -errno;
-		}
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof(want)) < 0)
+			return nfnl_fail(err, errlen, "room for the transaction");
 		g->sndbuf = want;
 	}
-	if (mnl_socket_sendto(g->nfnl, g->msg, len) < 0) {
-		snprintf(err, errlen, "nftables: sending the bindings: %s", strerror(errno));
-		return -errno;
-	}
+	if (mnl_socket_sendto(g->nfnl, g->msg, len) < 0)
+		return nfnl_fail(err, errlen, "sending the bindings");
 	/* The kernel handles a netlink message within the sender's call: every
 	 * answer is queued by the time sendto returns. */
 	while ((got = recv(fd, rbuf, sizeof(rbuf), MSG_DONTWAIT)) != 0) {
@@ -562,10 +567,8 @@ nfnl_talk(struct guard *g, size_t len, unsigned nmsg, char *err, size_t errlen)
 			continue;
 		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
-		if (got < 0) {
-			snprintf(err, errlen, "nftables: reading the answer: %s", strerror(errno));
-			return -errno;
-		}
+		if (got < 0)
+			return nfnl_fail(err, errlen, "reading the answer");
 		for (const struct nlmsghdr *h = (const void *)rbuf; mnl_nlmsg_ok(h, left);
 		    h = mnl_nlmsg_next(h, &left)) {
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);

@@ -309,13 +309,45 @@ parse_stages(json_t *stages, struct result *r)
 	}
 }
 
+/* Polls queryAsyncJobResult for jobid until the job ends.  Returns 1 with
+ * its answer in *out (json_decref it), 0 once the job still runs past the
+ * job timeout (from t0), -1 when no request can be made. */
+static int
+poll_job(struct hconn *h, const char *jobid, double t0, json_t **out)
+{
+	for (;;) {
+		const char *kv[] = { "command", "queryAsyncJobResult", "response", "json", "apiKey",
+			cfg.key, "jobid", jobid, NULL };
+		struct buf body;
+		json_t *js;
+		int st;
+
+		usleep((useconds_t)(cfg.poll_ms * 1e3));
+		if (signed_body(&body, kv) < 0)
+			return -1;
+		st = request(h, &body);
+		buf_free(&body);
+		if (st != 200)
+			continue;
+		js = json_loads(h->resp, 0, NULL);
+		if (json_integer_value(json_object_get(json_object_get(js,
+		    "queryasyncjobresultresponse"), "jobstatus")) != 0) {
+			*out = js;
+			return 1;
+		}
+		json_decref(js);
+		if (now_s() - t0 > cfg.job_timeout_s)
+			return 0;
+	}
+}
+
 static void
 one_deploy(struct hconn *h, long idx)
 {
 	struct result *r = &results[idx];
 	char name[64];
 	struct buf body;
-	json_t *js, *resp;
+	json_t *js, *resp, *q;
 	double t0, t0w, reply_w;
 	const char *jobid;
 	char jobid_s[80];
@@ -355,45 +387,25 @@ one_deploy(struct hconn *h, long idx)
 	snprintf(r->vm_id, sizeof(r->vm_id), "%s", json_string_value(json_object_get(resp, "id")) ?
 	    json_string_value(json_object_get(resp, "id")) : "");
 	json_decref(js);
-	for (;;) {
-		const char *kv[] = { "command", "queryAsyncJobResult", "response", "json", "apiKey",
-			cfg.key, "jobid", jobid_s, NULL };
-		json_t *q;
-		int status;
-
-		usleep((useconds_t)(cfg.poll_ms * 1e3));
-		if (signed_body(&body, kv) < 0)
-			return;
-		st = request(h, &body);
-		buf_free(&body);
-		if (st != 200)
-			continue;
-		js = json_loads(h->resp, 0, NULL);
-		q = json_object_get(js, "queryasyncjobresultresponse");
-		status = (int)json_integer_value(json_object_get(q, "jobstatus"));
-		if (status == 0) {
-			json_decref(js);
-			if ((now_s() - t0) > cfg.job_timeout_s) {
-				r->jobstatus = 0;
-				return;
-			}
-			continue;
-		}
-		r->done_s = now_s();
-		r->e2e_ms = (r->done_s - t0) * 1e3;
-		r->jobstatus = status;
-		r->code = (int)json_integer_value(json_object_get(q, "jobresultcode"));
-		parse_stages(json_object_get(q, "stages"), r);
-		if (r->has_stage[0]) {
-			json_t *s0 = json_array_get(json_object_get(q, "stages"), 0);
-
-			r->queue_ms = ((double)json_integer_value(json_object_get(s0, "startus")) -
-			    reply_w) / 1e3;
-		}
-		(void)t0w;
-		json_decref(js);
+	if ((st = poll_job(h, jobid_s, t0, &js)) <= 0) {
+		if (st == 0)
+			r->jobstatus = 0;
 		return;
 	}
+	q = json_object_get(js, "queryasyncjobresultresponse");
+	r->done_s = now_s();
+	r->e2e_ms = (r->done_s - t0) * 1e3;
+	r->jobstatus = (int)json_integer_value(json_object_get(q, "jobstatus"));
+	r->code = (int)json_integer_value(json_object_get(q, "jobresultcode"));
+	parse_stages(json_object_get(q, "stages"), r);
+	if (r->has_stage[0]) {
+		json_t *s0 = json_array_get(json_object_get(q, "stages"), 0);
+
+		r->queue_ms = ((double)json_integer_value(json_object_get(s0, "startus")) -
+		    reply_w) / 1e3;
+	}
+	(void)t0w;
+	json_decref(js);
 }
 
 /* The job jobid until it ends: its status (0 at the timeout), the whole
@@ -401,34 +413,18 @@ one_deploy(struct hconn *h, long idx)
 static int
 wait_job(struct hconn *h, const char *jobid, double t0, double *job_ms)
 {
-	for (;;) {
-		const char *kv[] = { "command", "queryAsyncJobResult", "response", "json", "apiKey",
-			cfg.key, "jobid", jobid, NULL };
-		struct result tmp = { 0 };
-		struct buf body;
-		json_t *js, *q;
-		int st, status;
+	struct result tmp = { 0 };
+	json_t *js, *q;
+	int status;
 
-		usleep((useconds_t)(cfg.poll_ms * 1e3));
-		if (signed_body(&body, kv) < 0)
-			return 0;
-		st = request(h, &body);
-		buf_free(&body);
-		if (st != 200)
-			continue;
-		js = json_loads(h->resp, 0, NULL);
-		q = json_object_get(js, "queryasyncjobresultresponse");
-		status = (int)json_integer_value(json_object_get(q, "jobstatus"));
-		if (status != 0)
-			parse_stages(json_object_get(q, "stages"), &tmp);
-		json_decref(js);
-		if (status != 0) {
-			*job_ms = tmp.job_ms;
-			return status;
-		}
-		if (now_s() - t0 > cfg.job_timeout_s)
-			return 0;
-	}
+	if (poll_job(h, jobid, t0, &js) <= 0)
+		return 0;
+	q = json_object_get(js, "queryasyncjobresultresponse");
+	status = (int)json_integer_value(json_object_get(q, "jobstatus"));
+	parse_stages(json_object_get(q, "stages"), &tmp);
+	json_decref(js);
+	*job_ms = tmp.job_ms;
+	return status;
 }
 
 /* --lifecycle: stop, then start the VM just deployed. */

@@ -115,19 +115,8 @@ cat >"$STAGE/files/resolv.conf" <<'RESOLV'
 RESOLV
 
 echo "image: mmdebstrap $SUITE from ${MIRRORS[*]}"
-mmdebstrap --variant=minbase --mode=root --format=directory \
-	--include="$(IFS=,; echo "${PACKAGES[*]}")" \
-	--dpkgopt='path-exclude=/usr/share/man/*' \
-	--dpkgopt='path-exclude=/usr/share/locale/*' \
-	--dpkgopt='path-include=/usr/share/locale/locale.alias' \
-	--dpkgopt='path-exclude=/usr/share/doc/*' \
-	--dpkgopt='path-include=/usr/share/doc/*/copyright' \
-	--dpkgopt='path-exclude=/usr/share/info/*' \
-	--skip=essential/unlink \
-	--setup-hook='mkdir -p "$1"/var/cache/apt/archives/' \
-	--setup-hook="sync-in '$APT_CACHE' /var/cache/apt/archives/" \
-	--customize-hook="sync-out /var/cache/apt/archives '$APT_CACHE'" \
-	--customize-hook='rm -f "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*_Packages "$1"/var/lib/apt/lists/*_InRelease' \
+mmdebstrap_common "$APT_CACHE"
+mmdebstrap "${MMDEBSTRAP_COMMON[@]}" --include="$(IFS=,; echo "${PACKAGES[*]}")" \
 	--customize-hook="make -s -C '$ROOT' install BUILD='$BUILD' DESTDIR=\"\$1\" PREFIX=/usr" \
 	--customize-hook='rm -f "$1"/usr/sbin/vr-manager "$1"/lib/systemd/system/vr-manager.service' \
 	--customize-hook="install -m 0600 '$OUT/token' \"\$1\"/etc/vrd/token" \

@@ -39,12 +39,13 @@ done
 [ -r "$MBR" ] || die "$MBR missing: run make deps-image"
 [ "$(id -u)" = 0 ] || die "run as root (mmdebstrap's root mode keeps file owners)"
 
-# The inputs: this script (packages, configuration), the mirrors, the suite and sizes.
+# The inputs: this script (packages, configuration), mirrors.sh (the shared options), the
+# mirrors, the suite and sizes.
 . "$ROOT/image/mirrors.sh"
 mkdir -p "$OUT" "$APT_CACHE"
 mapfile -t MIRRORS < <(image_mirrors "$SUITE")
 [ "${#MIRRORS[@]}" -gt 0 ] || die "no $SUITE entry in /etc/apt/sources.list*"
-INPUTS=$( { cat "$0"; echo "$SUITE $ROOT_SIZE_MIB ${MIRRORS[*]}"; } | sha256sum | cut -d' ' -f1)
+INPUTS=$( { cat "$0" "$ROOT/image/mirrors.sh"; echo "$SUITE $ROOT_SIZE_MIB ${MIRRORS[*]}"; } | sha256sum | cut -d' ' -f1)
 if [ "${FORCE:-0}" != 1 ] && [ -s "$OUT/guest.qcow2" ] &&
     [ "$(cat "$OUT/inputs.sha256" 2>/dev/null)" = "$INPUTS" ]; then
 	echo "guest: $OUT/guest.qcow2 is up to date"
@@ -92,19 +93,8 @@ LABEL linux
 CFG
 
 echo "guest: mmdebstrap $SUITE from ${MIRRORS[*]}"
-mmdebstrap --variant=minbase --mode=root --format=directory \
-	--include="$(IFS=,; echo "${PACKAGES[*]}")" \
-	--dpkgopt='path-exclude=/usr/share/man/*' \
-	--dpkgopt='path-exclude=/usr/share/locale/*' \
-	--dpkgopt='path-include=/usr/share/locale/locale.alias' \
-	--dpkgopt='path-exclude=/usr/share/doc/*' \
-	--dpkgopt='path-include=/usr/share/doc/*/copyright' \
-	--dpkgopt='path-exclude=/usr/share/info/*' \
-	--skip=essential/unlink \
-	--setup-hook='mkdir -p "$1"/var/cache/apt/archives/' \
-	--setup-hook="sync-in '$APT_CACHE' /var/cache/apt/archives/" \
-	--customize-hook="sync-out /var/cache/apt/archives '$APT_CACHE'" \
-	--customize-hook='rm -f "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*_Packages "$1"/var/lib/apt/lists/*_InRelease' \
+mmdebstrap_common "$APT_CACHE"
+mmdebstrap "${MMDEBSTRAP_COMMON[@]}" --include="$(IFS=,; echo "${PACKAGES[*]}")" \
 	--customize-hook="install -m 0644 '$STAGE/files/90-vr.cfg' \"\$1\"/etc/cloud/cloud.cfg.d/90-vr.cfg" \
 	--customize-hook="install -m 0644 '$STAGE/files/fstab' '$STAGE/files/interfaces' \"\$1\"/etc/" \
 	--customize-hook='mv "$1"/etc/interfaces "$1"/etc/network/interfaces' \

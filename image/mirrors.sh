@@ -1,4 +1,4 @@
-# image/mirrors.sh: sourced by image/build.sh and image/guest.sh.
+# image/mirrors.sh: what image/build.sh and image/guest.sh share (sourced by both).
 # shellcheck shell=bash
 # image_mirrors SUITE: the Debian entries of this machine's apt sources (deb822 and one-line),
 # as one-line "deb URI SUITE COMPONENTS" for mmdebstrap.
@@ -36,4 +36,23 @@ for path in sys.argv[2:]:
 for line in dict.fromkeys(out):
     print(line)
 PY
+}
+
+# mmdebstrap_common APT_CACHE: MMDEBSTRAP_COMMON, the options both images are
+# built with: a minbase root in a directory, without manuals, locales, info
+# and documentation but for copyrights, apt's downloaded packages kept in
+# APT_CACHE between builds (the hooks' own "$1" is mmdebstrap's root).
+mmdebstrap_common() {
+	MMDEBSTRAP_COMMON=(--variant=minbase --mode=root --format=directory
+		--dpkgopt='path-exclude=/usr/share/man/*'
+		--dpkgopt='path-exclude=/usr/share/locale/*'
+		--dpkgopt='path-include=/usr/share/locale/locale.alias'
+		--dpkgopt='path-exclude=/usr/share/doc/*'
+		--dpkgopt='path-include=/usr/share/doc/*/copyright'
+		--dpkgopt='path-exclude=/usr/share/info/*'
+		--skip=essential/unlink
+		--setup-hook='mkdir -p "$1"/var/cache/apt/archives/'
+		--setup-hook="sync-in '$1' /var/cache/apt/archives/"
+		--customize-hook="sync-out /var/cache/apt/archives '$1'"
+		--customize-hook='rm -f "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*_Packages "$1"/var/lib/apt/lists/*_InRelease')
 }

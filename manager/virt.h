@@ -23,6 +23,9 @@
 #define VIRT_VLAN_MAX	4094
 #define VIRT_VCPUS_MAX	1024
 #define VIRT_RAM_MIB_MAX (UINT64_C(16) << 20)	/* 16 TiB */
+/* The translation cache each guest gets under TCG (domain type qemu), in MiB: QEMU 7.2's
+ * default is 1 GiB, more than a small guest's own RAM. */
+#define VIRT_TCG_CACHE_MIB 128u
 
 struct virt_nic {
 	char mac[18];		/* "52:54:00:12:34:56", unicast */

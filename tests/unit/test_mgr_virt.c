@@ -165,6 +165,7 @@ test_render_has_offering_volume_and_nic(void **state)
 	x = render(&s, "kvm");
 	assert_contains(x, "<domain type='kvm'>\n  <name>i-2-7-VM</name>\n");
 	assert_lacks(x, "<cpu ");
+	assert_lacks(x, "<tcg>");
 	assert_contains(x, "<uuid>8d5cbf6a-0000-4000-8000-000000000007</uuid>");
 	assert_contains(x, "<memory unit='MiB'>512</memory>");
 	assert_contains(x, "<vcpu placement='static'>2</vcpu>");
@@ -252,6 +253,9 @@ test_render_tags_vlan_on_openvswitch_port(void **state)
 	/* an emulated guest gets no SVM (its reboot hung after kvm_amd had run) */
 	assert_contains(x, "<model fallback='forbid'>qemu64</model>\n"
 	    "    <feature policy='disable' name='svm'/>\n");
+	/* and a translation cache of 128 MiB, not QEMU's 1 GiB */
+	assert_contains(x, "<features>\n    <acpi/>\n    <apic/>\n    <tcg>\n"
+	    "      <tb-cache unit='MiB'>128</tb-cache>\n    </tcg>\n  </features>\n");
 	assert_contains(x, "<source bridge='cloudbr0'/>\n      <virtualport type='openvswitch'/>\n"
 	    "      <vlan>\n        <tag id='4094'/>\n      </vlan>\n");
 	free(x);

@@ -9,10 +9,13 @@
 #     min, median, max;
 #  3. density (BENCH_VM_DENSITY > 0): more guests deployed one after the other, each kept
 #     running, until one does not reach cloud-init done within BENCH_VM_BOOT_TIMEOUT or
-#     BENCH_VM_DENSITY guests run.
+#     BENCH_VM_DENSITY guests run, or the host's available memory would fall under
+#     BENCH_VM_MEM_FLOOR with one more guest (what each guest holds is measured: QEMU's
+#     resident memory, its RAM and its TCG translation cache); it reports the QEMU processes'
+#     resident memory per guest.
 # Knobs: BENCH_VM_STARTS (10), BENCH_VM_DENSITY (0: skipped; it takes long), BENCH_VM_BOOT_TIMEOUT
-# (600 s), BENCH_VM_RAM (512 MiB per guest).  Writes $BUILD/bench/vm.md.  Needs root,
-# make deps, make guest-image.
+# (600 s), BENCH_VM_RAM (512 MiB per guest), BENCH_VM_MEM_FLOOR (4096 MiB).  Writes
+# $BUILD/bench/vm.md.  Needs root, make deps, make guest-image.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
@@ -21,6 +24,7 @@ STARTS=${BENCH_VM_STARTS:-10}
 DENSITY=${BENCH_VM_DENSITY:-0}
 BOOT_TIMEOUT=${BENCH_VM_BOOT_TIMEOUT:-600}
 RAM=${BENCH_VM_RAM:-512}
+MEM_FLOOR=${BENCH_VM_MEM_FLOOR:-4096}
 PY3=/usr/bin/python3
 GUEST_IMG="$ROOT/build/guest/guest.qcow2"
 OUT="$BUILD/bench/vm.md"
@@ -91,6 +95,10 @@ deploy_ready() {
 	[ "$st" = "status: done" ] || return 1
 	echo "$line $(( ($(date +%s%N) - t0) / 1000000 ))"
 }
+# qemu_rss_mib: the resident memory of all QEMU processes (the run holds the real-VM lock, so
+# they are its guests), MiB
+qemu_rss_mib() { ps -C qemu-system-x86_64 -o rss= | awk '{s += $1} END {print int(s / 1024)}'; }
+mem_available_mib() { awk '/MemAvailable/ {print int($2 / 1024)}' /proc/meminfo; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 say "1. deploy -> cloud-init done (vm1)"
@@ -112,19 +120,26 @@ S_MED=$(median <"$D/starts")
 DENS="not run (BENCH_VM_DENSITY=0)"
 if [ "$DENSITY" -gt 1 ]; then
 	say "3. density: up to $DENSITY guests, each ready within $BOOT_TIMEOUT s"
-	n=1 last=""
+	n=1 last="" why=""
 	for i in $(seq 2 "$DENSITY"); do
+		per=$(( $(qemu_rss_mib) / n ))
+		if [ $(( $(mem_available_mib) - per )) -lt "$MEM_FLOOR" ]; then
+			why="memory: $(mem_available_mib) MiB available, a guest holds $per MiB, floor $MEM_FLOOR MiB"
+			break
+		fi
 		if line=$(deploy_ready "vm$i"); then
 			n=$i last=$(echo "$line" | awk '{print $5}')
-			say "   vm$i ready after ${last} ms ($(cut -d' ' -f1-3 /proc/loadavg) load)"
+			say "   vm$i ready after ${last} ms ($(cut -d' ' -f1-3 /proc/loadavg) load," \
+			    "QEMU $(( $(qemu_rss_mib) / n )) MiB per guest, $(mem_available_mib) MiB available)"
 		else
-			say "   vm$i not ready within $BOOT_TIMEOUT s"
+			why="guest $i not ready within $BOOT_TIMEOUT s"
 			break
 		fi
 	done
-	DENS="$n guests ready (the last after $((${last:-$READY_MS} / 1000)) s)"
-	[ "$n" -lt "$DENSITY" ] && DENS="$DENS; guest $((n + 1)) not within $BOOT_TIMEOUT s"
+	DENS="$n guests ready (the last after $((${last:-$READY_MS} / 1000)) s), QEMU $(( $(qemu_rss_mib) / n )) MiB resident per guest"
+	[ -n "$why" ] && DENS="$DENS; stopped by $why"
 	[ "$n" -eq "$DENSITY" ] && DENS="$DENS: all asked for (BENCH_VM_DENSITY=$DENSITY)"
+	say "   $DENS"
 fi
 
 {

@@ -11,11 +11,10 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "apply.h"
 #include "conf.h"
 #include "guard.h"
-#include "links.h"
 #include "log.h"
-#include "reload.h"
 #include "sdnotify.h"
 #include "token.h"
 #include "vrd.h"
@@ -53,77 +52,7 @@ static const struct cli_spec vrd_cli = {
 		      "Docs: docs/vrd.md, docs/state-dir.md, docs/systemd.md.\n",
 };
 
-void
-vrd_dnsmasq_reload(struct vrd *v)
-{
-	pid_t pid = dnsmasq_reload(v->dnsmasq_pid_file);
-
-	if (pid > 0) {
-		v->m.reloads++;
-		clock_gettime(CLOCK_REALTIME, &v->last_reload);
-		log_debug("dnsmasq: SIGHUP sent to pid %d", (int)pid);
-		return;
-	}
-	v->m.reload_failures++;
-	log_warnx("dnsmasq: not signalled (pid file %s: %s); the state is written and dnsmasq "
-	    "reads it when it starts", v->dnsmasq_pid_file,
-	    pid == -ESRCH ? "no dnsmasq with that pid" : strerror((int)-pid));
-}
-
-static bool
-net_in(const struct net *n, const struct net *set, size_t count)
-{
-	for (size_t i = 0; i < count; i++)
-		if (net_equal(n, &set[i]))
-			return true;
-	return false;
-}
-
-int
-vrd_links_sync(struct vrd *v, const struct net *before, size_t nbefore)
-{
-	int r, first = 0;
-
-	for (size_t i = 0; i < nbefore; i++) {
-		if (net_in(&before[i], v->st.nets, v->st.nnet))
-			continue;
-		if ((r = links_net_down(&before[i])) < 0) {
-			log_err(r, "links: %s: removing addresses", before[i].dev);
-			first = first ? first : r;
-		}
-	}
-	for (size_t i = 0; i < v->st.nnet; i++) {
-		if (before && net_in(&v->st.nets[i], before, nbefore))
-			continue;
-		if ((r = links_net_up(&v->st.nets[i])) < 0) {
-			log_err(r, "links: %s: adding addresses", v->st.nets[i].dev);
-			first = first ? first : r;
-		} else {
-			log_info("links: %s up with its router address and 169.254.169.254/32",
-			    v->st.nets[i].dev);
-		}
-	}
-	return first;
-}
-
 static struct http_server http_srv;
-
-void
-vrd_guard_sync(struct vrd *v)
-{
-	char err[512];
-	int r;
-
-	if (!v->guard)
-		return;
-	if ((r = guard_sync(v->guard, &v->st, err, sizeof(err))) < 0) {
-		v->m.guard_failures++;
-		v->guard_dirty = true;
-		log_warnx("guard: address bindings not in force: %s; retried at the next batch", err);
-		return;
-	}
-	v->guard_dirty = false;
-}
 
 /* The first label of this machine's host name, which no VM may take; "" when
  * it is not a name dnsmasq would serve. */
@@ -237,7 +166,7 @@ run(struct cli_result *cr, struct vrd *v, uid_t uid, gid_t gid)
 	log_info("state: %s loaded: generation %" PRIu64 ", %zu VMs, %zu guest networks%s",
 	    v->store.dir, v->st.generation, v->st.nvm, v->st.nnet,
 	    v->store.quarantined ? "; some files moved to quarantine/ (see above)" : "");
-	if (v->manage_links && v->st.nnet && vrd_links_sync(v, NULL, 0) < 0)
+	if (v->manage_links && v->st.nnet && apply_links_sync(v, NULL, 0) < 0)
 		log_warnx("links: not every guest interface could be set; see above");
 	if (v->manage_links && !v->bindings)
 		log_warnx("guard: address-bindings = no: any guest may use any address and MAC "
@@ -247,13 +176,13 @@ run(struct cli_result *cr, struct vrd *v, uid_t uid, gid_t gid)
 			log_warnx("guard: %s", err);
 			return 1;
 		}
-		vrd_guard_sync(v);
+		apply_guard_sync(v);
 		if (!v->guard_dirty)
 			log_info("guard: %zu addresses bound to their MACs on %zu guest interfaces",
 			    v->st.nmac, v->st.nnet);
 	}
 	if (ci.hosts_changed || ci.conf_changed)
-		vrd_dnsmasq_reload(v);
+		apply_dnsmasq_reload(v);
 
 	/* Signals are taken by this thread alone: block them before any other starts. */
 	sigemptyset(&set);

@@ -128,7 +128,9 @@ out:
 /* Binds the batch's changed addresses before it is stored, so that a batch
  * is acknowledged only with its bindings in force.  A batch that changes the
  * guest networks (or follows a failed rebuild) rebuilds them whole after
- * the commit instead.  Returns 0 or a negative errno with err set. */
+ * the commit instead.  Returns 0 or a negative errno with err set; on 0,
+ * *ch and *nch are the batch's changes if it computed them (the caller
+ * frees *ch), else NULL and -1. */
 static int
 guard_before_commit(struct vrd *v, struct txn *t, const struct txn_savepoint *sp,
     struct txn_change **ch, long *nch, struct cmd_error *err)
@@ -137,7 +139,7 @@ guard_before_commit(struct vrd *v, struct txn *t, const struct txn_savepoint *sp
 	int r;
 
 	*ch = NULL;
-	*nch = 0;
+	*nch = -1;
 	if (!v->guard || v->guard_dirty || txn_nets_changed(t))
 		return 0;
 	if ((*nch = txn_changes_since(t, sp, ch)) < 0) {
@@ -152,7 +154,7 @@ guard_before_commit(struct vrd *v, struct txn *t, const struct txn_savepoint *sp
 		cmd_error_set(err, 500, -1, "", "address bindings: %s; nothing changed", why);
 		free(*ch);
 		*ch = NULL;
-		*nch = 0;
+		*nch = -1;
 	}
 	return r;
 }
@@ -178,7 +180,7 @@ static int
 group_add(struct vrd *v, struct txn *t, struct pending *p)
 {
 	struct txn_change *ch = NULL;
-	long nch = 0;
+	long nch = -1;
 	int r = 0;
 
 	p->changed = false;
@@ -190,14 +192,17 @@ group_add(struct vrd *v, struct txn *t, struct pending *p)
 	if (r == 0)
 		r = guard_before_commit(v, t, &p->sp, &ch, &nch, &p->err);
 	p->guarded = r == 0 && ch;
-	free(ch);
 	if (r < 0) {
+		free(ch);
 		txn_rollback_to(t, &p->sp);
 		return r;
 	}
 	/* what it changes, to give it a generation: a VM, a network, or a
-	 * pending password other than the one on disk */
-	if ((nch = txn_changes_since(t, &p->sp, &ch)) != 0 || t->st->nnet != p->sp.nnet)
+	 * pending password other than the one on disk (its changes computed
+	 * once: guard_before_commit may have done it) */
+	if (nch < 0)
+		nch = txn_changes_since(t, &p->sp, &ch);
+	if (nch != 0 || t->st->nnet != p->sp.nnet)
 		p->changed = true;
 	for (size_t i = p->sp.npw; !p->changed && i < t->npw; i++)
 		p->changed = !store_password_is(&v->store, t->pw[i].ip, t->pw[i].pw);

@@ -24,12 +24,10 @@
 #include "buf.h"
 #include "doc.h"
 #include "fileio.h"
+#include "journal.h"
 #include "log.h"
 #include "statedir.h"
 #include "store.h"
-
-#define JOURNAL STATE_JOURNAL
-#define JOURNAL_MAGIC "VRDJ1"
 
 static const char *const sd_names[SD_NDIRS] = { ".", STATE_VMS, STATE_PASSWORDS };
 static const char *const derived_names[4] = { STATE_DHCPHOSTS, STATE_DHCPOPTS, STATE_HOSTS,
@@ -37,8 +35,8 @@ static const char *const derived_names[4] = { STATE_DHCPHOSTS, STATE_DHCPOPTS, S
 
 enum { DV_HOSTS, DV_OPTS, DV_ADDN, DV_CONF };
 
-static void
-file_mode(const struct store *s, enum store_dir d, mode_t *mode, uid_t *uid, gid_t *gid)
+void
+store_file_mode(const struct store *s, enum store_dir d, mode_t *mode, uid_t *uid, gid_t *gid)
 {
 	*uid = AF_KEEP_OWNER;
 	*gid = (gid_t)-1;
@@ -105,29 +103,8 @@ path_join(char **out, const char *dir, const char *name)
 	return asprintf(out, "%s/%s", dir, name) < 0 ? -ENOMEM : 0;
 }
 
-/* --- the journal ---------------------------------------------------------- */
-
-struct jentry {
-	enum store_dir d;
-	char name[64];
-	const char *data;   /* NULL: remove */
-	size_t len;
-};
-
-static void
-journal_add(struct buf *j, enum store_dir d, const char *name, const char *data, size_t len)
-{
-	if (data) {
-		buf_addf(j, "W %d %s %zu\n", (int)d, name, len);
-		buf_add(j, data, len);
-		buf_adds(j, "\n");
-	} else {
-		buf_addf(j, "D %d %s\n", (int)d, name);
-	}
-}
-
-static bool
-entry_name_valid(enum store_dir d, const char *name)
+bool
+store_name_valid(enum store_dir d, const char *name)
 {
 	uint32_t ip;
 	char tmp[64];
@@ -144,76 +121,8 @@ entry_name_valid(enum store_dir d, const char *name)
 	}
 	return ip4_parse(name, &ip) == 0;
 }
-
-/* Parses a journal; calls fn for each entry.  Returns 0, -EINVAL if it is
- * not a complete journal. */
-static int
-journal_walk(const char *buf, size_t len, uint64_t *gen,
-    int (*fn)(struct store *, const struct jentry *), struct store *s)
-{
-	const char *p = buf, *end = buf + len;
-	char magic[8];
-	int consumed = 0;
-
-	if (sscanf(p, "%7s %" SCNu64 "\n%n", magic, gen, &consumed) != 2 || consumed == 0 ||
-	    strcmp(magic, JOURNAL_MAGIC))
-		return -EINVAL;
-	p += consumed;
-	while (p < end) {
-		struct jentry e;
-		char op;
-		int d;
-		size_t n = 0;
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		char line[128];
-		int r;
-
-		if (!nl || (size_t)(nl - p) >= sizeof(line))
-			return -EINVAL;
-		memcpy(line, p, (size_t)(nl - p));
-		line[nl - p] = '\0';
-		p = nl + 1;
-		if (!strcmp(line, "END"))
-			return p == end ? 0 : -EINVAL;
-		memset(&e, 0, sizeof(e));
-		if (sscanf(line, "%c %d %63s %zu", &op, &d, e.name, &n) < 3 || d < 0 || d >= SD_NDIRS)
-			return -EINVAL;
-		e.d = (enum store_dir)d;
-		if (!entry_name_valid(e.d, e.name))
-			return -EINVAL;
-		if (op == 'W') {
-			if (n > (size_t)(end - p) || n + 1 > (size_t)(end - p) || p[n] != '\n')
-				return -EINVAL;
-			e.data = p;
-			e.len = n;
-			p += n + 1;
-		} else if (op != 'D') {
-			return -EINVAL;
-		}
-		if (fn && (r = fn(s, &e)) < 0)
-			return r;
-	}
-	return -EINVAL; /* no END: torn */
-}
-
-static int
-journal_apply_entry(struct store *s, const struct jentry *e)
-{
-	mode_t mode;
-	uid_t uid;
-	gid_t gid;
-
-	if (!e->data) {
-		if (unlinkat(s->fd[e->d], e->name, 0) < 0 && errno != ENOENT)
-			return -errno;
-		return 0;
-	}
-	file_mode(s, e->d, &mode, &uid, &gid);
-	return af_write(s->fd[e->d], e->name, e->data, e->len, mode, uid, gid);
-}
-
-static int
-write_generation(struct store *s, uint64_t gen, bool sync, struct af_stage *st)
+int
+store_generation_write(struct store *s, uint64_t gen, bool sync, struct af_stage *st)
 {
 	char g[32];
 	int n = snprintf(g, sizeof(g), "%" PRIu64 "\n", gen);
@@ -227,8 +136,8 @@ write_generation(struct store *s, uint64_t gen, bool sync, struct af_stage *st)
 /* Moves a state file that cannot be loaded to quarantine/<dir>-<name>[.N],
  * where no reader looks, so that everything else can be served.  Returns 0
  * or a negative errno (then the file stays and loading must stop). */
-static int
-quarantine(struct store *s, enum store_dir d, const char *name, const char *why)
+int
+store_quarantine(struct store *s, enum store_dir d, const char *name, const char *why)
 {
 	char to[96];
 	int qfd, r = 0;
@@ -259,50 +168,6 @@ out:
 	    "is served", sd_names[d], name, why, to);
 	return 0;
 }
-
-static int
-journal_replay(struct store *s, char *err, size_t errlen)
-{
-	char *buf = NULL;
-	size_t len;
-	uint64_t gen;
-	int r;
-
-	r = file_read_at(s->fd[SD_TOP], JOURNAL, JOURNAL_MAX, &buf, &len);
-	if (r == -ENOENT)
-		return 0;
-	if (r == -EFBIG) {
-		if ((r = quarantine(s, SD_TOP, JOURNAL, "over JOURNAL_MAX")) < 0)
-			snprintf(err, errlen, "journal: %s", strerror(-r));
-		return r;
-	}
-	if (r < 0) {
-		snprintf(err, errlen, "journal: %s", strerror(-r));
-		return r;
-	}
-	/* Check it whole before touching anything.  vrd writes it whole or not
-	 * at all (temporary name, rename), so a bad one was not vrd's: the batch
-	 * it names was never acknowledged, and the state before it stands. */
-	if (journal_walk(buf, len, &gen, NULL, s) < 0) {
-		free(buf);
-		if ((r = quarantine(s, SD_TOP, JOURNAL, "not a complete vrd journal")) < 0)
-			snprintf(err, errlen, "journal: not a complete vrd journal, and it cannot be "
-			    "moved aside: %s", strerror(-r));
-		return r;
-	}
-	if ((r = journal_walk(buf, len, &gen, journal_apply_entry, s)) < 0 ||
-	    (r = fsync_dir(s->fd[SD_VMS])) < 0 || (r = fsync_dir(s->fd[SD_PASSWORDS])) < 0 ||
-	    (r = write_generation(s, gen, true, NULL)) < 0) {
-		snprintf(err, errlen, "journal replay: %s", strerror(-r));
-		free(buf);
-		return r;
-	}
-	free(buf);
-	if (unlinkat(s->fd[SD_TOP], JOURNAL, 0) < 0)
-		return -errno;
-	return fsync_dir(s->fd[SD_TOP]);
-}
-
 /* --- open and load ----------------------------------------------------------- */
 
 int
@@ -382,7 +247,7 @@ load_generation(struct store *s, struct state *st)
 	}
 	if (r == -EINVAL || r == -EFBIG) {
 		st->generation = 0;
-		return quarantine(s, SD_TOP, STATE_GENERATION, "not a number; counting from 0");
+		return store_quarantine(s, SD_TOP, STATE_GENERATION, "not a number; counting from 0");
 	}
 	return r;
 }
@@ -408,7 +273,7 @@ load_networks(struct store *s, struct state *st, char *err, size_t errlen)
 		}
 	}
 	if (r == -EINVAL || r == -EFBIG)
-		r = quarantine(s, SD_TOP, STATE_NETWORKS, r == -EINVAL ? ce.msg : strerror(-r));
+		r = store_quarantine(s, SD_TOP, STATE_NETWORKS, r == -EINVAL ? ce.msg : strerror(-r));
 	else if (r == 0) {
 		for (size_t i = 0; i < b.n; i++)
 			st->nets[i] = b.v[i].u.gn.net;
@@ -432,7 +297,7 @@ load_vm(struct store *s, const struct state *st, const char *name, struct vm **o
 	int r;
 
 	*out = NULL;
-	if (!entry_name_valid(SD_VMS, name)) {
+	if (!store_name_valid(SD_VMS, name)) {
 		snprintf(why, whylen, "not an <ipv4>.json name");
 		return -EINVAL;
 	}
@@ -483,7 +348,7 @@ load_vms(struct store *s, struct state *st, char *err, size_t errlen)
 			continue;
 		r = load_vm(s, st, de->d_name, &v, why, sizeof(why));
 		if (r == -EINVAL || r == -EFBIG)
-			r = quarantine(s, SD_VMS, de->d_name, why);
+			r = store_quarantine(s, SD_VMS, de->d_name, why);
 		else if (r == 0 && (r = state_insert(st, v)) < 0)
 			vm_free(v);
 		if (r < 0) {
@@ -689,14 +554,11 @@ plan_build(struct store *s, struct txn *t, struct plan *p, uint64_t gen, struct 
 	}
 	if (p->n == 0)
 		return 0;
-	buf_addf(&p->journal, JOURNAL_MAGIC " %" PRIu64 "\n", gen);
+	journal_begin(&p->journal, gen);
 	for (size_t i = 0; i < nsrc; i++)
 		journal_add(&p->journal, p->v[i].d, p->v[i].name, p->v[i].remove ? NULL : p->v[i].data,
 		    p->v[i].len);
-	buf_adds(&p->journal, "END\n");
-	if (p->journal.oom)
-		return -ENOMEM;
-	return p->journal.len > JOURNAL_MAX ? -EFBIG : 0;
+	return journal_end(&p->journal);
 }
 
 /* (2) Every file of the plan, and the new generation, written under its
@@ -716,14 +578,14 @@ commit_stage(struct store *s, struct plan *p, uint64_t gen, struct af_stage *gst
 
 		if (e->remove)
 			continue;
-		file_mode(s, e->d, &mode, &uid, &gid);
+		store_file_mode(s, e->d, &mode, &uid, &gid);
 		if ((r = af_stage(s->fd[e->d], e->name, e->data, e->len, mode, uid, gid, !many,
 		    &e->st)) < 0) {
 			snprintf(err, errlen, "%s/%s: %s", sd_names[e->d], e->name, strerror(-r));
 			return r;
 		}
 	}
-	if ((r = write_generation(s, gen, !many, gst)) < 0) {
+	if ((r = store_generation_write(s, gen, !many, gst)) < 0) {
 		snprintf(err, errlen, "generation: %s", strerror(-r));
 		return r;
 	}
@@ -790,7 +652,7 @@ int
 store_commit(struct store *s, struct txn *t, struct commit_info *ci, char *err, size_t errlen)
 {
 	struct plan p;
-	struct af_stage jst, gst;
+	struct af_stage gst;
 	uint64_t gen = t->st->generation + (t->gen_step ? t->gen_step : 1);
 	int r;
 
@@ -816,17 +678,14 @@ store_commit(struct store *s, struct txn *t, struct commit_info *ci, char *err, 
 	if (p.n == 0)
 		goto out; /* nothing changes: no file, no generation, no reload */
 	/* (1) the journal, durable before any file is replaced */
-	if ((r = af_stage(s->fd[SD_TOP], JOURNAL, p.journal.p, p.journal.len, 0600, AF_KEEP_OWNER,
-	    0, true, &jst)) < 0 || (r = af_commit(&jst)) < 0 || (r = fsync_dir(s->fd[SD_TOP])) < 0) {
-		af_abort(&jst);
+	if ((r = journal_write(s->fd[SD_TOP], &p.journal)) < 0) {
 		snprintf(err, errlen, "journal: %s", strerror(-r));
 		goto out;
 	}
 	if ((r = commit_stage(s, &p, gen, &gst, err, errlen)) < 0) {
 		/* Nothing was replaced: drop the journal, and the old state stands. */
 		af_abort(&gst);
-		(void)unlinkat(s->fd[SD_TOP], JOURNAL, 0);
-		(void)fsync_dir(s->fd[SD_TOP]);
+		journal_remove(s->fd[SD_TOP], true);
 		goto out;
 	}
 	if ((r = commit_replace(s, &p, &gst, err, errlen)) < 0) {
@@ -834,7 +693,7 @@ store_commit(struct store *s, struct txn *t, struct commit_info *ci, char *err, 
 		goto out;
 	}
 	/* (4) done */
-	(void)unlinkat(s->fd[SD_TOP], JOURNAL, 0);
+	journal_remove(s->fd[SD_TOP], false);
 	t->st->generation = gen;
 	ci->generation = gen;
 	ci->files = p.n;

@@ -30,10 +30,6 @@
 #include "store.h"
 
 static const char *const sd_names[SD_NDIRS] = { ".", STATE_VMS, STATE_PASSWORDS };
-static const char *const derived_names[4] = { STATE_DHCPHOSTS, STATE_DHCPOPTS, STATE_HOSTS,
-	STATE_DNSMASQ_CONF };
-
-enum { DV_HOSTS, DV_OPTS, DV_ADDN, DV_CONF };
 
 void
 store_file_mode(const struct store *s, enum store_dir d, mode_t *mode, uid_t *uid, gid_t *gid)
@@ -179,7 +175,7 @@ store_open(struct store *s, const char *dir, const char *leasefile, uid_t md_uid
 	memset(s, 0, sizeof(*s));
 	for (int i = 0; i < SD_NDIRS; i++)
 		s->fd[i] = -1;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < DF_NFILES; i++)
 		buf_init(&s->derived[i]);
 	s->md_uid = md_uid;
 	s->md_gid = md_gid;
@@ -218,7 +214,7 @@ store_close(struct store *s)
 	for (int i = 0; i < SD_NDIRS; i++)
 		if (s->fd[i] >= 0)
 			close(s->fd[i]);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < DF_NFILES; i++)
 		buf_free(&s->derived[i]);
 	free(s->dir);
 	free((char *)s->paths.hostsfile);
@@ -361,22 +357,29 @@ load_vms(struct store *s, struct state *st, char *err, size_t errlen)
 }
 
 static int
-render_derived(const struct store *s, const struct state *st, int which, struct buf *b)
+render_dnsmasq_file(const struct store *s, const struct state *st, enum dnsmasq_file f,
+    struct buf *b)
 {
-	switch (which) {
-	case DV_HOSTS:
-		dhcp_hosts_render(st, b);
-		break;
-	case DV_OPTS:
-		dhcp_opts_render(st, b);
-		break;
-	case DV_ADDN:
-		hosts_render(st, b);
-		break;
-	default:
-		dnsmasq_conf_render(st, &s->paths, b);
-	}
+	dnsmasq_file_render(f, st, &s->paths, b);
 	return b->oom ? -ENOMEM : 0;
+}
+
+/* Which dnsmasq files a batch re-renders, a bit per enum dnsmasq_file (of
+ * those, only the ones whose text differs are written): all of them when it
+ * changes a guest network or the part of a VM they show (vm_dhcp_equal: its
+ * DHCP entry, MAC, addresses, host name, lease); none when it changes only
+ * passwords, metadata or a VM's other fields. */
+static unsigned
+dnsmasq_files_to_render(const struct txn *t, const struct txn_change *ch, long n)
+{
+	const unsigned all = (1u << DF_NFILES) - 1;
+
+	if (txn_nets_changed(t))
+		return all;
+	for (long i = 0; i < n; i++)
+		if (!vm_dhcp_equal(ch[i].before, ch[i].after))
+			return all;
+	return 0;
 }
 
 int
@@ -392,23 +395,23 @@ store_load(struct store *s, struct state *st, struct commit_info *ci, char *err,
 	if ((r = load_networks(s, st, err, errlen)) < 0 || (r = load_vms(s, st, err, errlen)) < 0)
 		return r;
 	ci->generation = st->generation;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < DF_NFILES; i++) {
 		struct buf *b = &s->derived[i];
 
 		buf_reset(b);
-		if ((r = render_derived(s, st, i, b)) < 0) {
+		if ((r = render_dnsmasq_file(s, st, (enum dnsmasq_file)i, b)) < 0) {
 			snprintf(err, errlen, "out of memory");
 			return r;
 		}
-		if (file_equals(s->fd[SD_TOP], derived_names[i], b->p, b->len))
+		if (file_equals(s->fd[SD_TOP], dnsmasq_file_names[i], b->p, b->len))
 			continue;
-		if ((r = af_write(s->fd[SD_TOP], derived_names[i], b->p, b->len, 0644,
+		if ((r = af_write(s->fd[SD_TOP], dnsmasq_file_names[i], b->p, b->len, 0644,
 		    AF_KEEP_OWNER, 0)) < 0) {
-			snprintf(err, errlen, "%s: %s", derived_names[i], strerror(-r));
+			snprintf(err, errlen, "%s: %s", dnsmasq_file_names[i], strerror(-r));
 			return r;
 		}
 		ci->files++;
-		if (i == DV_CONF)
+		if (i == DF_CONF)
 			ci->conf_changed = true;
 		else
 			ci->hosts_changed = true;
@@ -433,8 +436,8 @@ struct plan {
 	struct buf docs;          /* rendered VM documents */
 	struct buf netdoc;        /* networks.json */
 	struct buf journal;
-	struct buf derived[4];
-	bool derived_dirty[4];
+	struct buf derived[DF_NFILES];   /* dnsmasq's files, re-rendered */
+	bool derived_dirty[DF_NFILES];
 };
 
 /* Plans writing data (remove false) or removing the file (remove true). */
@@ -465,13 +468,14 @@ plan_free(struct plan *p)
 	buf_free(&p->docs);
 	buf_free(&p->netdoc);
 	buf_free(&p->journal);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < DF_NFILES; i++)
 		buf_free(&p->derived[i]);
 }
 
-/* Source files: VM documents and pending passwords, with their journal. */
+/* Source files: VM documents and pending passwords, with their journal;
+ * *render: which dnsmasq files the batch re-renders. */
 static int
-plan_sources(struct store *s, struct txn *t, struct plan *p, bool *dhcp_touched,
+plan_sources(struct store *s, struct txn *t, struct plan *p, unsigned *render,
     struct commit_info *ci)
 {
 	struct txn_change *ch = NULL;
@@ -496,9 +500,8 @@ plan_sources(struct store *s, struct txn *t, struct plan *p, bool *dhcp_touched,
 			r = -EFBIG;
 			goto out;
 		}
-		if (!vm_dhcp_equal(ch[i].before, ch[i].after))
-			*dhcp_touched = true;
 	}
+	*render = dnsmasq_files_to_render(t, ch, n);
 	offs[n] = p->docs.len;
 	for (long i = 0; i < n; i++) {
 		char name[64], ip[IP4_STRLEN];
@@ -529,26 +532,27 @@ out:
 static int
 plan_build(struct store *s, struct txn *t, struct plan *p, uint64_t gen, struct commit_info *ci)
 {
-	bool dhcp_touched = false, nets = txn_nets_changed(t);
+	bool nets = txn_nets_changed(t);
+	unsigned render = 0;
 	size_t nsrc;
 	int r;
 
-	if ((r = plan_sources(s, t, p, &dhcp_touched, ci)) < 0)
+	if ((r = plan_sources(s, t, p, &render, ci)) < 0)
 		return r;
 	if (nets && ((r = nets_doc_render(t->st, &p->netdoc)) < 0 ||
 	    (r = plan_add(p, SD_TOP, STATE_NETWORKS, false, p->netdoc.p, p->netdoc.len)) < 0))
 		return r;
 	nsrc = p->n;
-	for (int i = 0; i < 4; i++) {
-		if (!nets && !dhcp_touched)
+	for (int i = 0; i < DF_NFILES; i++) {
+		if (!(render & 1u << i))
 			continue;
-		if ((r = render_derived(s, t->st, i, &p->derived[i])) < 0)
+		if ((r = render_dnsmasq_file(s, t->st, (enum dnsmasq_file)i, &p->derived[i])) < 0)
 			return r;
 		if (p->derived[i].len == s->derived[i].len && (p->derived[i].len == 0 ||
 		    !memcmp(p->derived[i].p, s->derived[i].p, p->derived[i].len)))
 			continue;
 		p->derived_dirty[i] = true;
-		if ((r = plan_add(p, SD_TOP, derived_names[i], false, p->derived[i].p,
+		if ((r = plan_add(p, SD_TOP, dnsmasq_file_names[i], false, p->derived[i].p,
 		    p->derived[i].len)) < 0)
 			return r;
 	}
@@ -635,10 +639,10 @@ commit_replace(struct store *s, struct plan *p, struct af_stage *gst, char *err,
 static void
 commit_note_derived(struct store *s, struct plan *p, struct commit_info *ci)
 {
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < DF_NFILES; i++) {
 		if (!p->derived_dirty[i])
 			continue;
-		if (i == DV_CONF)
+		if (i == DF_CONF)
 			ci->conf_changed = true;
 		else
 			ci->hosts_changed = true;

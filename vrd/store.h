@@ -21,7 +21,7 @@ struct store {
 	gid_t md_gid;
 	bool can_chown;               /* CAP_CHOWN: passwords/ and vms/ get their owners */
 	struct dnsmasq_paths paths;   /* strings owned */
-	struct buf derived[4];        /* last written dhcphosts, dhcpopts, hosts, dnsmasq.conf */
+	struct buf derived[DF_NFILES]; /* dnsmasq's files as last written (render.h) */
 	size_t sync_batch;            /* above this many files one syncfs replaces fsyncs */
 	size_t quarantined;           /* state files moved aside at open and load */
 };

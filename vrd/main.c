@@ -13,9 +13,9 @@
 #include "addr.h"
 #include "apply.h"
 #include "conf.h"
+#include "daemon.h"
 #include "guard.h"
 #include "log.h"
-#include "sdnotify.h"
 #include "token.h"
 #include "vrd.h"
 
@@ -87,6 +87,25 @@ vrd_well(void *arg)
 	return r == 0;
 }
 
+/* SIGHUP: the token file read again; the old token stays if it cannot be. */
+static void
+token_reload(void *arg)
+{
+	struct vrd *v = arg;
+	char err[512], *tok = NULL;
+
+	if (token_load(v->token_file, &tok, err, sizeof(err)) < 0) {
+		log_warnx("SIGHUP: keeping the old token: %s", err);
+		return;
+	}
+	pthread_mutex_lock(&v->lock);
+	free(v->token);
+	v->token = tok;
+	v->token_len = strlen(tok);
+	pthread_mutex_unlock(&v->lock);
+	log_info("SIGHUP: token re-read");
+}
+
 static void
 config_check(const struct cli_spec *spec, struct cli_result *cr, struct vrd *v, uid_t *uid,
     gid_t *gid)
@@ -128,7 +147,8 @@ config_check(const struct cli_spec *spec, struct cli_result *cr, struct vrd *v, 
 		cli_config_error(spec, "metadata-user: no such user \"%s\"", user);
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
-	if ((r = token_load(conf_get(c, "token-file"), &tok, err, sizeof(err))) < 0)
+	v->token_file = conf_get(c, "token-file");
+	if ((r = token_load(v->token_file, &tok, err, sizeof(err))) < 0)
 		cli_config_error(spec, "%s", err);
 	v->token = tok;
 	v->token_len = strlen(tok);
@@ -143,10 +163,11 @@ run(struct cli_result *cr, struct vrd *v, uid_t uid, gid_t gid)
 	struct http_limits lim = { .mem_limit = 64 * 1024, .json_errors = true };
 	char *const *listen;
 	char err[512], status[256];
+	const struct daemon_hooks hooks = { .alive = vrd_well, .hup = token_reload, .arg = v };
 	sigset_t set;
-	uint64_t n, wd;
+	uint64_t n;
 	size_t nlisten;
-	int sig, r;
+	int r;
 
 	conf_get_u64(&cr->conf, "max-connections", 1, 4096, &n, err, sizeof(err));
 	lim.conn_limit = (unsigned)n;
@@ -185,12 +206,7 @@ run(struct cli_result *cr, struct vrd *v, uid_t uid, gid_t gid)
 		apply_dnsmasq_reload(v);
 
 	/* Signals are taken by this thread alone: block them before any other starts. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	daemon_signals_block(&set);
 	nlisten = conf_get_all(&cr->conf, "listen", &listen);
 	/* read before the listeners' threads can change the state */
 	snprintf(status, sizeof(status), "listening on %s%s; generation %" PRIu64 ", %zu VMs",
@@ -200,32 +216,8 @@ run(struct cli_result *cr, struct vrd *v, uid_t uid, gid_t gid)
 		log_warnx("%s", err);
 		return 1;
 	}
-	log_info("ready: listening on %s%s", listen[0], nlisten > 1 ? " and more" : "");
-	sdn_ready(status);
-	if ((wd = sdn_watchdog_period()) > 0)
-		log_info("watchdog: pinging every %" PRIu64 " ms", wd / 1000);
-	for (;;) {
-		sig = sdn_sigwait(&set, wd, vrd_well, v);
-		if (sig != SIGHUP)
-			break;
-		{
-			char *tok = NULL;
-
-			if (token_load(conf_get(&cr->conf, "token-file"), &tok, err, sizeof(err)) < 0) {
-				log_warnx("SIGHUP: keeping the old token: %s", err);
-				continue;
-			}
-			pthread_mutex_lock(&v->lock);
-			free(v->token);
-			v->token = tok;
-			v->token_len = strlen(tok);
-			pthread_mutex_unlock(&v->lock);
-			log_info("SIGHUP: token re-read");
-		}
-	}
-	sdn_stopping();
+	daemon_serve_until_signal(&set, status, &hooks);
 	http_server_stop(&http_srv);
-	log_info("stopping on signal %d", sig);
 	return v->fatal ? 1 : 0;
 }
 

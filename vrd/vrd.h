@@ -18,6 +18,7 @@ struct vrd {
 	struct metrics m;
 	char *token;
 	size_t token_len;
+	const char *token_file;       /* the configuration's, re-read on SIGHUP */
 	size_t max_body;
 	char *dnsmasq_pid_file;
 	bool manage_links;

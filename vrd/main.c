@@ -112,8 +112,9 @@ config_check(const struct cli_spec *spec, struct cli_result *cr, struct vrd *v, 
 {
 	const struct conf *c = &cr->conf;
 	const char *dir = conf_get(c, "state-dir"), *user = conf_get(c, "metadata-user");
-	char err[512], *tok = NULL;
+	char err[512], *tok = NULL, *const *ls;
 	uint64_t n;
+	size_t nl;
 	struct passwd *pw;
 	int r;
 
@@ -131,18 +132,9 @@ config_check(const struct cli_spec *spec, struct cli_result *cr, struct vrd *v, 
 	    conf_get_bool(c, "manage-links", &v->manage_links, err, sizeof(err)) < 0 ||
 	    conf_get_bool(c, "address-bindings", &v->bindings, err, sizeof(err)) < 0)
 		cli_config_error(spec, "%s", err);
-	{
-		char *const *ls;
-		size_t nl = conf_get_all(c, "listen", &ls);
-		struct sockaddr_storage ss;
-		socklen_t sl;
-
-		if (nl == 0 || nl > HTTP_MAX_LISTEN)
-			cli_config_error(spec, "listen: want 1 to %d addresses", HTTP_MAX_LISTEN);
-		for (size_t i = 0; i < nl; i++)
-			if (listen_parse(ls[i], &ss, &sl) < 0)
-				cli_config_error(spec, "listen: \"%s\" is not host:port", ls[i]);
-	}
+	nl = conf_get_all(c, "listen", &ls);
+	if (http_listen_check(ls, nl, HTTP_MAX_LISTEN, err, sizeof(err)) < 0)
+		cli_config_error(spec, "%s", err);
 	if (!(pw = getpwnam(user)))
 		cli_config_error(spec, "metadata-user: no such user \"%s\"", user);
 	*uid = pw->pw_uid;

@@ -54,12 +54,7 @@ INC_bench    := lib manager bench/lib
 INC_tests    := lib state dhcp vrd metadata manager
 INC_fuzz     := $(INC_tests)
 # -I for the folder a source file is in (its path's first component)
-folder_inc = $(addprefix -I,$(INC_$(firstword $(subst /, ,$(1))))) \
-	$(WARN_$(firstword $(subst /, ,$(1))))
-# Until vrd's key tables name their types (lib/conf.h: struct conf_key's
-# typed fields), their four-field initializers leave the rest zero: an
-# untyped string key, as before.
-WARN_vrd     := -Wno-missing-field-initializers
+folder_inc = $(addprefix -I,$(INC_$(firstword $(subst /, ,$(1)))))
 
 LIB_SRC   := lib/log.c lib/err.c lib/conf.c lib/fileio.c lib/buf.c lib/addr.c lib/token.c lib/http.c \
 	     lib/base64.c lib/hmac.c lib/histogram.c lib/httpc.c lib/sdnotify.c lib/daemon.c lib/httpd.c

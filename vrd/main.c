@@ -19,23 +19,44 @@
 #include "token.h"
 #include "vrd.h"
 
+/* What the configuration gives; cli_parse_into fills it from vrd_keys. */
+struct vrd_config {
+	struct http_limits lim;
+	struct conf_list listen;
+	const char *state_dir, *token_file, *pid_file, *lease_file, *md_user;
+	uint64_t max_body;
+	bool manage_links, bindings;
+};
+
+#define VRD_AT(m) CONF_AT(struct vrd_config, m)
+
 static const struct conf_key vrd_keys[] = {
-	{ "listen", "169.254.0.10:3923", CONF_MULTI, "control address host:port" },
-	{ "state-dir", "/var/lib/vrd", 0, "state directory (absolute path)" },
-	{ "token-file", "/etc/vrd/token", 0, "bearer token file: hex, >= 32 bytes, mode 0600" },
-	{ "dnsmasq-pid-file", "/run/vrd/dnsmasq.pid", 0, "pid file of the dnsmasq to SIGHUP" },
+	{ "listen", "169.254.0.10:3923", CONF_MULTI, "control address host:port",
+	  .type = CONF_LISTEN, .min = 1, .max = HTTP_MAX_LISTEN, VRD_AT(listen) },
+	{ "state-dir", "/var/lib/vrd", 0, "state directory (absolute path)",
+	  .type = CONF_PATH, VRD_AT(state_dir) },
+	{ "token-file", "/etc/vrd/token", 0, "bearer token file: hex, >= 32 bytes, mode 0600",
+	  .type = CONF_STR, VRD_AT(token_file) },
+	{ "dnsmasq-pid-file", "/run/vrd/dnsmasq.pid", 0, "pid file of the dnsmasq to SIGHUP",
+	  .type = CONF_STR, VRD_AT(pid_file) },
 	{ "dnsmasq-lease-file", "/var/lib/misc/dnsmasq.leases", 0,
-	  "lease file named in the generated dnsmasq.conf" },
-	{ "metadata-user", "vr-metadata", 0, "user that owns passwords/ (vr-metadata's user)" },
-	{ "max-body", "16777216", 0, "largest request body in bytes" },
-	{ "max-connections", "64", 0, "concurrent control connections per listener" },
+	  "lease file named in the generated dnsmasq.conf", .type = CONF_STR, VRD_AT(lease_file) },
+	{ "metadata-user", "vr-metadata", 0, "user that owns passwords/ (vr-metadata's user)",
+	  .type = CONF_USER, .min = 1, VRD_AT(md_user) },
+	{ "max-body", "16777216", 0, "largest request body in bytes",
+	  .type = CONF_U64, .min = 1024, .max = 1ULL << 30, VRD_AT(max_body) },
+	{ "max-connections", "64", 0, "concurrent control connections per listener",
+	  .type = CONF_UINT, .min = 1, .max = 4096, VRD_AT(lim.conn_limit) },
 	{ "threads", "1", 0, "worker threads per listener; over 1, batches that arrive on several "
 	  "while a commit runs are committed together (group commit), and requests in flight "
-	  "at once on different connections may be applied in either order" },
-	{ "timeout", "30", 0, "seconds before an idle control connection is closed" },
-	{ "manage-links", "yes", 0, "set guest interface addresses and links through netlink" },
+	  "at once on different connections may be applied in either order",
+	  .type = CONF_UINT, .min = 1, .max = 64, VRD_AT(lim.threads) },
+	{ "timeout", "30", 0, "seconds before an idle control connection is closed",
+	  .type = CONF_UINT, .min = 1, .max = 3600, VRD_AT(lim.timeout_s) },
+	{ "manage-links", "yes", 0, "set guest interface addresses and links through netlink",
+	  .type = CONF_BOOL, VRD_AT(manage_links) },
 	{ "address-bindings", "yes", 0, "with manage-links: bind each VM's address to its MAC "
-	  "(neighbour entries, nftables)" },
+	  "(neighbour entries, nftables)", .type = CONF_BOOL, VRD_AT(bindings) },
 };
 
 static const struct cli_spec vrd_cli = {
@@ -106,71 +127,50 @@ token_reload(void *arg)
 	log_info("SIGHUP: token re-read");
 }
 
+/* What follows from the checked configuration (vrd_keys did the checking):
+ * the token, the metadata user's ids, the daemon's settings. */
 static void
-config_check(const struct cli_spec *spec, struct cli_result *cr, struct vrd *v, uid_t *uid,
+config_apply(const struct cli_spec *spec, struct vrd_config *cfg, struct vrd *v, uid_t *uid,
     gid_t *gid)
 {
-	const struct conf *c = &cr->conf;
-	const char *dir = conf_get(c, "state-dir"), *user = conf_get(c, "metadata-user");
-	char err[512], *tok = NULL, *const *ls;
-	uint64_t n;
-	size_t nl;
+	char err[512], *tok = NULL;
 	struct passwd *pw;
-	int r;
 
-	if (!dir || dir[0] != '/' || strpbrk(dir, "\n\r ,#"))
-		cli_config_error(spec, "state-dir: \"%s\" must be an absolute path without spaces, "
-		    "commas or '#'", dir ? dir : "");
-	if (strpbrk(conf_get(c, "dnsmasq-lease-file"), "\n\r"))
+	if (strpbrk(cfg->lease_file, "\n\r"))
 		cli_config_error(spec, "dnsmasq-lease-file: has a newline");
-	if (conf_get_u64(c, "max-body", 1024, 1ULL << 30, &n, err, sizeof(err)) < 0)
-		cli_config_error(spec, "%s", err);
-	v->max_body = (size_t)n;
-	if (conf_get_u64(c, "max-connections", 1, 4096, &n, err, sizeof(err)) < 0 ||
-	    conf_get_u64(c, "threads", 1, 64, &n, err, sizeof(err)) < 0 ||
-	    conf_get_u64(c, "timeout", 1, 3600, &n, err, sizeof(err)) < 0 ||
-	    conf_get_bool(c, "manage-links", &v->manage_links, err, sizeof(err)) < 0 ||
-	    conf_get_bool(c, "address-bindings", &v->bindings, err, sizeof(err)) < 0)
-		cli_config_error(spec, "%s", err);
-	nl = conf_get_all(c, "listen", &ls);
-	if (http_listen_check(ls, nl, HTTP_MAX_LISTEN, err, sizeof(err)) < 0)
-		cli_config_error(spec, "%s", err);
-	if (!(pw = getpwnam(user)))
-		cli_config_error(spec, "metadata-user: no such user \"%s\"", user);
+	if (!(pw = getpwnam(cfg->md_user)))
+		cli_config_error(spec, "metadata-user: no such user \"%s\"", cfg->md_user);
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
-	v->token_file = conf_get(c, "token-file");
-	if ((r = token_load(v->token_file, &tok, err, sizeof(err))) < 0)
+	v->max_body = (size_t)cfg->max_body;
+	v->manage_links = cfg->manage_links;
+	v->bindings = cfg->bindings;
+	v->token_file = cfg->token_file;
+	if (token_load(v->token_file, &tok, err, sizeof(err)) < 0)
 		cli_config_error(spec, "%s", err);
 	v->token = tok;
 	v->token_len = strlen(tok);
-	if (!(v->dnsmasq_pid_file = strdup(conf_get(c, "dnsmasq-pid-file"))))
+	if (!(v->dnsmasq_pid_file = strdup(cfg->pid_file)))
 		cli_config_error(spec, "out of memory");
+	cfg->lim.mem_limit = 64 * 1024;
+	cfg->lim.json_errors = true;
+	cfg->lim.header_deadline_s = cfg->lim.timeout_s; /* slow headers count, not only silence */
 }
 
 static int
-run(struct cli_result *cr, struct vrd *v, uid_t uid, gid_t gid)
+run(const struct vrd_config *cfg, struct vrd *v, uid_t uid, gid_t gid)
 {
 	struct commit_info ci;
-	struct http_limits lim = { .mem_limit = 64 * 1024, .json_errors = true };
-	char *const *listen;
+	char *const *listen = cfg->listen.v;
 	char err[512], status[256];
 	const struct daemon_hooks hooks = { .alive = vrd_well, .hup = token_reload, .arg = v };
 	sigset_t set;
-	uint64_t n;
-	size_t nlisten;
+	size_t nlisten = cfg->listen.n;
 	int r;
 
-	conf_get_u64(&cr->conf, "max-connections", 1, 4096, &n, err, sizeof(err));
-	lim.conn_limit = (unsigned)n;
-	conf_get_u64(&cr->conf, "threads", 1, 64, &n, err, sizeof(err));
-	lim.threads = (unsigned)n;
-	conf_get_u64(&cr->conf, "timeout", 1, 3600, &n, err, sizeof(err));
-	lim.timeout_s = (unsigned)n;
-	lim.header_deadline_s = (unsigned)n;
 	router_name_get(v->st.router_name, sizeof(v->st.router_name));
-	if ((r = store_open(&v->store, conf_get(&cr->conf, "state-dir"),
-	    conf_get(&cr->conf, "dnsmasq-lease-file"), uid, gid, err, sizeof(err))) < 0 ||
+	if ((r = store_open(&v->store, cfg->state_dir, cfg->lease_file, uid, gid, err,
+	    sizeof(err))) < 0 ||
 	    (r = store_load(&v->store, &v->st, &ci, err, sizeof(err))) < 0) {
 		log_warnx("state: %s", err);
 		return 1;
@@ -199,11 +199,10 @@ run(struct cli_result *cr, struct vrd *v, uid_t uid, gid_t gid)
 
 	/* Signals are taken by this thread alone: block them before any other starts. */
 	daemon_signals_block(&set);
-	nlisten = conf_get_all(&cr->conf, "listen", &listen);
 	/* read before the listeners' threads can change the state */
 	snprintf(status, sizeof(status), "listening on %s%s; generation %" PRIu64 ", %zu VMs",
 	    listen[0], nlisten > 1 ? " and more" : "", v->st.generation, v->st.nvm);
-	if (http_server_start(&http_srv, listen, nlisten, &lim, api_handle, v, api_done, err,
+	if (http_server_start(&http_srv, listen, nlisten, &cfg->lim, api_handle, v, api_done, err,
 	    sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		return 1;
@@ -217,6 +216,7 @@ int
 main(int argc, char **argv)
 {
 	struct cli_result cr;
+	struct vrd_config cfg;
 	struct vrd v;
 	uid_t uid;
 	gid_t gid;
@@ -228,14 +228,15 @@ main(int argc, char **argv)
 	pthread_cond_init(&v.qdone, NULL);
 	v.qtail = &v.qhead;
 	state_init(&v.st);
-	cli_parse(&vrd_cli, argc, argv, &cr);
+	memset(&cfg, 0, sizeof(cfg));
+	cli_parse_into(&vrd_cli, argc, argv, &cr, &cfg);
 	log_init("vrd", cr.verbose);
-	config_check(&vrd_cli, &cr, &v, &uid, &gid);
+	config_apply(&vrd_cli, &cfg, &v, &uid, &gid);
 	if (cr.check_only) {
 		cli_report(&vrd_cli, &cr);
 		rc = 0;
 	} else {
-		rc = run(&cr, &v, uid, gid);
+		rc = run(&cfg, &v, uid, gid);
 	}
 	guard_close(v.guard);
 	store_close(&v.store);

@@ -12,6 +12,7 @@
 #include "addr.h"
 #include "apply.h"
 #include "doc.h"
+#include "httpd.h"
 #include "log.h"
 #include "reload.h"
 #include "token.h"
@@ -19,10 +20,15 @@
 
 #define TRIM_AFTER (1024 * 1024) /* body size after which freed memory is trimmed */
 
+/* A request in progress.  Its token and Content-Length are checked as soon
+ * as its headers are in, before any body is read (lib/httpd.h's adapter
+ * admits a request only once its body is complete, which would let a
+ * client without the token make vrd read max-body bytes); once complete it
+ * goes through the route table below with lib/httpd.h's handler signature. */
 struct req {
+	struct http_req hr;           /* first: a handler's rq is this */
 	struct http_body body;
 	bool replied;
-	struct timespec start;
 };
 
 static enum MHD_Result
@@ -113,8 +119,11 @@ skipped_report(const struct cmd_batch *b, json_t *reply)
 }
 
 static enum MHD_Result
-route_commands(struct vrd *v, struct MHD_Connection *c, struct req *rq)
+route_commands(void *cls, const struct http_req *hr)
 {
+	struct vrd *v = cls;
+	struct req *rq = (struct req *)hr; /* hr is rq's first member */
+	struct MHD_Connection *c = hr->c;
 	struct cmd_batch b;
 	struct cmd_error err = { 0 };
 	uint64_t gen = 0;
@@ -122,9 +131,11 @@ route_commands(struct vrd *v, struct MHD_Connection *c, struct req *rq)
 	json_t *ok;
 	int r;
 
-	r = cmd_batch_parse(rq->body.b.p ? rq->body.b.p : "", rq->body.b.len, &b, &err);
-	large = rq->body.b.len >= TRIM_AFTER;
-	buf_free(&rq->body.b); /* parsed: the text is not needed any more */
+	r = cmd_batch_parse(hr->body, hr->len, &b, &err);
+	large = hr->len >= TRIM_AFTER;
+	buf_free(&rq->body.b); /* parsed: the text (hr->body) is not needed any more */
+	rq->hr.body = "";
+	rq->hr.len = 0;
 	pthread_mutex_lock(&v->lock);
 	if (r < 0) {
 		v->m.batches[batch_result_of(err.status)]++;
@@ -132,7 +143,7 @@ route_commands(struct vrd *v, struct MHD_Connection *c, struct req *rq)
 		return reply_error(c, err.status, err.index, err.field, err.msg);
 	}
 	pthread_mutex_unlock(&v->lock);
-	r = apply_batch(v, &b, &rq->start, &gen, &err);
+	r = apply_batch(v, &b, &hr->start, &gen, &err);
 	if (large)
 		malloc_trim(0); /* hand a big batch's transient memory back */
 	if (r < 0) {
@@ -160,8 +171,11 @@ vm_view(struct vrd *v, const struct vm *vm)
 }
 
 static enum MHD_Result
-route_vms(struct vrd *v, struct MHD_Connection *c, const char *rest)
+route_vms(void *cls, const struct http_req *rq)
 {
+	struct vrd *v = cls;
+	struct MHD_Connection *c = rq->c;
+	const char *rest = strncmp(rq->url, "/v1/vms/", 8) ? "" : rq->url + 8;
 	json_t *out;
 	uint32_t ip;
 
@@ -194,12 +208,13 @@ count_passwords(struct vrd *v)
 }
 
 static enum MHD_Result
-route_state(struct vrd *v, struct MHD_Connection *c, const char *rest)
+route_state(void *cls, const struct http_req *rq)
 {
+	struct vrd *v = cls;
+	struct MHD_Connection *c = rq->c;
 	json_t *o = json_object(), *paths = json_object(), *dm = json_object(), *nets = json_array();
 	pid_t pid = dnsmasq_pid(v->dnsmasq_pid_file);
 
-	(void)rest;
 	pthread_mutex_lock(&v->lock);
 	json_object_set_new(o, "generation", json_integer((json_int_t)v->st.generation));
 	json_object_set_new(o, "vms", json_integer((json_int_t)v->st.nvm));
@@ -229,11 +244,12 @@ route_state(struct vrd *v, struct MHD_Connection *c, const char *rest)
 }
 
 static enum MHD_Result
-route_healthz(struct vrd *v, struct MHD_Connection *c, const char *rest)
+route_healthz(void *cls, const struct http_req *rq)
 {
+	struct vrd *v = cls;
+	struct MHD_Connection *c = rq->c;
 	int r;
 
-	(void)rest;
 	pthread_mutex_lock(&v->lock);
 	r = store_writable(&v->store);
 	pthread_mutex_unlock(&v->lock);
@@ -243,12 +259,13 @@ route_healthz(struct vrd *v, struct MHD_Connection *c, const char *rest)
 }
 
 static enum MHD_Result
-route_metrics(struct vrd *v, struct MHD_Connection *c, const char *rest)
+route_metrics(void *cls, const struct http_req *rq)
 {
+	struct vrd *v = cls;
+	struct MHD_Connection *c = rq->c;
 	struct buf b;
 	enum MHD_Result ret;
 
-	(void)rest;
 	buf_init(&b);
 	pthread_mutex_lock(&v->lock);
 	metrics_render(&v->m, v->st.generation, v->st.nvm, v->st.nnet, &b);
@@ -259,45 +276,31 @@ route_metrics(struct vrd *v, struct MHD_Connection *c, const char *rest)
 	return ret;
 }
 
-typedef enum MHD_Result (*route_fn)(struct vrd *v, struct MHD_Connection *c, const char *rest);
-
-static const struct route {
-	const char *method;
-	const char *path;
-	bool prefix;      /* path is a prefix; the rest goes to the handler */
-	route_fn fn;
-} routes[] = {
-	{ "GET", "/v1/vms", false, route_vms },
-	{ "GET", "/v1/vms/", true, route_vms },
-	{ "GET", "/v1/state", false, route_state },
-	{ "GET", "/healthz", false, route_healthz },
-	{ "GET", "/metrics", false, route_metrics },
+static const struct http_route routes[] = {
+	{ "POST", "/v1/commands", 0, route_commands },
+	{ "GET", "/v1/vms", 0, route_vms },
+	{ "GET", "/v1/vms/", HTTP_ROUTE_PREFIX, route_vms },
+	{ "GET", "/v1/state", 0, route_state },
+	{ "GET", "/healthz", 0, route_healthz },
+	{ "GET", "/metrics", 0, route_metrics },
 };
 
+/* The complete request through the table; HEAD is answered as GET. */
 static enum MHD_Result
-dispatch(struct vrd *v, struct MHD_Connection *c, const char *url, const char *method,
-    struct req *rq)
+dispatch(struct vrd *v, struct req *rq)
 {
-	bool path_known = false;
+	const struct http_router rt = { .routes = routes,
+		.nroutes = sizeof(routes) / sizeof(routes[0]) };
+	const char *method = strcmp(rq->hr.method, "HEAD") ? rq->hr.method : "GET";
+	const struct http_route *r;
+	bool path_known;
 
-	if (!strcmp(url, "/v1/commands")) {
-		if (!strcmp(method, "POST"))
-			return route_commands(v, c, rq);
-		return reply_error(c, 405, -1, "", "use POST");
-	}
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		const struct route *rt = &routes[i];
-		size_t n = strlen(rt->path);
-
-		if (rt->prefix ? strncmp(url, rt->path, n) != 0 : strcmp(url, rt->path) != 0)
-			continue;
-		path_known = true;
-		if (!strcmp(method, rt->method) || (!strcmp(method, "HEAD") && !strcmp(rt->method, "GET")))
-			return rt->fn(v, c, rt->prefix ? url + n : "");
-	}
-	if (path_known)
-		return reply_error(c, 405, -1, "", "method not allowed");
-	return reply_error(c, 404, -1, "", "no such path");
+	if ((r = http_route_find(&rt, method, rq->hr.url, false, &path_known)))
+		return r->fn(v, &rq->hr);
+	if (!path_known)
+		return reply_error(rq->hr.c, 404, -1, "", "no such path");
+	return reply_error(rq->hr.c, 405, -1, "", strcmp(rq->hr.url, "/v1/commands") ?
+	    "method not allowed" : "use POST");
 }
 
 enum MHD_Result
@@ -312,7 +315,7 @@ api_handle(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	if (!rq) {
 		if (!(rq = calloc(1, sizeof(*rq))))
 			return MHD_NO;
-		clock_gettime(CLOCK_MONOTONIC, &rq->start);
+		clock_gettime(CLOCK_MONOTONIC, &rq->hr.start); /* the latency counts the upload */
 		rq->body.max = v->max_body;
 		buf_init(&rq->body.b);
 		*con_cls = rq;
@@ -343,7 +346,13 @@ api_handle(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	}
 	if (rq->body.b.oom)
 		return reply_error(c, 500, -1, "", "out of memory");
-	return dispatch(v, c, url, method, rq);
+	rq->hr.c = c;
+	rq->hr.method = method;
+	rq->hr.url = url;
+	rq->hr.body = rq->body.b.p ? rq->body.b.p : "";
+	rq->hr.len = rq->body.b.len;
+	rq->hr.ip4 = http_client_ip4(c);
+	return dispatch(v, rq);
 }
 
 void

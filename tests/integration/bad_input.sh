@@ -277,6 +277,15 @@ expect main "GET /v1/vms/not-an-ip" 400 "*" "*" -- GET /v1/vms/not-an-ip
 expect main "GET /v1/commands" 405 "*" "*" -- GET /v1/commands
 expect main "PUT /v1/commands" 405 "*" "*" -- PUT /v1/commands --body "$GOOD"
 expect main "DELETE /v1/commands" 405 "*" "*" -- DELETE /v1/commands
+# the route table: a known path with another method, an unknown path, a path
+# that only starts like a route, HEAD answered as GET
+expect main "POST /v1/state" 405 "*" "*" -- POST /v1/state --body "$GOOD"
+expect main "GET /v1/nothing" 404 "*" "*" -- GET /v1/nothing
+expect main "GET /v1/vmsx" 404 "*" "*" -- GET /v1/vmsx
+vt_http main HEAD /healthz
+check_eq "HEAD /healthz is 200 with no body" "200 " "$HTTP_STATUS $HTTP_BODY"
+vt_http main GET /v1/state --no-token
+check_eq "GET /v1/state without a token is 401 before the route" 401 "$HTTP_STATUS"
 vt_http main GET /v1/vms/10.1.1.101
 check_eq "GET /v1/vms/<known IP> still 200" 200 "$HTTP_STATUS"
 if grep -q 'hY7sd8Kq' "$HTTP_BODY_FILE"; then

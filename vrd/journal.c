@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "fileio.h"
 #include "journal.h"
 #include "model.h"
@@ -155,10 +156,8 @@ journal_replay(struct store *s, char *err, size_t errlen)
 			snprintf(err, errlen, "journal: %s", strerror(-r));
 		return r;
 	}
-	if (r < 0) {
-		snprintf(err, errlen, "journal: %s", strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return err_set(err, errlen, r, "journal: %s", strerror(-r));
 	/* Check it whole before touching anything.  vrd writes it whole or not
 	 * at all (temporary name, rename), so a bad one was not vrd's: the batch
 	 * it names was never acknowledged, and the state before it stands. */

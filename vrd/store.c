@@ -23,6 +23,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "doc.h"
+#include "err.h"
 #include "fileio.h"
 #include "journal.h"
 #include "log.h"
@@ -333,8 +334,7 @@ load_vms(struct store *s, struct state *st, char *err, size_t errlen)
 		r = -errno;
 		if (fd >= 0)
 			close(fd);
-		snprintf(err, errlen, "vms/: %s", strerror(-r));
-		return r;
+		return err_set(err, errlen, r, "vms/: %s", strerror(-r));
 	}
 	while ((de = readdir(d))) {
 		char why[128];
@@ -388,10 +388,8 @@ store_load(struct store *s, struct state *st, struct commit_info *ci, char *err,
 	int r;
 
 	memset(ci, 0, sizeof(*ci));
-	if ((r = load_generation(s, st)) < 0) {
-		snprintf(err, errlen, "generation: %s", strerror(-r));
-		return r;
-	}
+	if ((r = load_generation(s, st)) < 0)
+		return err_set(err, errlen, r, "generation: %s", strerror(-r));
 	if ((r = load_networks(s, st, err, errlen)) < 0 || (r = load_vms(s, st, err, errlen)) < 0)
 		return r;
 	ci->generation = st->generation;
@@ -399,17 +397,13 @@ store_load(struct store *s, struct state *st, struct commit_info *ci, char *err,
 		struct buf *b = &s->derived[i];
 
 		buf_reset(b);
-		if ((r = render_dnsmasq_file(s, st, (enum dnsmasq_file)i, b)) < 0) {
-			snprintf(err, errlen, "out of memory");
-			return r;
-		}
+		if ((r = render_dnsmasq_file(s, st, (enum dnsmasq_file)i, b)) < 0)
+			return err_set(err, errlen, r, "out of memory");
 		if (file_equals(s->fd[SD_TOP], dnsmasq_file_names[i], b->p, b->len))
 			continue;
 		if ((r = af_write(s->fd[SD_TOP], dnsmasq_file_names[i], b->p, b->len, 0644,
-		    AF_KEEP_OWNER, 0)) < 0) {
-			snprintf(err, errlen, "%s: %s", dnsmasq_file_names[i], strerror(-r));
-			return r;
-		}
+		    AF_KEEP_OWNER, 0)) < 0)
+			return err_set(err, errlen, r, "%s: %s", dnsmasq_file_names[i], strerror(-r));
 		ci->files++;
 		if (i == DF_CONF)
 			ci->conf_changed = true;
@@ -584,19 +578,14 @@ commit_stage(struct store *s, struct plan *p, uint64_t gen, struct af_stage *gst
 			continue;
 		store_file_mode(s, e->d, &mode, &uid, &gid);
 		if ((r = af_stage(s->fd[e->d], e->name, e->data, e->len, mode, uid, gid, !many,
-		    &e->st)) < 0) {
-			snprintf(err, errlen, "%s/%s: %s", sd_names[e->d], e->name, strerror(-r));
-			return r;
-		}
+		    &e->st)) < 0)
+			return err_set(err, errlen, r, "%s/%s: %s", sd_names[e->d], e->name, strerror(-r));
 	}
-	if ((r = store_generation_write(s, gen, !many, gst)) < 0) {
-		snprintf(err, errlen, "generation: %s", strerror(-r));
-		return r;
-	}
+	if ((r = store_generation_write(s, gen, !many, gst)) < 0)
+		return err_set(err, errlen, r, "generation: %s", strerror(-r));
 	if (many && syncfs(s->fd[SD_TOP]) < 0) {
 		r = -errno;
-		snprintf(err, errlen, "syncfs: %s", strerror(-r));
-		return r;
+		return err_set(err, errlen, r, "syncfs: %s", strerror(-r));
 	}
 	return 0;
 }
@@ -615,23 +604,17 @@ commit_replace(struct store *s, struct plan *p, struct af_stage *gst, char *err,
 
 		r = e->remove ? (unlinkat(s->fd[e->d], e->name, 0) < 0 && errno != ENOENT ? -errno : 0)
 			      : af_commit(&e->st);
-		if (r < 0) {
-			snprintf(err, errlen, "%s/%s: %s", sd_names[e->d], e->name, strerror(-r));
-			return r;
-		}
+		if (r < 0)
+			return err_set(err, errlen, r, "%s/%s: %s", sd_names[e->d], e->name, strerror(-r));
 		e->st.tmp[0] = '\0';
 		dirty[e->d] = true;
 	}
-	if ((r = af_commit(gst)) < 0) {
-		snprintf(err, errlen, "generation: %s", strerror(-r));
-		return r;
-	}
+	if ((r = af_commit(gst)) < 0)
+		return err_set(err, errlen, r, "generation: %s", strerror(-r));
 	gst->tmp[0] = '\0';
 	for (int d = SD_NDIRS - 1; d >= 0; d--)
-		if (dirty[d] && (r = fsync_dir(s->fd[d])) < 0) {
-			snprintf(err, errlen, "%s: fsync: %s", sd_names[d], strerror(-r));
-			return r;
-		}
+		if (dirty[d] && (r = fsync_dir(s->fd[d])) < 0)
+			return err_set(err, errlen, r, "%s: fsync: %s", sd_names[d], strerror(-r));
 	return 0;
 }
 

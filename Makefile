@@ -56,11 +56,11 @@ INC_fuzz     := $(INC_tests)
 # -I for the folder a source file is in (its path's first component)
 folder_inc = $(addprefix -I,$(INC_$(firstword $(subst /, ,$(1)))))
 
-LIB_SRC   := lib/log.c lib/conf.c lib/fileio.c lib/buf.c lib/addr.c lib/token.c lib/http.c \
-	     lib/base64.c lib/hmac.c lib/histogram.c lib/httpc.c lib/sdnotify.c lib/daemon.c
+LIB_SRC   := lib/log.c lib/err.c lib/conf.c lib/fileio.c lib/buf.c lib/addr.c lib/token.c lib/http.c \
+	     lib/base64.c lib/hmac.c lib/histogram.c lib/httpc.c lib/sdnotify.c lib/daemon.c lib/httpd.c
 STATE_SRC := state/model.c state/doc.c state/names.c
 DHCP_SRC  := dhcp/render.c dhcp/reload.c dhcp/release.c
-VRD_CORE  := vrd/cmd.c vrd/txn.c vrd/store.c vrd/metrics.c vrd/links.c vrd/guard.c
+VRD_CORE  := vrd/cmd.c vrd/txn.c vrd/store.c vrd/journal.c vrd/apply.c vrd/metrics.c vrd/links.c vrd/guard.c
 MD_CORE   := metadata/route.c metadata/entry.c metadata/imds.c
 VRD_SRC   := vrd/main.c vrd/api.c
 VRCTL_SRC := vrd/vrctl.c

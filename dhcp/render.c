@@ -19,6 +19,14 @@
 
 #include "addr.h"
 #include "render.h"
+#include "statedir.h"
+
+const char *const dnsmasq_file_names[DF_NFILES] = {
+	[DF_DHCPHOSTS] = STATE_DHCPHOSTS,
+	[DF_DHCPOPTS] = STATE_DHCPOPTS,
+	[DF_HOSTS] = STATE_HOSTS,
+	[DF_CONF] = STATE_DNSMASQ_CONF,
+};
 
 void
 dhcp_tag(uint32_t ip, char out[16])
@@ -222,5 +230,27 @@ dnsmasq_conf_render(const struct state *st, const struct dnsmasq_paths *p, struc
 			    "(dhcpopts)\n");
 		buf_adds(b, "dhcp-host=");
 		dhcp_host_line(v, b);
+	}
+}
+
+void
+dnsmasq_file_render(enum dnsmasq_file f, const struct state *st, const struct dnsmasq_paths *p,
+    struct buf *b)
+{
+	switch (f) {
+	case DF_DHCPHOSTS:
+		dhcp_hosts_render(st, b);
+		break;
+	case DF_DHCPOPTS:
+		dhcp_opts_render(st, b);
+		break;
+	case DF_HOSTS:
+		hosts_render(st, b);
+		break;
+	case DF_CONF:
+		dnsmasq_conf_render(st, p, b);
+		break;
+	case DF_NFILES:
+		break;
 	}
 }

@@ -5,6 +5,13 @@
 #include "buf.h"
 #include "model.h"
 
+/* The files dnsmasq reads, all rendered from the state, one set for every
+ * reader: vrd's store writes them, in this order, under these names
+ * (statedir.h).  A change to dnsmasq.conf needs dnsmasq restarted; the
+ * others a SIGHUP. */
+enum dnsmasq_file { DF_DHCPHOSTS, DF_DHCPOPTS, DF_HOSTS, DF_CONF, DF_NFILES };
+extern const char *const dnsmasq_file_names[DF_NFILES];
+
 struct dnsmasq_paths {
 	const char *hostsfile;  /* --dhcp-hostsfile */
 	const char *optsfile;   /* --dhcp-optsfile */
@@ -27,5 +34,8 @@ void dhcp_opts_render(const struct state *st, struct buf *b);
 /* "IP HOST" (and "IPV6 HOST") per named VM and "ROUTER data-server" per network. */
 void hosts_render(const struct state *st, struct buf *b);
 void dnsmasq_conf_render(const struct state *st, const struct dnsmasq_paths *p, struct buf *b);
+/* One of the files (one of the four above). */
+void dnsmasq_file_render(enum dnsmasq_file f, const struct state *st,
+    const struct dnsmasq_paths *p, struct buf *b);
 
 #endif

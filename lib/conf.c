@@ -3,13 +3,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "conf.h"
+#include "err.h"
 #include "fileio.h"
 
 #ifndef VR_VERSION
@@ -126,13 +130,11 @@ conf_parse(struct conf *c, const char *buf, size_t len, enum conf_source src,
 		if (ks == le || *ks == '#')
 			continue;
 		if ((size_t)(le - ks) >= CONF_LINE_MAX) {
-			snprintf(err, errlen, "line %d: too long", lineno);
-			return -EINVAL;
+			return err_set(err, errlen, -EINVAL, "line %d: too long", lineno);
 		}
 		eq = memchr(ks, '=', (size_t)(le - ks));
 		if (!eq) {
-			snprintf(err, errlen, "line %d: expected \"key = value\"", lineno);
-			return -EINVAL;
+			return err_set(err, errlen, -EINVAL, "line %d: expected \"key = value\"", lineno);
 		}
 		ke = eq;
 		vs = eq + 1;
@@ -140,27 +142,22 @@ conf_parse(struct conf *c, const char *buf, size_t len, enum conf_source src,
 		trim(&ks, &ke);
 		trim(&vs, &ve);
 		if (ke == ks || (size_t)(ke - ks) >= sizeof(key)) {
-			snprintf(err, errlen, "line %d: missing or overlong key", lineno);
-			return -EINVAL;
+			return err_set(err, errlen, -EINVAL, "line %d: missing or overlong key", lineno);
 		}
 		memcpy(key, ks, (size_t)(ke - ks));
 		key[ke - ks] = '\0';
 		memcpy(val, vs, (size_t)(ve - vs));
 		val[ve - vs] = '\0';
 		if (memchr(val, '\0', (size_t)(ve - vs))) {
-			snprintf(err, errlen, "line %d: %s: NUL byte in value", lineno, key);
-			return -EINVAL;
+			return err_set(err, errlen, -EINVAL, "line %d: %s: NUL byte in value", lineno, key);
 		}
 		r = conf_set(c, key, val, src);
 		if (r == -ENOENT) {
-			snprintf(err, errlen, "line %d: unknown key \"%s\"", lineno, key);
-			return -EINVAL;
+			return err_set(err, errlen, -EINVAL, "line %d: unknown key \"%s\"", lineno, key);
 		} else if (r == -EEXIST) {
-			snprintf(err, errlen, "line %d: %s: given more than once", lineno, key);
-			return -EINVAL;
+			return err_set(err, errlen, -EINVAL, "line %d: %s: given more than once", lineno, key);
 		} else if (r < 0) {
-			snprintf(err, errlen, "line %d: %s: %s", lineno, key, strerror(-r));
-			return r;
+			return err_set(err, errlen, r, "line %d: %s: %s", lineno, key, strerror(-r));
 		}
 	}
 	return 0;
@@ -189,24 +186,42 @@ conf_get_all(const struct conf *c, const char *key, char *const **out)
 	return c->vals[i].n;
 }
 
+static int
+bool_parse(const char *key, const char *v, bool *out, char *err, size_t errlen)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off"))
+		*out = false;
+	else
+		return err_set(err, errlen, -EINVAL, "%s: \"%s\" is not yes or no", key, v);
+	return 0;
+}
+
+static int
+u64_parse(const char *key, const char *v, uint64_t min, uint64_t max, uint64_t *out,
+    char *err, size_t errlen)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || *end || !isdigit((unsigned char)*v) || n < min || n > max)
+		return err_set(err, errlen, -EINVAL, "%s: \"%s\" is not a whole number from %"
+		    PRIu64 " to %" PRIu64, key, v, min, max);
+	*out = n;
+	return 0;
+}
+
 int
 conf_get_bool(const struct conf *c, const char *key, bool *out, char *err, size_t errlen)
 {
 	const char *v = conf_get(c, key);
 
-	if (!v) {
-		snprintf(err, errlen, "%s: missing", key);
-		return -EINVAL;
-	}
-	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
-		*out = true;
-	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off"))
-		*out = false;
-	else {
-		snprintf(err, errlen, "%s: \"%s\" is not yes or no", key, v);
-		return -EINVAL;
-	}
-	return 0;
+	if (!v)
+		return err_set(err, errlen, -EINVAL, "%s: missing", key);
+	return bool_parse(key, v, out, err, errlen);
 }
 
 int
@@ -214,21 +229,142 @@ conf_get_u64(const struct conf *c, const char *key, uint64_t min, uint64_t max,
     uint64_t *out, char *err, size_t errlen)
 {
 	const char *v = conf_get(c, key);
-	char *end;
-	unsigned long long n;
 
-	if (!v || !*v) {
-		snprintf(err, errlen, "%s: missing", key);
-		return -EINVAL;
+	if (!v || !*v)
+		return err_set(err, errlen, -EINVAL, "%s: missing", key);
+	return u64_parse(key, v, min, max, out, err, errlen);
+}
+
+/* "a, b or c" */
+static void
+choices_text(const char *const *choices, char *out, size_t len)
+{
+	size_t n = 0, used = 0;
+
+	out[0] = '\0';
+	while (choices[n])
+		n++;
+	for (size_t i = 0; i < n && used < len; i++)
+		used += (size_t)snprintf(out + used, len - used, "%s%s",
+		    i == 0 ? "" : i + 1 == n ? " or " : ", ", choices[i]);
+}
+
+static int
+choice_parse(const struct conf_key *k, const char *v, unsigned *out, char *err, size_t errlen)
+{
+	char all[256];
+
+	for (unsigned i = 0; k->choices && k->choices[i]; i++)
+		if (!strcmp(v, k->choices[i])) {
+			*out = i;
+			return 0;
+		}
+	choices_text(k->choices, all, sizeof(all));
+	return err_set(err, errlen, -EINVAL, "%s: \"%s\" is not %s", k->name, v, all);
+}
+
+static int
+listen_check(const struct conf_key *k, const struct conf_val *val, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	if (val->n < k->min || val->n > k->max)
+		return err_set(err, errlen, -EINVAL, "%s: want %" PRIu64 " to %" PRIu64
+		    " addresses", k->name, k->min, k->max);
+	for (size_t i = 0; i < val->n; i++)
+		if (listen_parse(val->v[i], &ss, &sl) < 0)
+			return err_set(err, errlen, -EINVAL, "%s: \"%s\" is not host:port",
+			    k->name, val->v[i]);
+	return 0;
+}
+
+/* One key's value(s), checked; stored at d when d is not NULL. */
+static int
+key_check(const struct conf_key *k, const struct conf_val *val, void *d, char *err,
+    size_t errlen)
+{
+	const char *v = val->v[0];
+	uint64_t n = 0;
+	unsigned u = 0;
+	bool b = false;
+	int r = 0;
+
+	switch (k->type) {
+	case CONF_STR:
+		break;
+	case CONF_BOOL:
+		r = bool_parse(k->name, v, &b, err, errlen);
+		break;
+	case CONF_UINT:
+		r = u64_parse(k->name, v, k->min, k->max > UINT_MAX ? UINT_MAX : k->max, &n,
+		    err, errlen);
+		break;
+	case CONF_U64:
+		r = u64_parse(k->name, v, k->min, k->max, &n, err, errlen);
+		break;
+	case CONF_CHOICE:
+		r = choice_parse(k, v, &u, err, errlen);
+		break;
+	case CONF_LISTEN:
+		r = listen_check(k, val, err, errlen);
+		break;
+	case CONF_PATH:
+		if (v[0] != '/' || strpbrk(v, "\n\r ,#"))
+			r = err_set(err, errlen, -EINVAL, "%s: \"%s\" must be an absolute path "
+			    "without spaces, commas or '#'", k->name, v);
+		break;
+	case CONF_USER:
+		if ((v[0] || k->min) && !getpwnam(v))
+			r = err_set(err, errlen, -EINVAL, "%s: no such user \"%s\"", k->name, v);
+		break;
 	}
-	errno = 0;
-	n = strtoull(v, &end, 10);
-	if (errno || *end || !isdigit((unsigned char)*v) || n < min || n > max) {
-		snprintf(err, errlen, "%s: \"%s\" is not a whole number from %" PRIu64
-		    " to %" PRIu64, key, v, min, max);
-		return -EINVAL;
+	if (r < 0 || !d)
+		return r;
+	switch (k->type) {
+	case CONF_BOOL:
+		*(bool *)d = b;
+		break;
+	case CONF_UINT:
+		*(unsigned *)d = (unsigned)n;
+		break;
+	case CONF_U64:
+		*(uint64_t *)d = n;
+		break;
+	case CONF_CHOICE:
+		*(unsigned *)d = u;
+		break;
+	case CONF_LISTEN:
+		((struct conf_list *)d)->v = val->v;
+		((struct conf_list *)d)->n = val->n;
+		break;
+	default: /* the strings */
+		if (k->flags & CONF_MULTI) {
+			((struct conf_list *)d)->v = val->v;
+			((struct conf_list *)d)->n = val->n;
+		} else {
+			*(const char **)d = v;
+		}
 	}
-	*out = n;
+	return 0;
+}
+
+int
+conf_check(const struct conf *c, void *dst, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < c->nkeys; i++) {
+		const struct conf_key *k = &c->keys[i];
+		void *d = dst && k->has_dest ? (char *)dst + k->dest : NULL;
+		int r;
+
+		if (c->vals[i].n == 0) {
+			if (k->type == CONF_LISTEN) /* none at all is a bad count too */
+				return listen_check(k, &c->vals[i], err, errlen);
+			continue;
+		}
+		if ((r = key_check(k, &c->vals[i], d, err, errlen)) < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -304,9 +440,11 @@ cli_load_file(const struct cli_spec *spec, struct cli_result *out, bool explicit
 }
 
 void
-cli_parse(const struct cli_spec *spec, int argc, char **argv, struct cli_result *out)
+cli_parse_into(const struct cli_spec *spec, int argc, char **argv, struct cli_result *out,
+    void *dst)
 {
 	bool explicit_config = false;
+	char err[512];
 
 	memset(out, 0, sizeof(*out));
 	if (conf_init(&out->conf, spec->keys, spec->nkeys) < 0)
@@ -384,6 +522,14 @@ cli_parse(const struct cli_spec *spec, int argc, char **argv, struct cli_result 
 		cli_load_file(spec, out, explicit_config);
 	if (conf_apply_defaults(&out->conf) < 0)
 		cli_config_error(spec, "out of memory");
+	if (conf_check(&out->conf, dst, err, sizeof(err)) < 0)
+		cli_config_error(spec, "%s", err);
+}
+
+void
+cli_parse(const struct cli_spec *spec, int argc, char **argv, struct cli_result *out)
+{
+	cli_parse_into(spec, argc, argv, out, NULL);
 }
 
 void

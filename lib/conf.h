@@ -1,7 +1,12 @@
 /* conf.h: "key = value" configuration files and the shared command line.
  *
  * Every key of a daemon can be set in its file or as "--key value" on the
- * command line; the command line wins.  Keys flagged CONF_MULTI may repeat. */
+ * command line; the command line wins.  Keys flagged CONF_MULTI may repeat.
+ *
+ * Each key has a type (and for numbers a range); cli_parse checks every
+ * key's value against it once, in one place, so -n reports exactly the
+ * errors a real start would, each naming its key.  A key with a
+ * destination (CONF_AT) has its parsed value stored there. */
 #ifndef VR_CONF_H
 #define VR_CONF_H
 
@@ -13,12 +18,40 @@
 #define CONF_LINE_MAX 4096
 #define CONF_FILE_MAX (1024 * 1024)
 
+/* What a key's value must be, and what its destination holds. */
+enum conf_type {
+	CONF_STR,     /* any text: const char * (CONF_MULTI: struct conf_list) */
+	CONF_BOOL,    /* yes/no, true/false, on/off, 1/0: bool */
+	CONF_UINT,    /* a whole number from min to max (max <= UINT_MAX): unsigned */
+	CONF_U64,     /* a whole number from min to max: uint64_t */
+	CONF_CHOICE,  /* one of choices: unsigned, the index in choices */
+	CONF_LISTEN,  /* "host:port", min to max of them (CONF_MULTI): struct conf_list */
+	CONF_PATH,    /* an absolute path without spaces, newlines, ',' or '#': const char * */
+	CONF_USER,    /* an existing user's name ("" too with min 0): const char * */
+};
+
+/* The values of a CONF_MULTI key (pointers into the struct conf). */
+struct conf_list {
+	char *const *v;
+	size_t n;
+};
+
 struct conf_key {
 	const char *name;
-	const char *def;  /* default value, NULL for none */
+	const char *def;  /* default value, NULL for none (the key may stay unset) */
 	unsigned flags;
 	const char *help; /* one line for --help */
+	enum conf_type type;
+	uint64_t min, max;            /* CONF_UINT, CONF_U64: the range; CONF_LISTEN:
+	                               * how many; CONF_USER: min 0 allows "" */
+	const char *const *choices;   /* CONF_CHOICE: NULL-terminated */
+	bool has_dest;
+	size_t dest;                  /* offset of the value in the caller's struct */
 };
+
+/* A key's destination: member m of the caller's struct s (CONF_AT(struct
+ * x, y) in a designated initializer). */
+#define CONF_AT(s, m) .has_dest = true, .dest = offsetof(s, m)
 
 enum conf_source { CONF_SRC_DEFAULT, CONF_SRC_FILE, CONF_SRC_CLI };
 
@@ -53,6 +86,12 @@ int conf_apply_defaults(struct conf *c);
 const char *conf_get(const struct conf *c, const char *key);
 /* All values of a key; returns their count. */
 size_t conf_get_all(const struct conf *c, const char *key, char *const **out);
+/* Checks every key's value against its type and stores it in its
+ * destination (inside dst, which may be NULL when no key has one).  Keys
+ * without a value are skipped.  Returns 0, or -EINVAL with "key: reason"
+ * in err for the first bad one. */
+int conf_check(const struct conf *c, void *dst, char *err, size_t errlen);
+
 /* Typed getters: 0, or -EINVAL with "key: reason" in err. */
 int conf_get_bool(const struct conf *c, const char *key, bool *out, char *err, size_t errlen);
 int conf_get_u64(const struct conf *c, const char *key, uint64_t min, uint64_t max,
@@ -83,9 +122,13 @@ struct cli_result {
 	bool config_loaded;
 };
 
-/* Parses argv and loads the configuration file.  Prints --help/--version and
- * exits 0; prints a usage or configuration error naming the argument or key
- * and exits 2. */
+/* Parses argv, loads the configuration file and checks every key
+ * (conf_check), storing the values with a destination in dst (may be NULL).
+ * Prints --help/--version and exits 0; prints a usage or configuration
+ * error naming the argument or key and exits 2. */
+void cli_parse_into(const struct cli_spec *spec, int argc, char **argv, struct cli_result *out,
+    void *dst);
+/* cli_parse_into without destinations. */
 void cli_parse(const struct cli_spec *spec, int argc, char **argv, struct cli_result *out);
 void cli_result_free(struct cli_result *r);
 /* The -n report: "prog: configuration ok (...)" and every key = value. */

@@ -12,13 +12,13 @@
 #include <arpa/inet.h>
 
 #include "addr.h"
+#include "err.h"
 #include "http.h"
 
 static int
 listen_bad(const char *addr, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "listen: \"%s\" is not host:port", addr);
-	return -EINVAL;
+	return err_set(err, errlen, -EINVAL, "listen: \"%s\" is not host:port", addr);
 }
 
 int
@@ -27,10 +27,8 @@ http_listen_check(char *const *listen, size_t n, size_t max, char *err, size_t e
 	struct sockaddr_storage ss;
 	socklen_t sl;
 
-	if (n == 0 || n > max) {
-		snprintf(err, errlen, "listen: want 1 to %zu addresses", max);
-		return -EINVAL;
-	}
+	if (n == 0 || n > max)
+		return err_set(err, errlen, -EINVAL, "listen: want 1 to %zu addresses", max);
 	for (size_t i = 0; i < n; i++)
 		if (listen_parse(listen[i], &ss, &sl) < 0)
 			return listen_bad(listen[i], err, errlen);
@@ -53,10 +51,8 @@ http_listen_open(const char *addr, unsigned port_override, char *err, size_t err
 			((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port_override);
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "listen %s: socket: %s", addr, strerror(errno));
-		return -errno;
-	}
+	if (fd < 0)
+		return err_set(err, errlen, -errno, "listen %s: socket: %s", addr, strerror(errno));
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
@@ -64,10 +60,9 @@ http_listen_open(const char *addr, unsigned port_override, char *err, size_t err
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0) {
 		int e = errno;
 
-		snprintf(err, errlen, "listen %s%s: %s", addr, port_override ? " (port replaced)" : "",
-		    strerror(e));
 		close(fd);
-		return -e;
+		return err_set(err, errlen, -e, "listen %s%s: %s", addr,
+		    port_override ? " (port replaced)" : "", strerror(e));
 	}
 	return fd;
 }
@@ -462,15 +457,11 @@ http_server_start_fds(struct http_server *s, const int *fds, size_t n,
 	MHD_NotifyConnectionCallback notify = NULL;
 
 	memset(s, 0, sizeof(*s));
-	if (n == 0 || n > HTTP_MAX_LISTEN) {
-		snprintf(err, errlen, "listen: want 1 to %d addresses", HTTP_MAX_LISTEN);
-		return -EINVAL;
-	}
+	if (n == 0 || n > HTTP_MAX_LISTEN)
+		return err_set(err, errlen, -EINVAL, "listen: want 1 to %d addresses", HTTP_MAX_LISTEN);
 	if (lim->header_deadline_s || lim->evict_idle) {
-		if (!(s->guard = guard_new(lim, cb, cls, done))) {
-			snprintf(err, errlen, "out of memory");
-			return -ENOMEM;
-		}
+		if (!(s->guard = guard_new(lim, cb, cls, done)))
+			return err_set(err, errlen, -ENOMEM, "out of memory");
 		cb = guard_access;
 		done = guard_done;
 		cls = s->guard;
@@ -498,11 +489,11 @@ http_server_start_fds(struct http_server *s, const int *fds, size_t n,
 		if (!s->d[i]) {
 			int e = errno ? errno : EINVAL;
 
-			snprintf(err, errlen, "listen: cannot serve socket %zu: %s", i, strerror(e));
 			for (size_t j = i; j < n; j++)
 				close(fds[j]);
 			http_server_stop(s);
-			return -e;
+			return err_set(err, errlen, -e, "listen: cannot serve socket %zu: %s", i,
+			    strerror(e));
 		}
 		s->n = i + 1;
 	}
@@ -517,10 +508,8 @@ http_server_start(struct http_server *s, char *const *listen, size_t n,
 	int fds[HTTP_MAX_LISTEN];
 
 	memset(s, 0, sizeof(*s));
-	if (n == 0 || n > HTTP_MAX_LISTEN) {
-		snprintf(err, errlen, "listen: want 1 to %d addresses", HTTP_MAX_LISTEN);
-		return -EINVAL;
-	}
+	if (n == 0 || n > HTTP_MAX_LISTEN)
+		return err_set(err, errlen, -EINVAL, "listen: want 1 to %d addresses", HTTP_MAX_LISTEN);
 	for (size_t i = 0; i < n; i++) {
 		if ((fds[i] = http_listen_open(listen[i], 0, err, errlen)) < 0) {
 			int r = fds[i];

@@ -1,4 +1,5 @@
-/* log.h: one line per event on stderr, "prog: level: message". */
+/* log.h: one line per event on stderr, "prog: level: message".  None of
+ * these functions changes errno. */
 #ifndef VR_LOG_H
 #define VR_LOG_H
 

@@ -10,6 +10,7 @@
 
 #include <nettle/memops.h>
 
+#include "err.h"
 #include "fileio.h"
 #include "token.h"
 
@@ -23,32 +24,28 @@ token_load(const char *path, char **out, char *err, size_t errlen)
 
 	if (stat(path, &st) < 0) {
 		r = -errno;
-		snprintf(err, errlen, "token-file %s: %s", path, strerror(errno));
-		return r;
+		return err_set(err, errlen, r, "token-file %s: %s", path, strerror(errno));
 	}
 	if (st.st_mode & 077) {
-		snprintf(err, errlen, "token-file %s: mode %03o lets others read it; want 0600",
-		    path, (unsigned)(st.st_mode & 0777));
-		return -EPERM;
+		return err_set(err, errlen, -EPERM, "token-file %s: mode %03o lets others read "
+		    "it; want 0600", path, (unsigned)(st.st_mode & 0777));
 	}
 	if ((r = file_read_all(path, TOKEN_MAX_HEX + 64, &buf, &len)) < 0) {
-		snprintf(err, errlen, "token-file %s: %s", path, strerror(-r));
-		return r;
+		return err_set(err, errlen, r, "token-file %s: %s", path, strerror(-r));
 	}
 	while (len > 0 && isspace((unsigned char)buf[len - 1]))
 		buf[--len] = '\0';
 	for (size_t i = 0; i < len; i++) {
 		if (!isxdigit((unsigned char)buf[i])) {
-			snprintf(err, errlen, "token-file %s: not hex at byte %zu", path, i);
 			free(buf);
-			return -EINVAL;
+			return err_set(err, errlen, -EINVAL, "token-file %s: not hex at byte %zu",
+			    path, i);
 		}
 	}
 	if (len < 2 * TOKEN_MIN_BYTES || len % 2 || len > TOKEN_MAX_HEX) {
-		snprintf(err, errlen, "token-file %s: want %d to %d hex digits (an even count), got %zu",
-		    path, 2 * TOKEN_MIN_BYTES, TOKEN_MAX_HEX, len);
 		free(buf);
-		return -EINVAL;
+		return err_set(err, errlen, -EINVAL, "token-file %s: want %d to %d hex digits "
+		    "(an even count), got %zu", path, 2 * TOKEN_MIN_BYTES, TOKEN_MAX_HEX, len);
 	}
 	*out = buf;
 	return 0;

@@ -16,25 +16,45 @@
 #include "log.h"
 #include "volume.h"
 
+/* What the configuration gives; cli_parse_into fills it from mgr_keys. */
+struct mgr_config {
+	const char *db, *name, *inventory, *console_dir, *vnc_listen;
+	struct conf_list listen;
+	unsigned takeover_s, workers, api_threads, vr_timeout_s, domain_type;
+	bool group_commit;
+};
+
+#define MGR_AT(m) CONF_AT(struct mgr_config, m)
+static const char *const domain_types[] = { "auto", "kvm", "qemu", NULL };
+
 static const struct conf_key mgr_keys[] = {
 	{ "db", "/var/lib/vr-manager/manager.db", 0, "SQLite database file, or a PostgreSQL"
-	    " URI postgresql://USER@HOST/DBNAME (several managers may share one)" },
+	    " URI postgresql://USER@HOST/DBNAME (several managers may share one)", MGR_AT(db) },
 	{ "name", NULL, 0, "this manager's name among those on the database (default:"
-	    " HOSTNAME/LISTEN) (serve)" },
+	    " HOSTNAME/LISTEN) (serve)", MGR_AT(name) },
 	{ "takeover-after", "10", 0, "seconds without a heartbeat after which another manager"
-	    " takes over a manager's jobs (serve)" },
-	{ "listen", "127.0.0.1:8080", CONF_MULTI, "API address host:port (serve)" },
-	{ "workers", "4", 0, "async job worker threads (serve)" },
-	{ "api-threads", "2", 0, "threads answering API requests (serve)" },
-	{ "vr-timeout", "10", 0, "seconds to wait for a VR's answer (serve)" },
+	    " takes over a manager's jobs (serve)",
+	  .type = CONF_UINT, .min = 1, .max = 3600, MGR_AT(takeover_s) },
+	{ "listen", "127.0.0.1:8080", CONF_MULTI, "API address host:port (serve)",
+	  .type = CONF_LISTEN, .min = 1, .max = HTTP_MAX_LISTEN, MGR_AT(listen) },
+	{ "workers", "4", 0, "async job worker threads (serve)",
+	  .type = CONF_UINT, .min = 1, .max = WORKERS_MAX, MGR_AT(workers) },
+	{ "api-threads", "2", 0, "threads answering API requests (serve)",
+	  .type = CONF_UINT, .min = 1, .max = 64, MGR_AT(api_threads) },
+	{ "vr-timeout", "10", 0, "seconds to wait for a VR's answer (serve)",
+	  .type = CONF_UINT, .min = 1, .max = 600, MGR_AT(vr_timeout_s) },
 	{ "group-commit", "yes", 0, "SQLite: commits queued meanwhile share one sync of the"
-	    " write-ahead log (no: each commit syncs under the database lock) (serve)" },
-	{ "inventory", NULL, 0, "inventory JSON file (init; format: docs/manager.md)" },
+	    " write-ahead log (no: each commit syncs under the database lock) (serve)",
+	  .type = CONF_BOOL, MGR_AT(group_commit) },
+	{ "inventory", NULL, 0, "inventory JSON file (init; format: docs/manager.md)",
+	  MGR_AT(inventory) },
 	{ "domain-type", "auto", 0, "libvirt domain type on QEMU hosts: auto (kvm if the host"
-	    " offers it), kvm or qemu (software emulation) (serve)" },
+	    " offers it), kvm or qemu (software emulation) (serve)",
+	  .type = CONF_CHOICE, .choices = domain_types, MGR_AT(domain_type) },
 	{ "console-dir", NULL, 0, "guests' serial consoles go to DIR/NAME.log (default: ptys)"
-	    " (serve)" },
-	{ "vnc-listen", "127.0.0.1", 0, "address of the guests' VNC consoles (serve)" },
+	    " (serve)", .type = CONF_PATH, MGR_AT(console_dir) },
+	{ "vnc-listen", "127.0.0.1", 0, "address of the guests' VNC consoles (serve)",
+	  MGR_AT(vnc_listen) },
 };
 
 static const struct cli_spec mgr_cli = {
@@ -58,9 +78,9 @@ static const struct cli_spec mgr_cli = {
 };
 
 static int
-cmd_init(struct cli_result *cr)
+cmd_init(const struct mgr_config *mc)
 {
-	const char *path = conf_get(&cr->conf, "inventory");
+	const char *path = mc->inventory;
 	struct inventory *inv = NULL;
 	struct db *d = NULL;
 	char err[512], *buf = NULL;
@@ -79,7 +99,7 @@ cmd_init(struct cli_result *cr)
 		return 2;
 	}
 	free(buf);
-	if ((r = db_open(conf_get(&cr->conf, "db"), &d, err, sizeof(err))) < 0) {
+	if ((r = db_open(mc->db, &d, err, sizeof(err))) < 0) {
 		fprintf(stderr, "vr-manager: %s\n", err);
 		inventory_free(inv);
 		return 1;
@@ -90,7 +110,7 @@ cmd_init(struct cli_result *cr)
 	} else {
 		printf("vr-manager: %s loaded into %s: %zu zones, %zu pods, %zu clusters, %zu hosts, "
 		    "%zu pools, %zu secondary, %zu templates, %zu offerings, %zu networks, "
-		    "%zu accounts\n", path, conf_get(&cr->conf, "db"), inv->n_zones, inv->n_pods,
+		    "%zu accounts\n", path, mc->db, inv->n_zones, inv->n_pods,
 		    inv->n_clusters, inv->n_hosts, inv->n_pools, inv->n_secondary,
 		    inv->n_templates, inv->n_offerings, inv->n_networks, inv->n_accounts);
 		r = 0;
@@ -119,33 +139,22 @@ sweep_pools(struct capacity *c)
 }
 
 static int
-cmd_serve(struct cli_result *cr)
+cmd_serve(const struct mgr_config *mc)
 {
 	struct mgr m;
 	struct api a;
 	struct virt_opts vo;
-	uint64_t workers, threads, vr_timeout, takeover;
-	bool group;
-	char err[512], name[128], host[64], *const *listen;
-	size_t nlisten;
+	char err[512], name[128], host[64], *const *listen = mc->listen.v;
+	size_t nlisten = mc->listen.n;
 	sigset_t set;
 	int r, rc = 1;
 
-	if (conf_get_u64(&cr->conf, "workers", 1, WORKERS_MAX, &workers, err, sizeof(err)) < 0 ||
-	    conf_get_u64(&cr->conf, "api-threads", 1, 64, &threads, err, sizeof(err)) < 0 ||
-	    conf_get_u64(&cr->conf, "vr-timeout", 1, 600, &vr_timeout, err, sizeof(err)) < 0 ||
-	    conf_get_u64(&cr->conf, "takeover-after", 1, 3600, &takeover, err, sizeof(err)) < 0 ||
-	    conf_get_bool(&cr->conf, "group-commit", &group, err, sizeof(err)) < 0)
-		cli_config_error(&mgr_cli, "%s", err);
-	nlisten = conf_get_all(&cr->conf, "listen", &listen);
-	if (http_listen_check(listen, nlisten, HTTP_MAX_LISTEN, err, sizeof(err)) < 0)
-		cli_config_error(&mgr_cli, "%s", err);
 	memset(&m, 0, sizeof(m));
 	memset(&a, 0, sizeof(a));
-	m.vr_timeout_s = (int)vr_timeout;
-	m.takeover_ms = (int64_t)takeover * 1000;
-	if (conf_get(&cr->conf, "name"))
-		snprintf(name, sizeof(name), "%s", conf_get(&cr->conf, "name"));
+	m.vr_timeout_s = (int)mc->vr_timeout_s;
+	m.takeover_ms = (int64_t)mc->takeover_s * 1000;
+	if (mc->name)
+		snprintf(name, sizeof(name), "%s", mc->name);
 	else if (gethostname(host, sizeof(host)) == 0)
 		snprintf(name, sizeof(name), "%.*s/%s", (int)strnlen(host, sizeof(host)), host,
 		    listen[0]);
@@ -153,29 +162,29 @@ cmd_serve(struct cli_result *cr)
 		snprintf(name, sizeof(name), "localhost/%s", listen[0]);
 	/* Signals are taken by the wait below; every thread inherits the mask. */
 	daemon_signals_block(&set);
-	if ((r = db_open(conf_get(&cr->conf, "db"), &m.db, err, sizeof(err))) < 0) {
+	if ((r = db_open(mc->db, &m.db, err, sizeof(err))) < 0) {
 		log_warnx("%s", err);
 		return 1;
 	}
-	if (group && (r = db_group_commit_start(m.db, conf_get(&cr->conf, "db"))) < 0) {
-		log_err(r, "cannot start group commit on %s", conf_get(&cr->conf, "db"));
+	if (mc->group_commit && (r = db_group_commit_start(m.db, mc->db)) < 0) {
+		log_err(r, "cannot start group commit on %s", mc->db);
 		goto out_db;
 	}
-	if ((r = db_open_reader(conf_get(&cr->conf, "db"), &m.reader, err, sizeof(err))) < 0) {
+	if ((r = db_open_reader(mc->db, &m.reader, err, sizeof(err))) < 0) {
 		log_warnx("%s", err);
 		goto out_db;
 	}
 	if ((r = capacity_load(m.db, &m.cap)) < 0 || (r = ipam_load(m.db, &m.ipam)) < 0) {
-		log_err(r, "cannot load hosts, pools and networks from %s", conf_get(&cr->conf, "db"));
+		log_err(r, "cannot load hosts, pools and networks from %s", mc->db);
 		goto out_db;
 	}
 	if (!(m.virt = virt_hosts_new())) {
 		log_warnx("cannot initialise libvirt");
 		goto out_cap;
 	}
-	vo.domain_type = conf_get(&cr->conf, "domain-type");
-	vo.console_dir = conf_get(&cr->conf, "console-dir");
-	vo.vnc_listen = conf_get(&cr->conf, "vnc-listen");
+	vo.domain_type = domain_types[mc->domain_type];
+	vo.console_dir = mc->console_dir;
+	vo.vnc_listen = mc->vnc_listen;
 	if (virt_hosts_configure(m.virt, &vo) < 0) {
 		log_warnx("domain-type must be auto, kvm or qemu, console-dir an absolute path,"
 		    " vnc-listen a numeric address");
@@ -187,7 +196,7 @@ cmd_serve(struct cli_result *cr)
 		log_err(r, "cannot initialise libcurl");
 		goto out_virt;
 	}
-	if ((r = api_init(&a, &m)) < 0 || (r = jobs_start(&m, (unsigned)workers)) < 0) {
+	if ((r = api_init(&a, &m)) < 0 || (r = jobs_start(&m, mc->workers)) < 0) {
 		log_err(r, "cannot start");
 		goto out_virt;
 	}
@@ -206,12 +215,12 @@ cmd_serve(struct cli_result *cr)
 		log_err(r, "cannot start the heartbeat");
 		goto out_jobs;
 	}
-	if ((r = api_listen(&a, listen, nlisten, (unsigned)threads, err, sizeof(err))) < 0) {
+	if ((r = api_listen(&a, listen, nlisten, mc->api_threads, err, sizeof(err))) < 0) {
 		log_warnx("%s", err);
 		goto out_jobs;
 	}
 	snprintf(err, sizeof(err), "serving %zu hosts, %zu pools, %zu accounts on %s (%u workers)",
-	    m.cap.nhosts, m.cap.npools, a.naccounts, listen[0], (unsigned)workers);
+	    m.cap.nhosts, m.cap.npools, a.naccounts, listen[0], mc->workers);
 	daemon_serve_until_signal(&set, err, NULL);
 	rc = 0;
 out_jobs:
@@ -227,7 +236,7 @@ out_cap:
 	ipam_destroy(&m.ipam);
 	capacity_free(&m.cap);
 out_db:
-	if (m.db && group) {
+	if (m.db && mc->group_commit) {
 		uint64_t commits, syncs;
 
 		db_group_commit_counts(m.db, &commits, &syncs);
@@ -243,16 +252,11 @@ int
 main(int argc, char **argv)
 {
 	struct cli_result cr;
-	char err[256];
-	uint64_t n;
+	struct mgr_config mc;
 	int rc;
 
-	cli_parse(&mgr_cli, argc, argv, &cr);
-	if (conf_get_u64(&cr.conf, "workers", 1, WORKERS_MAX, &n, err, sizeof(err)) < 0 ||
-	    conf_get_u64(&cr.conf, "api-threads", 1, 64, &n, err, sizeof(err)) < 0 ||
-	    conf_get_u64(&cr.conf, "vr-timeout", 1, 600, &n, err, sizeof(err)) < 0 ||
-	    conf_get_u64(&cr.conf, "takeover-after", 1, 3600, &n, err, sizeof(err)) < 0)
-		cli_config_error(&mgr_cli, "%s", err);
+	memset(&mc, 0, sizeof(mc));
+	cli_parse_into(&mgr_cli, argc, argv, &cr, &mc);
 	if (cr.check_only) {
 		cli_report(&mgr_cli, &cr);
 		cli_result_free(&cr);
@@ -262,9 +266,9 @@ main(int argc, char **argv)
 		cli_config_error(&mgr_cli, "expected one command: init or serve (see --help)");
 	log_init("vr-manager", cr.verbose);
 	if (!strcmp(cr.args[0], "init"))
-		rc = cmd_init(&cr);
+		rc = cmd_init(&mc);
 	else if (!strcmp(cr.args[0], "serve"))
-		rc = cmd_serve(&cr);
+		rc = cmd_serve(&mc);
 	else
 		cli_config_error(&mgr_cli, "unknown command \"%s\": init or serve", cr.args[0]);
 	cli_result_free(&cr);

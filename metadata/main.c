@@ -15,21 +15,45 @@
 #include "addr.h"
 #include "conf.h"
 #include "daemon.h"
-#include "http.h"
+#include "httpd.h"
 #include "log.h"
 #include "mdd.h"
 
+/* What the configuration gives; cli_parse_into fills it from md_keys. */
+struct md_config {
+	struct http_limits lim;
+	const char *user, *state_dir;
+	struct conf_list listen;
+	unsigned pw_port, imds_v2, hop_limit;
+};
+
+#define MD_AT(m) CONF_AT(struct md_config, m)
+static const char *const imds_v2_modes[] = { "optional", "required", NULL };
+enum { IMDS_V2_OPTIONAL, IMDS_V2_REQUIRED };
+
 static const struct conf_key md_keys[] = {
-	{ "listen", "169.254.169.254:80", CONF_MULTI, "metadata address host:port" },
-	{ "password-port", "8080", 0, "password server port, on every listen host" },
-	{ "state-dir", "/var/lib/vrd", 0, "vrd's state directory (read: vms/, passwords/)" },
-	{ "user", "vr-metadata", 0, "user to run as once the ports are bound (\"\": stay)" },
-	{ "imds-v2", "optional", 0, "IMDSv2 session tokens: optional or required" },
-	{ "token-hop-limit", "1", 0, "IP TTL of token responses" },
-	{ "max-connections", "256", 0, "concurrent connections per listener, at most (less if the descriptor limit is lower)" },
-	{ "per-ip-connections", "64", 0, "concurrent connections per guest address" },
-	{ "timeout", "10", 0, "seconds before an idle or slow connection is closed" },
-	{ "threads", "0", 0, "worker threads per listener (0: one per CPU but one, at least 1)" },
+	{ "listen", "169.254.169.254:80", CONF_MULTI, "metadata address host:port",
+	  /* each address listens twice: metadata and passwords */
+	  .type = CONF_LISTEN, .min = 1, .max = HTTP_MAX_LISTEN / 2, MD_AT(listen) },
+	{ "password-port", "8080", 0, "password server port, on every listen host",
+	  .type = CONF_UINT, .min = 1, .max = 65535, MD_AT(pw_port) },
+	{ "state-dir", "/var/lib/vrd", 0, "vrd's state directory (read: vms/, passwords/)",
+	  .type = CONF_PATH, MD_AT(state_dir) },
+	{ "user", "vr-metadata", 0, "user to run as once the ports are bound (\"\": stay)",
+	  .type = CONF_USER, .min = 0, MD_AT(user) },
+	{ "imds-v2", "optional", 0, "IMDSv2 session tokens: optional or required",
+	  .type = CONF_CHOICE, .choices = imds_v2_modes, MD_AT(imds_v2) },
+	{ "token-hop-limit", "1", 0, "IP TTL of token responses",
+	  .type = CONF_UINT, .min = 1, .max = 255, MD_AT(hop_limit) },
+	{ "max-connections", "256", 0, "concurrent connections per listener, at most (less if "
+	  "the descriptor limit is lower)",
+	  .type = CONF_UINT, .min = 1, .max = 65536, MD_AT(lim.conn_limit) },
+	{ "per-ip-connections", "64", 0, "concurrent connections per guest address",
+	  .type = CONF_UINT, .min = 1, .max = 65536, MD_AT(lim.per_ip_limit) },
+	{ "timeout", "10", 0, "seconds before an idle or slow connection is closed",
+	  .type = CONF_UINT, .min = 1, .max = 3600, MD_AT(lim.timeout_s) },
+	{ "threads", "0", 0, "worker threads per listener (0: one per CPU but one, at least 1)",
+	  .type = CONF_UINT, .min = 0, .max = 64, MD_AT(lim.threads) },
 };
 
 static const struct cli_spec md_cli = {
@@ -46,60 +70,22 @@ static const struct cli_spec md_cli = {
 		      "half WATCHDOG_USEC, STOPPING=1.  Docs: docs/metadata.md, docs/systemd.md.\n",
 };
 
-struct md_config {
-	struct http_limits lim;
-	const char *user;
-	size_t nlisten;
-	char *const *listen;
-	unsigned pw_port;
-};
-
+/* What follows from the checked configuration (md_keys did the checking). */
 static void
-config_check(struct cli_result *cr, struct mdd *d, struct md_config *mc)
+config_apply(struct mdd *d, struct md_config *mc)
 {
-	const struct conf *c = &cr->conf;
-	const char *v2 = conf_get(c, "imds-v2");
-	char err[256];
-	uint64_t n;
-
-	mc->nlisten = conf_get_all(c, "listen", &mc->listen);
-	/* each address listens twice: metadata and passwords */
-	if (http_listen_check(mc->listen, mc->nlisten, HTTP_MAX_LISTEN / 2, err, sizeof(err)) < 0)
-		cli_config_error(&md_cli, "%s", err);
-	if (!strcmp(v2, "required"))
-		d->v2_required = true;
-	else if (strcmp(v2, "optional"))
-		cli_config_error(&md_cli, "imds-v2: \"%s\" is not optional or required", v2);
-	if (conf_get_u64(c, "password-port", 1, 65535, &n, err, sizeof(err)) < 0)
-		cli_config_error(&md_cli, "%s", err);
-	mc->pw_port = (unsigned)n;
-	if (conf_get_u64(c, "token-hop-limit", 1, 255, &n, err, sizeof(err)) < 0)
-		cli_config_error(&md_cli, "%s", err);
-	d->hop_limit = (int)n;
-	if (conf_get_u64(c, "max-connections", 1, 65536, &n, err, sizeof(err)) < 0)
-		cli_config_error(&md_cli, "%s", err);
-	mc->lim.conn_limit = (unsigned)n;
-	if (conf_get_u64(c, "per-ip-connections", 1, 65536, &n, err, sizeof(err)) < 0)
-		cli_config_error(&md_cli, "%s", err);
-	mc->lim.per_ip_limit = (unsigned)n;
-	if (conf_get_u64(c, "timeout", 1, 3600, &n, err, sizeof(err)) < 0)
-		cli_config_error(&md_cli, "%s", err);
-	mc->lim.timeout_s = (unsigned)n;
-	mc->lim.header_deadline_s = (unsigned)n; /* slow headers count, not only silence */
-	if (conf_get_u64(c, "threads", 0, 64, &n, err, sizeof(err)) < 0)
-		cli_config_error(&md_cli, "%s", err);
-	if (n == 0) { /* leave a CPU to the guests' traffic and the kernel's TCP work */
+	d->v2_required = mc->imds_v2 == IMDS_V2_REQUIRED;
+	d->hop_limit = (int)mc->hop_limit;
+	/* slow headers count, not only silence */
+	mc->lim.header_deadline_s = mc->lim.timeout_s;
+	if (mc->lim.threads == 0) { /* leave a CPU to the guests' traffic and the kernel's TCP work */
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
-		n = cpus > 2 ? (uint64_t)cpus - 1 : 1;
+		mc->lim.threads = cpus > 2 ? (unsigned)cpus - 1 : 1;
 	}
-	mc->lim.threads = (unsigned)n;
 	mc->lim.poll_loop = true;
 	mc->lim.evict_idle = true;
 	mc->lim.mem_limit = 16 * 1024; /* headers past this get 431 */
-	mc->user = conf_get(c, "user");
-	if (mc->user[0] && !getpwnam(mc->user))
-		cli_config_error(&md_cli, "user: no such user \"%s\"", mc->user);
 }
 
 static int
@@ -133,7 +119,7 @@ drop_privileges(const char *user)
 static int
 conn_budget(struct mdd *d, struct md_config *mc)
 {
-	unsigned nl = 2 * (unsigned)mc->nlisten, cap = mc->lim.conn_limit;
+	unsigned nl = 2 * (unsigned)mc->listen.n, cap = mc->lim.conn_limit;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
@@ -155,24 +141,24 @@ conn_budget(struct mdd *d, struct md_config *mc)
 }
 
 static int
-serve(struct cli_result *cr, struct mdd *d, struct md_config *mc)
+serve(struct mdd *d, struct md_config *mc)
 {
 	struct http_server *md_srv = &d->md_srv, *pw_srv = &d->pw_srv;
 	int mdfd[HTTP_MAX_LISTEN], pwfd[HTTP_MAX_LISTEN], n;
 	char err[512], status[256];
 	sigset_t set;
 
-	for (size_t i = 0; i < mc->nlisten; i++) {
-		if ((mdfd[i] = http_listen_open(mc->listen[i], 0, err, sizeof(err))) < 0 ||
-		    (pwfd[i] = http_listen_open(mc->listen[i], mc->pw_port, err, sizeof(err))) < 0) {
+	for (size_t i = 0; i < mc->listen.n; i++) {
+		if ((mdfd[i] = http_listen_open(mc->listen.v[i], 0, err, sizeof(err))) < 0 ||
+		    (pwfd[i] = http_listen_open(mc->listen.v[i], mc->pw_port, err, sizeof(err))) < 0) {
 			log_warnx("%s", err);
 			return 1;
 		}
 	}
 	if (drop_privileges(mc->user) < 0 || conn_budget(d, mc) < 0)
 		return 1;
-	if (vmtable_init(&d->vt, conf_get(&cr->conf, "state-dir"), err, sizeof(err)) < 0 ||
-	    pwstore_init(&d->pw, conf_get(&cr->conf, "state-dir"), err, sizeof(err)) < 0) {
+	if (vmtable_init(&d->vt, mc->state_dir, err, sizeof(err)) < 0 ||
+	    pwstore_init(&d->pw, mc->state_dir, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		return 1;
 	}
@@ -188,15 +174,16 @@ serve(struct cli_result *cr, struct mdd *d, struct md_config *mc)
 		return 1;
 	}
 	daemon_signals_block(&set);
-	if (http_server_start_fds(md_srv, mdfd, mc->nlisten, &mc->lim, mdd_handle_metadata, d,
-	    NULL, err, sizeof(err)) < 0 ||
-	    http_server_start_fds(pw_srv, pwfd, mc->nlisten, &mc->lim, mdd_handle_password, d,
-	    NULL, err, sizeof(err)) < 0) {
+	mdd_routers(d);
+	if (http_router_start_fds(md_srv, mdfd, mc->listen.n, &mc->lim, &d->md_router,
+	    err, sizeof(err)) < 0 ||
+	    http_router_start_fds(pw_srv, pwfd, mc->listen.n, &mc->lim, &d->pw_router,
+	    err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		return 1;
 	}
 	snprintf(status, sizeof(status), "metadata on %s%s, passwords on port %u, imds-v2 %s",
-	    mc->listen[0], mc->nlisten > 1 ? " and more" : "", mc->pw_port,
+	    mc->listen.v[0], mc->listen.n > 1 ? " and more" : "", mc->pw_port,
 	    d->v2_required ? "required" : "optional");
 	daemon_serve_until_signal(&set, status, NULL);
 	http_server_stop(md_srv);
@@ -215,9 +202,9 @@ main(int argc, char **argv)
 	int rc;
 
 	memset(&mc, 0, sizeof(mc));
-	cli_parse(&md_cli, argc, argv, &cr);
+	cli_parse_into(&md_cli, argc, argv, &cr, &mc);
 	log_init("vr-metadata", cr.verbose);
-	config_check(&cr, &d, &mc);
+	config_apply(&d, &mc);
 	if (cr.check_only) {
 		cli_report(&md_cli, &cr);
 		cli_result_free(&cr);
@@ -227,7 +214,7 @@ main(int argc, char **argv)
 		log_warn("getrandom");
 		return 1;
 	}
-	rc = serve(&cr, &d, &mc);
+	rc = serve(&d, &mc);
 	cli_result_free(&cr);
 	return rc;
 }

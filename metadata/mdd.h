@@ -1,11 +1,11 @@
-/* mdd.h: the vr-metadata daemon's context and its two HTTP handlers. */
+/* mdd.h: the vr-metadata daemon's context and its two servers' routes. */
 #ifndef MD_MDD_H
 #define MD_MDD_H
 
 #include <microhttpd.h>
 
 #include "histogram.h"
-#include "http.h"
+#include "httpd.h"
 #include "md.h"
 
 enum md_class { MC_METADATA, MC_USERDATA, MC_OPENSTACK, MC_TOKEN, MC_PASSWORD, MC_OTHER, MC_N };
@@ -20,14 +20,12 @@ struct mdd {
 	uint64_t requests[MC_N][MS_N];
 	struct histogram latency;     /* vr_metadata_request_seconds */
 	struct http_server md_srv, pw_srv;  /* the metadata and password listeners */
+	struct http_router md_router, pw_router;  /* their route tables (server.c) */
 	unsigned conn_budget;   /* connections per listener (http_conn_budget) */
 };
 
-enum MHD_Result mdd_handle_metadata(void *cls, struct MHD_Connection *c, const char *url,
-    const char *method, const char *version, const char *upload, size_t *upload_size,
-    void **con_cls);
-enum MHD_Result mdd_handle_password(void *cls, struct MHD_Connection *c, const char *url,
-    const char *method, const char *version, const char *upload, size_t *upload_size,
-    void **con_cls);
+/* Fills d's two routers (server.c): the metadata tree and IMDSv2 tokens,
+ * with /healthz and /metrics for loopback; the password server. */
+void mdd_routers(struct mdd *d);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "err.h"
 #include "fileio.h"
 #include "log.h"
 #include "md.h"
@@ -38,14 +39,11 @@ pwstore_init(struct pwstore *p, const char *state_dir, char *err, size_t errlen)
 	p->dirfd = -1;
 	if (asprintf(&p->dir, "%s/" STATE_PASSWORDS, state_dir) < 0) {
 		p->dir = NULL;
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+		return err_set(err, errlen, -ENOMEM, "out of memory");
 	}
 	p->dirfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (p->dirfd < 0 && errno != ENOENT) {
-		snprintf(err, errlen, "%s: %s", p->dir, strerror(errno));
-		return -errno;
-	}
+	if (p->dirfd < 0 && errno != ENOENT)
+		return err_set(err, errlen, -errno, "%s: %s", p->dir, strerror(errno));
 	return 0;
 }
 

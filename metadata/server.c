@@ -8,10 +8,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "http.h"
+#include "httpd.h"
 #include "mdd.h"
-
-static int first_call;  /* marks a request whose headers have been seen */
 
 static const char *const class_names[MC_N] = { "meta-data", "user-data", "openstack", "token",
 	"password", "other" };
@@ -72,11 +70,10 @@ respond(struct MHD_Connection *c, int status, const char *ctype, const void *bod
 }
 
 static enum MHD_Result
-text(struct mdd *d, struct MHD_Connection *c, enum md_class cl, const struct timespec *t0,
-    int status, const char *body)
+text(struct mdd *d, const struct http_req *rq, enum md_class cl, int status, const char *body)
 {
-	observe(d, cl, status, t0);
-	return respond(c, status, "text/plain", body, strlen(body), NULL, NULL);
+	observe(d, cl, status, &rq->start);
+	return respond(rq->c, status, "text/plain", body, strlen(body), NULL, NULL);
 }
 
 static void
@@ -137,25 +134,42 @@ metrics_render(struct mdd *d, struct buf *b)
 
 /* /healthz and /metrics, for loopback clients only. */
 static enum MHD_Result
-local_route(struct mdd *d, struct MHD_Connection *c, const char *url)
+local_health(void *cls, const struct http_req *rq)
+{
+	(void)cls;
+	return respond(rq->c, 200, "text/plain", "ok\n", 3, NULL, NULL);
+}
+
+static enum MHD_Result
+local_metrics(void *cls, const struct http_req *rq)
 {
 	struct buf b;
 	enum MHD_Result ret;
 
-	if (!strcmp(url, "/healthz"))
-		return respond(c, 200, "text/plain", "ok\n", 3, NULL, NULL);
 	buf_init(&b);
-	metrics_render(d, &b);
-	ret = b.oom ? respond(c, 500, "text/plain", "out of memory", 13, NULL, NULL)
-		    : respond(c, 200, "text/plain; version=0.0.4", b.p, b.len, NULL, NULL);
+	metrics_render(cls, &b);
+	ret = b.oom ? respond(rq->c, 500, "text/plain", "out of memory", 13, NULL, NULL)
+		    : respond(rq->c, 200, "text/plain; version=0.0.4", b.p, b.len, NULL, NULL);
 	buf_free(&b);
 	return ret;
 }
 
-static enum MHD_Result
-token_put(struct mdd *d, struct MHD_Connection *c, const char *url, uint32_t ip,
-    const struct timespec *t0)
+/* Only the VMs in the state directory are answered. */
+static unsigned
+vm_admit(void *cls, const struct http_req *rq)
 {
+	struct mdd *d = cls;
+	bool known = rq->ip4 && vmtable_get(&d->vt, rq->ip4);
+
+	vmtable_unlock(&d->vt); /* the entry is looked up again by the handler, under the lock */
+	return known ? 0 : 404;
+}
+
+static enum MHD_Result
+token_put(void *cls, const struct http_req *rq)
+{
+	struct mdd *d = cls;
+	struct MHD_Connection *c = rq->c;
 	const char *ttl_h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    "X-aws-ec2-metadata-token-ttl-seconds");
 	const union MHD_ConnectionInfo *ci;
@@ -163,121 +177,127 @@ token_put(struct mdd *d, struct MHD_Connection *c, const char *url, uint32_t ip,
 	unsigned ttl;
 	bool dated;
 
-	if (!md_is_token_path(url, &dated))
-		return text(d, c, MC_OTHER, t0, 405, "method not allowed");
+	if (!md_is_token_path(rq->url, &dated))
+		return text(d, rq, MC_OTHER, 405, "method not allowed");
 	if (dated || MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For"))
-		return text(d, c, MC_TOKEN, t0, 403, "forbidden");
+		return text(d, rq, MC_TOKEN, 403, "forbidden");
 	if (imds_ttl_parse(ttl_h, &ttl) < 0)
-		return text(d, c, MC_TOKEN, t0, 400, "X-aws-ec2-metadata-token-ttl-seconds must be 1 to 21600");
-	imds_token_mint(d->key, ip, time(NULL), ttl, tok);
+		return text(d, rq, MC_TOKEN, 400, "X-aws-ec2-metadata-token-ttl-seconds must be 1 to 21600");
+	imds_token_mint(d->key, rq->ip4, time(NULL), ttl, tok);
 	snprintf(ttl_s, sizeof(ttl_s), "%u", ttl);
 	/* The token must not travel further than the guest's own link. */
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (ci)
 		(void)setsockopt(ci->connect_fd, IPPROTO_IP, IP_TTL, &d->hop_limit,
 		    sizeof(d->hop_limit));
-	observe(d, MC_TOKEN, 200, t0);
+	observe(d, MC_TOKEN, 200, &rq->start);
 	return respond(c, 200, "text/plain", tok, strlen(tok), "X-aws-ec2-metadata-token-ttl-seconds",
 	    ttl_s);
 }
 
-enum MHD_Result
-mdd_handle_metadata(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-    const char *version, const char *upload, size_t *upload_size, void **con_cls)
+static enum MHD_Result
+md_get(void *cls, const struct http_req *rq)
 {
 	struct mdd *d = cls;
 	const struct md_entry *e;
 	struct md_reply rep;
-	struct timespec t0;
 	const char *tok;
 	enum MHD_Result ret;
-	uint32_t ip;
+	enum md_class cl = class_of(rq->url, false);
 
-	(void)version;
-	(void)upload;
-	if (!*con_cls) { /* headers seen; answer on the next call, so keep-alive holds */
-		*con_cls = &first_call;
-		return MHD_YES;
-	}
-	if (*upload_size) {
-		*upload_size = 0; /* bodies are ignored */
-		return MHD_YES;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ip = http_client_ip4(c);
-	if ((ip >> 24) == 127 && (!strcmp(url, "/healthz") || !strcmp(url, "/metrics")))
-		return local_route(d, c, url);
-	if (!ip || !(e = vmtable_get(&d->vt, ip))) {
-		vmtable_unlock(&d->vt);
-		return text(d, c, class_of(url, false), &t0, 404, "not found");
-	}
-	vmtable_unlock(&d->vt); /* the entry is looked up again below, under the lock */
-	if (!strcmp(method, "PUT"))
-		return token_put(d, c, url, ip, &t0);
-	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-		return text(d, c, class_of(url, false), &t0, 405, "method not allowed");
-	tok = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-aws-ec2-metadata-token");
-	if (tok ? imds_token_check(d->key, ip, time(NULL), tok) < 0 : d->v2_required)
-		return text(d, c, class_of(url, false), &t0, 401, "unauthorized");
+	tok = MHD_lookup_connection_value(rq->c, MHD_HEADER_KIND, "X-aws-ec2-metadata-token");
+	if (tok ? imds_token_check(d->key, rq->ip4, time(NULL), tok) < 0 : d->v2_required)
+		return text(d, rq, cl, 401, "unauthorized");
 	buf_init(&rep.body);
-	e = vmtable_get(&d->vt, ip);
+	e = vmtable_get(&d->vt, rq->ip4);
 	if (e)
-		md_route(e, url, &rep);
+		md_route(e, rq->url, &rep);
 	vmtable_unlock(&d->vt);
 	if (!e) { /* removed in between */
 		buf_free(&rep.body);
-		return text(d, c, class_of(url, false), &t0, 404, "not found");
+		return text(d, rq, cl, 404, "not found");
 	}
-	observe(d, class_of(url, false), rep.status, &t0);
-	ret = rep.body.oom ? MHD_NO : respond(c, rep.status, rep.ctype, rep.body.p, rep.body.len,
-	    NULL, NULL);
+	observe(d, cl, rep.status, &rq->start);
+	ret = rep.body.oom ? MHD_NO : respond(rq->c, rep.status, rep.ctype, rep.body.p,
+	    rep.body.len, NULL, NULL);
 	buf_free(&rep.body);
 	return ret;
 }
 
-enum MHD_Result
-mdd_handle_password(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-    const char *version, const char *upload, size_t *upload_size, void **con_cls)
+/* The metadata server's refusals: counted, in plain text. */
+static enum MHD_Result
+md_error(void *cls, const struct http_req *rq, unsigned status, const char *body)
+{
+	return text(cls, rq, class_of(rq->url, false), (int)status, body);
+}
+
+static const struct http_route md_routes[] = {
+	{ NULL, "/healthz", HTTP_ROUTE_LOOPBACK, local_health },
+	{ NULL, "/metrics", HTTP_ROUTE_LOOPBACK, local_metrics },
+	{ "PUT", "", HTTP_ROUTE_PREFIX, token_put },
+	{ "GET", "", HTTP_ROUTE_PREFIX, md_get },
+	{ "HEAD", "", HTTP_ROUTE_PREFIX, md_get },
+};
+
+static enum MHD_Result
+pw_get(void *cls, const struct http_req *rq)
 {
 	struct mdd *d = cls;
-	struct timespec t0;
 	struct buf out;
 	enum MHD_Result ret;
-	uint32_t ip;
-	bool known;
 
-	(void)url;
-	(void)version;
-	(void)upload;
-	if (!*con_cls) {
-		*con_cls = &first_call;
-		return MHD_YES;
-	}
-	if (*upload_size) {
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ip = http_client_ip4(c);
-	known = ip && vmtable_get(&d->vt, ip);
-	vmtable_unlock(&d->vt);
-	if (!known)
-		return text(d, c, MC_PASSWORD, &t0, 404, "not found");
-	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-		return text(d, c, MC_PASSWORD, &t0, 400, "bad_request");
-	switch (pw_request_parse(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "DomU_Request"))) {
+	switch (pw_request_parse(MHD_lookup_connection_value(rq->c, MHD_HEADER_KIND,
+	    "DomU_Request"))) {
 	case PW_SEND:
 		buf_init(&out);
-		pw_send(&d->pw, ip, &out);
-		observe(d, MC_PASSWORD, 200, &t0);
-		ret = out.oom ? MHD_NO : respond(c, 200, "text/plain", out.p, out.len, NULL, NULL);
+		pw_send(&d->pw, rq->ip4, &out);
+		observe(d, MC_PASSWORD, 200, &rq->start);
+		ret = out.oom ? MHD_NO : respond(rq->c, 200, "text/plain", out.p, out.len, NULL, NULL);
 		buf_free(&out);
 		return ret;
 	case PW_SAVED: /* the guest must not think it done when it will be sent again */
-		if (pw_saved(&d->pw, ip) < 0)
-			return text(d, c, MC_PASSWORD, &t0, 503, "error: password store unavailable");
-		return text(d, c, MC_PASSWORD, &t0, 200, "saved_password");
+		if (pw_saved(&d->pw, rq->ip4) < 0)
+			return text(d, rq, MC_PASSWORD, 503, "error: password store unavailable");
+		return text(d, rq, MC_PASSWORD, 200, "saved_password");
 	default:
-		return text(d, c, MC_PASSWORD, &t0, 400, "bad_request");
+		return text(d, rq, MC_PASSWORD, 400, "bad_request");
 	}
+}
+
+/* CloudStack's password server answers any other method "bad_request". */
+static enum MHD_Result
+pw_bad_method(void *cls, const struct http_req *rq)
+{
+	return text(cls, rq, MC_PASSWORD, 400, "bad_request");
+}
+
+static enum MHD_Result
+pw_error(void *cls, const struct http_req *rq, unsigned status, const char *body)
+{
+	return text(cls, rq, MC_PASSWORD, (int)status, body);
+}
+
+static const struct http_route pw_routes[] = {
+	{ "GET", "", HTTP_ROUTE_PREFIX, pw_get },
+	{ "HEAD", "", HTTP_ROUTE_PREFIX, pw_get },
+	{ NULL, "", HTTP_ROUTE_PREFIX, pw_bad_method },
+};
+
+void
+mdd_routers(struct mdd *d)
+{
+	d->md_router = (struct http_router){
+		.routes = md_routes,
+		.nroutes = sizeof(md_routes) / sizeof(md_routes[0]),
+		.admit = vm_admit,
+		.error = md_error,
+		.cls = d,
+	};
+	d->pw_router = (struct http_router){
+		.routes = pw_routes,
+		.nroutes = sizeof(pw_routes) / sizeof(pw_routes[0]),
+		.admit = vm_admit,
+		.error = pw_error,
+		.cls = d,
+	};
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "err.h"
 #include "fileio.h"
 #include "log.h"
 #include "md.h"
@@ -32,8 +33,7 @@ vmtable_init(struct vmtable *t, const char *state_dir, char *err, size_t errlen)
 	t->stopfd = -1;
 	if (asprintf(&t->dir, "%s/" STATE_VMS, state_dir) < 0) {
 		t->dir = NULL;
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+		return err_set(err, errlen, -ENOMEM, "out of memory");
 	}
 	return 0;
 }

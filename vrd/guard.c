@@ -27,6 +27,7 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "err.h"
 #include "guard.h"
 #include "links.h"
 
@@ -170,10 +171,8 @@ nft_run(struct guard *g, struct buf *script, char *err, size_t errlen)
 	const char *msg;
 	int r;
 
-	if (script->oom) {
-		snprintf(err, errlen, "nftables: out of memory");
-		return -ENOMEM;
-	}
+	if (script->oom)
+		return err_set(err, errlen, -ENOMEM, "nftables: out of memory");
 	if (script->len == 0)
 		return 0;
 	if (nft_run_cmd_from_buffer(g->nft, script->p) == 0)
@@ -281,25 +280,20 @@ neigh_sync(struct guard *g, const struct state *st, char *err, size_t errlen)
 	char ip[IP4_STRLEN];
 	int r;
 
-	if ((r = links_errno(rtnl_neigh_alloc_cache(g->nl, &cache))) < 0) {
-		snprintf(err, errlen, "neighbour table: %s", strerror(-r));
-		return r;
-	}
+	if ((r = links_errno(rtnl_neigh_alloc_cache(g->nl, &cache))) < 0)
+		return err_set(err, errlen, r, "neighbour table: %s", strerror(-r));
 	nl_cache_foreach(cache, neigh_prune_one, &w);
 	nl_cache_free(cache);
-	if (w.r < 0) {
-		snprintf(err, errlen, "neighbour table: removing a stale entry: %s", strerror(-w.r));
-		return w.r;
-	}
+	if (w.r < 0)
+		return err_set(err, errlen, w.r, "neighbour table: removing a stale entry: %s", strerror(-w.r));
 	for (size_t i = 0; i < st->nvm; i++) {
 		const struct vm *v = st->by_ip[i];
 		const struct net *net = bound_net(st, v);
 
 		if (net && (r = neigh_set(g, net->dev, v->ip, v->mac)) < 0) {
 			ip4_format(v->ip, ip);
-			snprintf(err, errlen, "neighbour entry for %s on %s: %s", ip, net->dev,
+			return err_set(err, errlen, r, "neighbour entry for %s on %s: %s", ip, net->dev,
 			    strerror(-r));
-			return r;
 		}
 	}
 	return 0;
@@ -536,8 +530,7 @@ nfnl_fail(char *err, size_t errlen, const char *what)
 {
 	int e = errno;
 
-	snprintf(err, errlen, "nftables: %s: %s", what, strerror(e));
-	return -e;
+	return err_set(err, errlen, -e, "nftables: %s: %s", what, strerror(e));
 }
 
 /* Sends the transaction [0, len) holding nmsg element messages and reads
@@ -581,15 +574,11 @@ nfnl_talk(struct guard *g, size_t len, unsigned nmsg, char *err, size_t errlen)
 				first = e->error;
 		}
 	}
-	if (first < 0) {
-		snprintf(err, errlen, "nftables: the kernel refused the bindings: %s",
+	if (first < 0)
+		return err_set(err, errlen, first, "nftables: the kernel refused the bindings: %s",
 		    strerror(-first));
-		return first;
-	}
-	if (answers < nmsg) {
-		snprintf(err, errlen, "nftables: %u of %u set changes answered", answers, nmsg);
-		return -EIO;
-	}
+	if (answers < nmsg)
+		return err_set(err, errlen, -EIO, "nftables: %u of %u set changes answered", answers, nmsg);
 	return 0;
 }
 
@@ -618,8 +607,7 @@ elems_apply(struct guard *g, const struct state *st, const struct txn_change *ch
 	off += NLMSG_ALIGN(nftnl_batch_end(g->msg + off, g->seq++)->nlmsg_len);
 	return nfnl_talk(g, off, nmsg, err, errlen);
 oom:
-	snprintf(err, errlen, "nftables: out of memory");
-	return r;
+	return err_set(err, errlen, r, "nftables: out of memory");
 }
 
 static int

@@ -23,22 +23,17 @@
 #include "addr.h"
 #include "buf.h"
 #include "doc.h"
+#include "err.h"
 #include "fileio.h"
+#include "journal.h"
 #include "log.h"
 #include "statedir.h"
 #include "store.h"
 
-#define JOURNAL STATE_JOURNAL
-#define JOURNAL_MAGIC "VRDJ1"
-
 static const char *const sd_names[SD_NDIRS] = { ".", STATE_VMS, STATE_PASSWORDS };
-static const char *const derived_names[4] = { STATE_DHCPHOSTS, STATE_DHCPOPTS, STATE_HOSTS,
-	STATE_DNSMASQ_CONF };
 
-enum { DV_HOSTS, DV_OPTS, DV_ADDN, DV_CONF };
-
-static void
-file_mode(const struct store *s, enum store_dir d, mode_t *mode, uid_t *uid, gid_t *gid)
+void
+store_file_mode(const struct store *s, enum store_dir d, mode_t *mode, uid_t *uid, gid_t *gid)
 {
 	*uid = AF_KEEP_OWNER;
 	*gid = (gid_t)-1;
@@ -105,29 +100,8 @@ path_join(char **out, const char *dir, const char *name)
 	return asprintf(out, "%s/%s", dir, name) < 0 ? -ENOMEM : 0;
 }
 
-/* --- the journal ---------------------------------------------------------- */
-
-struct jentry {
-	enum store_dir d;
-	char name[64];
-	const char *data;   /* NULL: remove */
-	size_t len;
-};
-
-static void
-journal_add(struct buf *j, enum store_dir d, const char *name, const char *data, size_t len)
-{
-	if (data) {
-		buf_addf(j, "W %d %s %zu\n", (int)d, name, len);
-		buf_add(j, data, len);
-		buf_adds(j, "\n");
-	} else {
-		buf_addf(j, "D %d %s\n", (int)d, name);
-	}
-}
-
-static bool
-entry_name_valid(enum store_dir d, const char *name)
+bool
+store_name_valid(enum store_dir d, const char *name)
 {
 	uint32_t ip;
 	char tmp[64];
@@ -144,76 +118,8 @@ entry_name_valid(enum store_dir d, const char *name)
 	}
 	return ip4_parse(name, &ip) == 0;
 }
-
-/* Parses a journal; calls fn for each entry.  Returns 0, -EINVAL if it is
- * not a complete journal. */
-static int
-journal_walk(const char *buf, size_t len, uint64_t *gen,
-    int (*fn)(struct store *, const struct jentry *), struct store *s)
-{
-	const char *p = buf, *end = buf + len;
-	char magic[8];
-	int consumed = 0;
-
-	if (sscanf(p, "%7s %" SCNu64 "\n%n", magic, gen, &consumed) != 2 || consumed == 0 ||
-	    strcmp(magic, JOURNAL_MAGIC))
-		return -EINVAL;
-	p += consumed;
-	while (p < end) {
-		struct jentry e;
-		char op;
-		int d;
-		size_t n = 0;
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		char line[128];
-		int r;
-
-		if (!nl || (size_t)(nl - p) >= sizeof(line))
-			return -EINVAL;
-		memcpy(line, p, (size_t)(nl - p));
-		line[nl - p] = '\0';
-		p = nl + 1;
-		if (!strcmp(line, "END"))
-			return p == end ? 0 : -EINVAL;
-		memset(&e, 0, sizeof(e));
-		if (sscanf(line, "%c %d %63s %zu", &op, &d, e.name, &n) < 3 || d < 0 || d >= SD_NDIRS)
-			return -EINVAL;
-		e.d = (enum store_dir)d;
-		if (!entry_name_valid(e.d, e.name))
-			return -EINVAL;
-		if (op == 'W') {
-			if (n > (size_t)(end - p) || n + 1 > (size_t)(end - p) || p[n] != '\n')
-				return -EINVAL;
-			e.data = p;
-			e.len = n;
-			p += n + 1;
-		} else if (op != 'D') {
-			return -EINVAL;
-		}
-		if (fn && (r = fn(s, &e)) < 0)
-			return r;
-	}
-	return -EINVAL; /* no END: torn */
-}
-
-static int
-journal_apply_entry(struct store *s, const struct jentry *e)
-{
-	mode_t mode;
-	uid_t uid;
-	gid_t gid;
-
-	if (!e->data) {
-		if (unlinkat(s->fd[e->d], e->name, 0) < 0 && errno != ENOENT)
-			return -errno;
-		return 0;
-	}
-	file_mode(s, e->d, &mode, &uid, &gid);
-	return af_write(s->fd[e->d], e->name, e->data, e->len, mode, uid, gid);
-}
-
-static int
-write_generation(struct store *s, uint64_t gen, bool sync, struct af_stage *st)
+int
+store_generation_write(struct store *s, uint64_t gen, bool sync, struct af_stage *st)
 {
 	char g[32];
 	int n = snprintf(g, sizeof(g), "%" PRIu64 "\n", gen);
@@ -227,8 +133,8 @@ write_generation(struct store *s, uint64_t gen, bool sync, struct af_stage *st)
 /* Moves a state file that cannot be loaded to quarantine/<dir>-<name>[.N],
  * where no reader looks, so that everything else can be served.  Returns 0
  * or a negative errno (then the file stays and loading must stop). */
-static int
-quarantine(struct store *s, enum store_dir d, const char *name, const char *why)
+int
+store_quarantine(struct store *s, enum store_dir d, const char *name, const char *why)
 {
 	char to[96];
 	int qfd, r = 0;
@@ -259,50 +165,6 @@ out:
 	    "is served", sd_names[d], name, why, to);
 	return 0;
 }
-
-static int
-journal_replay(struct store *s, char *err, size_t errlen)
-{
-	char *buf = NULL;
-	size_t len;
-	uint64_t gen;
-	int r;
-
-	r = file_read_at(s->fd[SD_TOP], JOURNAL, JOURNAL_MAX, &buf, &len);
-	if (r == -ENOENT)
-		return 0;
-	if (r == -EFBIG) {
-		if ((r = quarantine(s, SD_TOP, JOURNAL, "over JOURNAL_MAX")) < 0)
-			snprintf(err, errlen, "journal: %s", strerror(-r));
-		return r;
-	}
-	if (r < 0) {
-		snprintf(err, errlen, "journal: %s", strerror(-r));
-		return r;
-	}
-	/* Check it whole before touching anything.  vrd writes it whole or not
-	 * at all (temporary name, rename), so a bad one was not vrd's: the batch
-	 * it names was never acknowledged, and the state before it stands. */
-	if (journal_walk(buf, len, &gen, NULL, s) < 0) {
-		free(buf);
-		if ((r = quarantine(s, SD_TOP, JOURNAL, "not a complete vrd journal")) < 0)
-			snprintf(err, errlen, "journal: not a complete vrd journal, and it cannot be "
-			    "moved aside: %s", strerror(-r));
-		return r;
-	}
-	if ((r = journal_walk(buf, len, &gen, journal_apply_entry, s)) < 0 ||
-	    (r = fsync_dir(s->fd[SD_VMS])) < 0 || (r = fsync_dir(s->fd[SD_PASSWORDS])) < 0 ||
-	    (r = write_generation(s, gen, true, NULL)) < 0) {
-		snprintf(err, errlen, "journal replay: %s", strerror(-r));
-		free(buf);
-		return r;
-	}
-	free(buf);
-	if (unlinkat(s->fd[SD_TOP], JOURNAL, 0) < 0)
-		return -errno;
-	return fsync_dir(s->fd[SD_TOP]);
-}
-
 /* --- open and load ----------------------------------------------------------- */
 
 int
@@ -314,7 +176,7 @@ store_open(struct store *s, const char *dir, const char *leasefile, uid_t md_uid
 	memset(s, 0, sizeof(*s));
 	for (int i = 0; i < SD_NDIRS; i++)
 		s->fd[i] = -1;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < DF_NFILES; i++)
 		buf_init(&s->derived[i]);
 	s->md_uid = md_uid;
 	s->md_gid = md_gid;
@@ -353,7 +215,7 @@ store_close(struct store *s)
 	for (int i = 0; i < SD_NDIRS; i++)
 		if (s->fd[i] >= 0)
 			close(s->fd[i]);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < DF_NFILES; i++)
 		buf_free(&s->derived[i]);
 	free(s->dir);
 	free((char *)s->paths.hostsfile);
@@ -382,7 +244,7 @@ load_generation(struct store *s, struct state *st)
 	}
 	if (r == -EINVAL || r == -EFBIG) {
 		st->generation = 0;
-		return quarantine(s, SD_TOP, STATE_GENERATION, "not a number; counting from 0");
+		return store_quarantine(s, SD_TOP, STATE_GENERATION, "not a number; counting from 0");
 	}
 	return r;
 }
@@ -408,7 +270,7 @@ load_networks(struct store *s, struct state *st, char *err, size_t errlen)
 		}
 	}
 	if (r == -EINVAL || r == -EFBIG)
-		r = quarantine(s, SD_TOP, STATE_NETWORKS, r == -EINVAL ? ce.msg : strerror(-r));
+		r = store_quarantine(s, SD_TOP, STATE_NETWORKS, r == -EINVAL ? ce.msg : strerror(-r));
 	else if (r == 0) {
 		for (size_t i = 0; i < b.n; i++)
 			st->nets[i] = b.v[i].u.gn.net;
@@ -432,7 +294,7 @@ load_vm(struct store *s, const struct state *st, const char *name, struct vm **o
 	int r;
 
 	*out = NULL;
-	if (!entry_name_valid(SD_VMS, name)) {
+	if (!store_name_valid(SD_VMS, name)) {
 		snprintf(why, whylen, "not an <ipv4>.json name");
 		return -EINVAL;
 	}
@@ -472,8 +334,7 @@ load_vms(struct store *s, struct state *st, char *err, size_t errlen)
 		r = -errno;
 		if (fd >= 0)
 			close(fd);
-		snprintf(err, errlen, "vms/: %s", strerror(-r));
-		return r;
+		return err_set(err, errlen, r, "vms/: %s", strerror(-r));
 	}
 	while ((de = readdir(d))) {
 		char why[128];
@@ -483,7 +344,7 @@ load_vms(struct store *s, struct state *st, char *err, size_t errlen)
 			continue;
 		r = load_vm(s, st, de->d_name, &v, why, sizeof(why));
 		if (r == -EINVAL || r == -EFBIG)
-			r = quarantine(s, SD_VMS, de->d_name, why);
+			r = store_quarantine(s, SD_VMS, de->d_name, why);
 		else if (r == 0 && (r = state_insert(st, v)) < 0)
 			vm_free(v);
 		if (r < 0) {
@@ -496,22 +357,29 @@ load_vms(struct store *s, struct state *st, char *err, size_t errlen)
 }
 
 static int
-render_derived(const struct store *s, const struct state *st, int which, struct buf *b)
+render_dnsmasq_file(const struct store *s, const struct state *st, enum dnsmasq_file f,
+    struct buf *b)
 {
-	switch (which) {
-	case DV_HOSTS:
-		dhcp_hosts_render(st, b);
-		break;
-	case DV_OPTS:
-		dhcp_opts_render(st, b);
-		break;
-	case DV_ADDN:
-		hosts_render(st, b);
-		break;
-	default:
-		dnsmasq_conf_render(st, &s->paths, b);
-	}
+	dnsmasq_file_render(f, st, &s->paths, b);
 	return b->oom ? -ENOMEM : 0;
+}
+
+/* Which dnsmasq files a batch re-renders, a bit per enum dnsmasq_file (of
+ * those, only the ones whose text differs are written): all of them when it
+ * changes a guest network or the part of a VM they show (vm_dhcp_equal: its
+ * DHCP entry, MAC, addresses, host name, lease); none when it changes only
+ * passwords, metadata or a VM's other fields. */
+static unsigned
+dnsmasq_files_to_render(const struct txn *t, const struct txn_change *ch, long n)
+{
+	const unsigned all = (1u << DF_NFILES) - 1;
+
+	if (txn_nets_changed(t))
+		return all;
+	for (long i = 0; i < n; i++)
+		if (!vm_dhcp_equal(ch[i].before, ch[i].after))
+			return all;
+	return 0;
 }
 
 int
@@ -520,30 +388,24 @@ store_load(struct store *s, struct state *st, struct commit_info *ci, char *err,
 	int r;
 
 	memset(ci, 0, sizeof(*ci));
-	if ((r = load_generation(s, st)) < 0) {
-		snprintf(err, errlen, "generation: %s", strerror(-r));
-		return r;
-	}
+	if ((r = load_generation(s, st)) < 0)
+		return err_set(err, errlen, r, "generation: %s", strerror(-r));
 	if ((r = load_networks(s, st, err, errlen)) < 0 || (r = load_vms(s, st, err, errlen)) < 0)
 		return r;
 	ci->generation = st->generation;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < DF_NFILES; i++) {
 		struct buf *b = &s->derived[i];
 
 		buf_reset(b);
-		if ((r = render_derived(s, st, i, b)) < 0) {
-			snprintf(err, errlen, "out of memory");
-			return r;
-		}
-		if (file_equals(s->fd[SD_TOP], derived_names[i], b->p, b->len))
+		if ((r = render_dnsmasq_file(s, st, (enum dnsmasq_file)i, b)) < 0)
+			return err_set(err, errlen, r, "out of memory");
+		if (file_equals(s->fd[SD_TOP], dnsmasq_file_names[i], b->p, b->len))
 			continue;
-		if ((r = af_write(s->fd[SD_TOP], derived_names[i], b->p, b->len, 0644,
-		    AF_KEEP_OWNER, 0)) < 0) {
-			snprintf(err, errlen, "%s: %s", derived_names[i], strerror(-r));
-			return r;
-		}
+		if ((r = af_write(s->fd[SD_TOP], dnsmasq_file_names[i], b->p, b->len, 0644,
+		    AF_KEEP_OWNER, 0)) < 0)
+			return err_set(err, errlen, r, "%s: %s", dnsmasq_file_names[i], strerror(-r));
 		ci->files++;
-		if (i == DV_CONF)
+		if (i == DF_CONF)
 			ci->conf_changed = true;
 		else
 			ci->hosts_changed = true;
@@ -568,8 +430,8 @@ struct plan {
 	struct buf docs;          /* rendered VM documents */
 	struct buf netdoc;        /* networks.json */
 	struct buf journal;
-	struct buf derived[4];
-	bool derived_dirty[4];
+	struct buf derived[DF_NFILES];   /* dnsmasq's files, re-rendered */
+	bool derived_dirty[DF_NFILES];
 };
 
 /* Plans writing data (remove false) or removing the file (remove true). */
@@ -600,13 +462,14 @@ plan_free(struct plan *p)
 	buf_free(&p->docs);
 	buf_free(&p->netdoc);
 	buf_free(&p->journal);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < DF_NFILES; i++)
 		buf_free(&p->derived[i]);
 }
 
-/* Source files: VM documents and pending passwords, with their journal. */
+/* Source files: VM documents and pending passwords, with their journal;
+ * *render: which dnsmasq files the batch re-renders. */
 static int
-plan_sources(struct store *s, struct txn *t, struct plan *p, bool *dhcp_touched,
+plan_sources(struct store *s, struct txn *t, struct plan *p, unsigned *render,
     struct commit_info *ci)
 {
 	struct txn_change *ch = NULL;
@@ -631,9 +494,8 @@ plan_sources(struct store *s, struct txn *t, struct plan *p, bool *dhcp_touched,
 			r = -EFBIG;
 			goto out;
 		}
-		if (!vm_dhcp_equal(ch[i].before, ch[i].after))
-			*dhcp_touched = true;
 	}
+	*render = dnsmasq_files_to_render(t, ch, n);
 	offs[n] = p->docs.len;
 	for (long i = 0; i < n; i++) {
 		char name[64], ip[IP4_STRLEN];
@@ -664,39 +526,37 @@ out:
 static int
 plan_build(struct store *s, struct txn *t, struct plan *p, uint64_t gen, struct commit_info *ci)
 {
-	bool dhcp_touched = false, nets = txn_nets_changed(t);
+	bool nets = txn_nets_changed(t);
+	unsigned render = 0;
 	size_t nsrc;
 	int r;
 
-	if ((r = plan_sources(s, t, p, &dhcp_touched, ci)) < 0)
+	if ((r = plan_sources(s, t, p, &render, ci)) < 0)
 		return r;
 	if (nets && ((r = nets_doc_render(t->st, &p->netdoc)) < 0 ||
 	    (r = plan_add(p, SD_TOP, STATE_NETWORKS, false, p->netdoc.p, p->netdoc.len)) < 0))
 		return r;
 	nsrc = p->n;
-	for (int i = 0; i < 4; i++) {
-		if (!nets && !dhcp_touched)
+	for (int i = 0; i < DF_NFILES; i++) {
+		if (!(render & 1u << i))
 			continue;
-		if ((r = render_derived(s, t->st, i, &p->derived[i])) < 0)
+		if ((r = render_dnsmasq_file(s, t->st, (enum dnsmasq_file)i, &p->derived[i])) < 0)
 			return r;
 		if (p->derived[i].len == s->derived[i].len && (p->derived[i].len == 0 ||
 		    !memcmp(p->derived[i].p, s->derived[i].p, p->derived[i].len)))
 			continue;
 		p->derived_dirty[i] = true;
-		if ((r = plan_add(p, SD_TOP, derived_names[i], false, p->derived[i].p,
+		if ((r = plan_add(p, SD_TOP, dnsmasq_file_names[i], false, p->derived[i].p,
 		    p->derived[i].len)) < 0)
 			return r;
 	}
 	if (p->n == 0)
 		return 0;
-	buf_addf(&p->journal, JOURNAL_MAGIC " %" PRIu64 "\n", gen);
+	journal_begin(&p->journal, gen);
 	for (size_t i = 0; i < nsrc; i++)
 		journal_add(&p->journal, p->v[i].d, p->v[i].name, p->v[i].remove ? NULL : p->v[i].data,
 		    p->v[i].len);
-	buf_adds(&p->journal, "END\n");
-	if (p->journal.oom)
-		return -ENOMEM;
-	return p->journal.len > JOURNAL_MAX ? -EFBIG : 0;
+	return journal_end(&p->journal);
 }
 
 /* (2) Every file of the plan, and the new generation, written under its
@@ -716,21 +576,16 @@ commit_stage(struct store *s, struct plan *p, uint64_t gen, struct af_stage *gst
 
 		if (e->remove)
 			continue;
-		file_mode(s, e->d, &mode, &uid, &gid);
+		store_file_mode(s, e->d, &mode, &uid, &gid);
 		if ((r = af_stage(s->fd[e->d], e->name, e->data, e->len, mode, uid, gid, !many,
-		    &e->st)) < 0) {
-			snprintf(err, errlen, "%s/%s: %s", sd_names[e->d], e->name, strerror(-r));
-			return r;
-		}
+		    &e->st)) < 0)
+			return err_set(err, errlen, r, "%s/%s: %s", sd_names[e->d], e->name, strerror(-r));
 	}
-	if ((r = write_generation(s, gen, !many, gst)) < 0) {
-		snprintf(err, errlen, "generation: %s", strerror(-r));
-		return r;
-	}
+	if ((r = store_generation_write(s, gen, !many, gst)) < 0)
+		return err_set(err, errlen, r, "generation: %s", strerror(-r));
 	if (many && syncfs(s->fd[SD_TOP]) < 0) {
 		r = -errno;
-		snprintf(err, errlen, "syncfs: %s", strerror(-r));
-		return r;
+		return err_set(err, errlen, r, "syncfs: %s", strerror(-r));
 	}
 	return 0;
 }
@@ -749,23 +604,17 @@ commit_replace(struct store *s, struct plan *p, struct af_stage *gst, char *err,
 
 		r = e->remove ? (unlinkat(s->fd[e->d], e->name, 0) < 0 && errno != ENOENT ? -errno : 0)
 			      : af_commit(&e->st);
-		if (r < 0) {
-			snprintf(err, errlen, "%s/%s: %s", sd_names[e->d], e->name, strerror(-r));
-			return r;
-		}
+		if (r < 0)
+			return err_set(err, errlen, r, "%s/%s: %s", sd_names[e->d], e->name, strerror(-r));
 		e->st.tmp[0] = '\0';
 		dirty[e->d] = true;
 	}
-	if ((r = af_commit(gst)) < 0) {
-		snprintf(err, errlen, "generation: %s", strerror(-r));
-		return r;
-	}
+	if ((r = af_commit(gst)) < 0)
+		return err_set(err, errlen, r, "generation: %s", strerror(-r));
 	gst->tmp[0] = '\0';
 	for (int d = SD_NDIRS - 1; d >= 0; d--)
-		if (dirty[d] && (r = fsync_dir(s->fd[d])) < 0) {
-			snprintf(err, errlen, "%s: fsync: %s", sd_names[d], strerror(-r));
-			return r;
-		}
+		if (dirty[d] && (r = fsync_dir(s->fd[d])) < 0)
+			return err_set(err, errlen, r, "%s: fsync: %s", sd_names[d], strerror(-r));
 	return 0;
 }
 
@@ -773,10 +622,10 @@ commit_replace(struct store *s, struct plan *p, struct af_stage *gst, char *err,
 static void
 commit_note_derived(struct store *s, struct plan *p, struct commit_info *ci)
 {
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < DF_NFILES; i++) {
 		if (!p->derived_dirty[i])
 			continue;
-		if (i == DV_CONF)
+		if (i == DF_CONF)
 			ci->conf_changed = true;
 		else
 			ci->hosts_changed = true;
@@ -790,7 +639,7 @@ int
 store_commit(struct store *s, struct txn *t, struct commit_info *ci, char *err, size_t errlen)
 {
 	struct plan p;
-	struct af_stage jst, gst;
+	struct af_stage gst;
 	uint64_t gen = t->st->generation + (t->gen_step ? t->gen_step : 1);
 	int r;
 
@@ -816,17 +665,14 @@ store_commit(struct store *s, struct txn *t, struct commit_info *ci, char *err, 
 	if (p.n == 0)
 		goto out; /* nothing changes: no file, no generation, no reload */
 	/* (1) the journal, durable before any file is replaced */
-	if ((r = af_stage(s->fd[SD_TOP], JOURNAL, p.journal.p, p.journal.len, 0600, AF_KEEP_OWNER,
-	    0, true, &jst)) < 0 || (r = af_commit(&jst)) < 0 || (r = fsync_dir(s->fd[SD_TOP])) < 0) {
-		af_abort(&jst);
+	if ((r = journal_write(s->fd[SD_TOP], &p.journal)) < 0) {
 		snprintf(err, errlen, "journal: %s", strerror(-r));
 		goto out;
 	}
 	if ((r = commit_stage(s, &p, gen, &gst, err, errlen)) < 0) {
 		/* Nothing was replaced: drop the journal, and the old state stands. */
 		af_abort(&gst);
-		(void)unlinkat(s->fd[SD_TOP], JOURNAL, 0);
-		(void)fsync_dir(s->fd[SD_TOP]);
+		journal_remove(s->fd[SD_TOP], true);
 		goto out;
 	}
 	if ((r = commit_replace(s, &p, &gst, err, errlen)) < 0) {
@@ -834,7 +680,7 @@ store_commit(struct store *s, struct txn *t, struct commit_info *ci, char *err, 
 		goto out;
 	}
 	/* (4) done */
-	(void)unlinkat(s->fd[SD_TOP], JOURNAL, 0);
+	journal_remove(s->fd[SD_TOP], false);
 	t->st->generation = gen;
 	ci->generation = gen;
 	ci->files = p.n;

@@ -1,6 +1,6 @@
-/* store.h: the state directory: loading it at start, committing batches to it
- * durably, and the redo journal that makes a batch all-or-nothing across a
- * crash.  See docs/state-dir.md. */
+/* store.h: the state directory: loading it at start and committing batches
+ * to it durably, through the redo journal (journal.h) that makes a batch
+ * all-or-nothing across a crash.  See docs/state-dir.md. */
 #ifndef VRD_STORE_H
 #define VRD_STORE_H
 
@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "fileio.h"
 #include "render.h"
 #include "txn.h"
 
@@ -20,7 +21,7 @@ struct store {
 	gid_t md_gid;
 	bool can_chown;               /* CAP_CHOWN: passwords/ and vms/ get their owners */
 	struct dnsmasq_paths paths;   /* strings owned */
-	struct buf derived[4];        /* last written dhcphosts, dhcpopts, hosts, dnsmasq.conf */
+	struct buf derived[DF_NFILES]; /* dnsmasq's files as last written (render.h) */
 	size_t sync_batch;            /* above this many files one syncfs replaces fsyncs */
 	size_t quarantined;           /* state files moved aside at open and load */
 };
@@ -57,5 +58,19 @@ bool store_has_password(const struct store *s, uint32_t ip);
 bool store_password_is(const struct store *s, uint32_t ip, const char *pw);
 /* 0 if a file can be created in the state directory, else a negative errno. */
 int store_writable(const struct store *s);
+
+/* The store's own parts that journal.c (its replay) shares. */
+/* Whether name is a file name the directory d may hold: networks.json at the
+ * top, <ipv4>.json in vms/, <ipv4> in passwords/. */
+bool store_name_valid(enum store_dir d, const char *name);
+/* The mode and owners a file in d gets. */
+void store_file_mode(const struct store *s, enum store_dir d, mode_t *mode, uid_t *uid,
+    gid_t *gid);
+/* Writes the generation file: staged into *st (to be committed with the
+ * batch) when st is set, else at once; sync makes the staged file durable. */
+int store_generation_write(struct store *s, uint64_t gen, bool sync, struct af_stage *st);
+/* Moves a file that cannot be loaded to quarantine/, logged and counted.
+ * Returns 0 or a negative errno (the file stays; loading must stop). */
+int store_quarantine(struct store *s, enum store_dir d, const char *name, const char *why);
 
 #endif

@@ -17,11 +17,23 @@
 
 #define CMD_FILE_MAX (64 * 1024 * 1024)
 
+/* What the configuration gives; cli_parse_into fills it from vrctl_keys. */
+struct vrctl_config {
+	const char *url, *token_file, *cache_dir;
+	unsigned timeout;
+};
+
+#define VRCTL_AT(m) CONF_AT(struct vrctl_config, m)
+
 static const struct conf_key vrctl_keys[] = {
-	{ "url", "http://169.254.0.10:3923", 0, "vrd's control URL" },
-	{ "token-file", "/etc/vrd/token", 0, "bearer token file" },
-	{ "cache-dir", "/var/cache/cloud", 0, "where update-config finds bare file names" },
-	{ "timeout", "60", 0, "seconds to wait for vrd" },
+	{ "url", "http://169.254.0.10:3923", 0, "vrd's control URL",
+	  .type = CONF_STR, VRCTL_AT(url) },
+	{ "token-file", "/etc/vrd/token", 0, "bearer token file",
+	  .type = CONF_STR, VRCTL_AT(token_file) },
+	{ "cache-dir", "/var/cache/cloud", 0, "where update-config finds bare file names",
+	  .type = CONF_STR, VRCTL_AT(cache_dir) },
+	{ "timeout", "60", 0, "seconds to wait for vrd",
+	  .type = CONF_UINT, .min = 1, .max = 3600, VRCTL_AT(timeout) },
 };
 
 static const char *const vrctl_flags[] = { "json", NULL };
@@ -58,6 +70,7 @@ struct vrctl {
 	char auth[TOKEN_MAX_HEX + 64];
 	int timeout;
 	bool json;
+	struct vrctl_config cfg;
 	struct cli_result cr;
 };
 
@@ -347,7 +360,7 @@ static const struct {
 static int
 cmd_update_config(struct vrctl *v, int argc, char **argv)
 {
-	const char *name, *cache = conf_get(&v->cr.conf, "cache-dir"), *type = NULL;
+	const char *name, *cache = v->cfg.cache_dir, *type = NULL;
 	char path[4096], done[4096];
 	json_t *batch;
 	bool bare;
@@ -399,27 +412,23 @@ main(int argc, char **argv)
 {
 	struct vrctl v;
 	char err[256], *tok = NULL;
-	uint64_t t;
 	int rc = 2;
 
 	memset(&v, 0, sizeof(v));
-	cli_parse(&vrctl_cli, argc, argv, &v.cr);
+	cli_parse_into(&vrctl_cli, argc, argv, &v.cr, &v.cfg);
 	v.json = v.cr.flag_bits & FLAG_JSON;
-	if (httpc_url_parse(conf_get(&v.cr.conf, "url"), &v.url) < 0)
-		cli_config_error(&vrctl_cli, "url: \"%s\" is not http://host[:port]",
-		    conf_get(&v.cr.conf, "url"));
-	if (conf_get_u64(&v.cr.conf, "timeout", 1, 3600, &t, err, sizeof(err)) < 0)
-		cli_config_error(&vrctl_cli, "%s", err);
-	v.timeout = (int)t;
+	if (httpc_url_parse(v.cfg.url, &v.url) < 0)
+		cli_config_error(&vrctl_cli, "url: \"%s\" is not http://host[:port]", v.cfg.url);
+	v.timeout = (int)v.cfg.timeout;
 	if (v.cr.check_only) {
-		printf("vrctl: configuration ok: url %s, token-file %s\n", conf_get(&v.cr.conf, "url"),
-		    conf_get(&v.cr.conf, "token-file"));
+		printf("vrctl: configuration ok: url %s, token-file %s\n", v.cfg.url,
+		    v.cfg.token_file);
 		cli_result_free(&v.cr);
 		return 0;
 	}
 	if (v.cr.nargs < 1)
 		cli_config_error(&vrctl_cli, "a command is needed (see --help)");
-	if (token_load(conf_get(&v.cr.conf, "token-file"), &tok, err, sizeof(err)) < 0)
+	if (token_load(v.cfg.token_file, &tok, err, sizeof(err)) < 0)
 		cli_config_error(&vrctl_cli, "%s", err);
 	snprintf(v.auth, sizeof(v.auth), "Authorization: Bearer %s\r\n", tok);
 	free(tok);

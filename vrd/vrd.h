@@ -18,6 +18,7 @@ struct vrd {
 	struct metrics m;
 	char *token;
 	size_t token_len;
+	const char *token_file;       /* the configuration's, re-read on SIGHUP */
 	size_t max_body;
 	char *dnsmasq_pid_file;
 	bool manage_links;
@@ -29,7 +30,7 @@ struct vrd {
 	volatile int fatal;           /* memory and disk disagree: exit for a replay */
 	/* Group commit: batches arriving while one commits wait here; the
 	 * thread that finds no commit running commits every queued batch with
-	 * one journal and one sync (api.c). */
+	 * one journal and one sync (apply.c). */
 	pthread_mutex_t qlock;        /* guards the four below (taken before lock, never inside) */
 	pthread_cond_t qdone;
 	struct pending *qhead, **qtail;
@@ -42,14 +43,5 @@ enum MHD_Result api_handle(void *cls, struct MHD_Connection *c, const char *url,
     void **con_cls);
 void api_done(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode why);
-
-/* Brings the guest interfaces in line with the networks (at start, and after
- * a batch that changed them).  Returns 0 or the first negative errno. */
-int vrd_links_sync(struct vrd *v, const struct net *before, size_t nbefore);
-/* Rebuilds the address bindings from the state; on failure logs, counts and
- * leaves them marked for a rebuild at the next batch. */
-void vrd_guard_sync(struct vrd *v);
-/* Signals dnsmasq after its files changed; logs when it is not running. */
-void vrd_dnsmasq_reload(struct vrd *v);
 
 #endif

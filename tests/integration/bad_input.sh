@@ -256,6 +256,18 @@ smuggle() { # DESC RAW [mhd]  (mhd: refused by libmicrohttpd itself, with its HT
 	fi
 	unchanged main "smuggling, $desc"
 }
+# answered at the headers, before any body: a client without the token, or
+# announcing a body over max-body, sends none and still gets its answer (vrd
+# reads nothing it would refuse)
+early() { # DESC STATUS RAW
+	local line st
+	line=$("$VT_PY" "$MDC" req --src 127.0.0.1 --host 127.0.0.1 --port "$PORT_MAIN" --raw "$3" \
+	    --timeout 5 --out-dir "$T" 2>"$T/early.err")
+	read -r st _ <<<"$line"
+	check_eq "$1: $2 before any body is sent" "$2" "$st"
+}
+early "no token, 10 MB announced" 401 "POST /v1/commands HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n"
+early "Content-Length over max-body" 413 "${OUTER}Content-Length: 1073741824\r\n\r\n"
 smuggle "two Content-Length" "${OUTER}Content-Length: ${#GOOD}\r\nContent-Length: 0\r\n\r\n$GOOD$HIDDEN"
 smuggle "Transfer-Encoding: chunked and Content-Length" "${OUTER}Transfer-Encoding: chunked\r\nContent-Length: ${#GOOD}\r\n\r\n0\r\n\r\n$HIDDEN"
 smuggle "Content-Length and Transfer-Encoding: chunked" "${OUTER}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n$HIDDEN"
@@ -277,6 +289,15 @@ expect main "GET /v1/vms/not-an-ip" 400 "*" "*" -- GET /v1/vms/not-an-ip
 expect main "GET /v1/commands" 405 "*" "*" -- GET /v1/commands
 expect main "PUT /v1/commands" 405 "*" "*" -- PUT /v1/commands --body "$GOOD"
 expect main "DELETE /v1/commands" 405 "*" "*" -- DELETE /v1/commands
+# the route table: a known path with another method, an unknown path, a path
+# that only starts like a route, HEAD answered as GET
+expect main "POST /v1/state" 405 "*" "*" -- POST /v1/state --body "$GOOD"
+expect main "GET /v1/nothing" 404 "*" "*" -- GET /v1/nothing
+expect main "GET /v1/vmsx" 404 "*" "*" -- GET /v1/vmsx
+vt_http main HEAD /healthz
+check_eq "HEAD /healthz is 200 with no body" "200 " "$HTTP_STATUS $HTTP_BODY"
+vt_http main GET /v1/state --no-token
+check_eq "GET /v1/state without a token is 401 before the route" 401 "$HTTP_STATUS"
 vt_http main GET /v1/vms/10.1.1.101
 check_eq "GET /v1/vms/<known IP> still 200" 200 "$HTTP_STATUS"
 if grep -q 'hY7sd8Kq' "$HTTP_BODY_FILE"; then

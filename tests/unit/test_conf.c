@@ -1,18 +1,36 @@
 /* test_conf.c: "key = value" configuration files, the command line over
- * them, and the typed getters (lib/conf.c). */
+ * them, typed keys checked once (conf_check, cli_parse_into) and the typed
+ * getters (lib/conf.c). */
 #include "testutil.h"
 
 #include <sys/wait.h>
 
 #include "conf.h"
 
+struct dst {
+	struct conf_list listen;
+	const char *state_dir, *token_file, *user;
+	unsigned imds_v2, port;
+	uint64_t max_body;
+	bool debug;
+};
+
+#define AT(m) CONF_AT(struct dst, m)
+static const char *const modes[] = { "optional", "required", "off", NULL };
+
 static const struct conf_key keys[] = {
-	{ "listen", "169.254.0.10:3923", CONF_MULTI, "address:port to listen on" },
-	{ "state-dir", "/var/lib/vrd", 0, "state directory" },
-	{ "token-file", NULL, 0, "bearer token file" },
-	{ "imds-v2", "optional", 0, "optional or required" },
-	{ "max-body", "16777216", 0, "largest request body" },
-	{ "debug", "no", 0, "yes or no" },
+	{ "listen", "169.254.0.10:3923", CONF_MULTI, "address:port to listen on",
+	  .type = CONF_LISTEN, .min = 1, .max = 3, AT(listen) },
+	{ "state-dir", "/var/lib/vrd", 0, "state directory", .type = CONF_PATH, AT(state_dir) },
+	{ "token-file", NULL, 0, "bearer token file", AT(token_file) },
+	{ "imds-v2", "optional", 0, "optional or required", .type = CONF_CHOICE,
+	  .choices = modes, AT(imds_v2) },
+	{ "max-body", "16777216", 0, "largest request body", .type = CONF_U64,
+	  .min = 1024, .max = 1ULL << 40, AT(max_body) },
+	{ "debug", "no", 0, "yes or no", .type = CONF_BOOL, AT(debug) },
+	{ "port", "80", 0, "a port", .type = CONF_UINT, .min = 1, .max = 65535, AT(port) },
+	{ "user", "", 0, "a user or \"\"", .type = CONF_USER, .min = 0, AT(user) },
+	{ "untyped", "x", 0, "no destination", .type = CONF_STR },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -231,6 +249,77 @@ test_typed_getters(void **state)
 }
 
 static void
+test_check_stores_typed_values_at_their_destinations(void **state)
+{
+	struct conf c;
+	struct dst d;
+	char err[256];
+
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(conf_init(&c, keys, NKEYS), 0);
+	assert_int_equal(conf_set(&c, "listen", "1.1.1.1:1", CONF_SRC_FILE), 0);
+	assert_int_equal(conf_set(&c, "listen", "[::1]:2", CONF_SRC_FILE), 0);
+	assert_int_equal(conf_set(&c, "imds-v2", "off", CONF_SRC_FILE), 0);
+	assert_int_equal(conf_set(&c, "debug", "on", CONF_SRC_CLI), 0);
+	assert_int_equal(conf_set(&c, "user", "root", CONF_SRC_CLI), 0);
+	assert_int_equal(conf_apply_defaults(&c), 0);
+	assert_int_equal(conf_check(&c, &d, err, sizeof(err)), 0);
+	assert_int_equal(d.listen.n, 2);
+	assert_string_equal(d.listen.v[1], "[::1]:2");
+	assert_string_equal(d.state_dir, "/var/lib/vrd");
+	assert_null(d.token_file); /* no default, not set: left alone */
+	assert_int_equal(d.imds_v2, 2);
+	assert_int_equal(d.max_body, 16777216);
+	assert_true(d.debug);
+	assert_int_equal(d.port, 80);
+	assert_string_equal(d.user, "root");
+	/* without a destination the values are checked all the same */
+	assert_int_equal(conf_check(&c, NULL, err, sizeof(err)), 0);
+	conf_free(&c);
+}
+
+static void
+test_check_refuses_each_type_naming_the_key(void **state)
+{
+	static const struct { const char *key, *val, *text; } bad[] = {
+		{ "listen", "1.1.1.1", "is not host:port" },
+		{ "state-dir", "relative/dir", "absolute path" },
+		{ "state-dir", "/with space", "absolute path" },
+		{ "imds-v2", "sometimes", "is not optional, required or off" },
+		{ "max-body", "1023", "from 1024 to" },
+		{ "max-body", "12k", "whole number" },
+		{ "debug", "maybe", "is not yes or no" },
+		{ "port", "65536", "from 1 to 65535" },
+		{ "port", "0", "from 1 to 65535" },
+		{ "user", "no-such-user-vr-test", "no such user" },
+	};
+	struct conf c;
+	struct dst d;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(conf_init(&c, keys, NKEYS), 0);
+		assert_int_equal(conf_set(&c, bad[i].key, bad[i].val, CONF_SRC_CLI), 0);
+		assert_int_equal(conf_apply_defaults(&c), 0);
+		err[0] = '\0';
+		if (conf_check(&c, &d, err, sizeof(err)) != -EINVAL)
+			fail_msg("%s = %s taken", bad[i].key, bad[i].val);
+		if (strncmp(err, bad[i].key, strlen(bad[i].key)) || !strstr(err, bad[i].text))
+			fail_msg("%s = %s: \"%s\"", bad[i].key, bad[i].val, err);
+		conf_free(&c);
+	}
+	/* too many addresses */
+	assert_int_equal(conf_init(&c, keys, NKEYS), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(conf_set(&c, "listen", "1.1.1.1:1", CONF_SRC_CLI), 0);
+	assert_int_equal(conf_check(&c, &d, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "listen: want 1 to 3 addresses");
+	conf_free(&c);
+}
+
+static void
 test_cli_parse_file_and_options(void **state)
 {
 	char dir[64], *file, *a[16];
@@ -317,6 +406,8 @@ test_cli_errors_exit_2_naming_the_key(void **state)
 	char *a3[] = { "vrd-test", "--state-dir", NULL };
 	char *a4[] = { "vrd-test", "-c", NULL, NULL };
 	char *a5[] = { "vrd-test", "--help", NULL };
+	char *a6[] = { "vrd-test", "--max-body", "12", NULL };
+	char *a7[] = { "vrd-test", "-n", "--max-body", "12", NULL };
 
 	(void)state;
 	assert_int_equal(cli_child(a1, 3, &out), 2);
@@ -344,6 +435,15 @@ test_cli_errors_exit_2_naming_the_key(void **state)
 	free(out);
 	free(file);
 	tu_rm_rf(dir);
+	/* a bad value: the same error with -n as without, naming the key */
+	assert_int_equal(cli_child(a6, 3, &out), 2);
+	assert_string_equal(out, "vrd-test: max-body: \"12\" is not a whole number from 1024 to "
+	    "1099511627776\n");
+	free(out);
+	assert_int_equal(cli_child(a7, 4, &out), 2);
+	assert_string_equal(out, "vrd-test: max-body: \"12\" is not a whole number from 1024 to "
+	    "1099511627776\n");
+	free(out);
 	assert_int_equal(cli_child(a5, 2, &out), 0);
 	assert_non_null(strstr(out, "--state-dir"));
 	assert_non_null(strstr(out, "[may repeat]"));
@@ -359,6 +459,8 @@ main(void)
 		cmocka_unit_test(test_multi_key_keeps_every_value_in_order),
 		cmocka_unit_test(test_command_line_wins_over_file),
 		cmocka_unit_test(test_typed_getters),
+		cmocka_unit_test(test_check_stores_typed_values_at_their_destinations),
+		cmocka_unit_test(test_check_refuses_each_type_naming_the_key),
 		cmocka_unit_test(test_cli_parse_file_and_options),
 		cmocka_unit_test(test_cli_errors_exit_2_naming_the_key),
 	};

@@ -1,5 +1,6 @@
 /* test_lib.c: the small shared parsers and helpers in lib/: base64, IPv4,
- * CIDR, MAC and listen addresses, the token file and its comparison, buf. */
+ * CIDR, MAC and listen addresses, the token file and its comparison, buf,
+ * the HTTP route table, err_set and errno across logging. */
 #include "testutil.h"
 
 #include <arpa/inet.h>
@@ -8,7 +9,10 @@
 #include "addr.h"
 #include "base64.h"
 #include "histogram.h"
+#include "err.h"
 #include "http.h"
+#include "httpd.h"
+#include "log.h"
 #include "token.h"
 
 static void
@@ -423,6 +427,79 @@ test_listen_check(void **state)
 	assert_string_equal(err, "listen: \"x\" is not host:port");
 }
 
+static enum MHD_Result
+route_fn(void *cls, const struct http_req *rq)
+{
+	(void)cls;
+	(void)rq;
+	return MHD_YES;
+}
+
+/* First match wins; a path with no matching method is a 405, no path a 404;
+ * loopback routes only for loopback clients. */
+static void
+test_http_route_find(void **state)
+{
+	static const struct http_route routes[] = {
+		{ NULL, "/metrics", HTTP_ROUTE_LOOPBACK, route_fn },
+		{ "GET", "/client/api", 0, route_fn },
+		{ "POST", "/client/api", 0, route_fn },
+		{ "PUT", "/latest/api/token", 0, route_fn },
+		{ "GET", "/latest/", HTTP_ROUTE_PREFIX, route_fn },
+		{ NULL, "/any", 0, route_fn },
+	};
+	struct http_router rt = { .routes = routes, .nroutes = 6 };
+	bool known;
+
+	(void)state;
+	assert_ptr_equal(http_route_find(&rt, "POST", "/client/api", false, &known), &routes[2]);
+	assert_true(known);
+	assert_null(http_route_find(&rt, "DELETE", "/client/api", false, &known));
+	assert_true(known); /* 405 */
+	assert_null(http_route_find(&rt, "GET", "/client/api/x", false, &known));
+	assert_false(known); /* 404: exact paths are exact */
+	assert_ptr_equal(http_route_find(&rt, "GET", "/latest/meta-data/", false, &known),
+	    &routes[4]);
+	assert_null(http_route_find(&rt, "POST", "/latest/x", false, &known));
+	assert_true(known);
+	assert_ptr_equal(http_route_find(&rt, "PATCH", "/any", false, &known), &routes[5]);
+	assert_null(http_route_find(&rt, "GET", "/metrics", false, &known));
+	assert_false(known); /* not for a guest */
+	assert_ptr_equal(http_route_find(&rt, "GET", "/metrics", true, &known), &routes[0]);
+}
+
+static void
+test_err_set_and_logging_keep_errno(void **state)
+{
+	char err[32];
+
+	(void)state;
+	errno = EBUSY;
+	assert_int_equal(err_set(err, sizeof(err), -ENOENT, "key: %s", "no such thing here"),
+	    -ENOENT);
+	assert_string_equal(err, "key: no such thing here");
+	assert_int_equal(errno, EBUSY);
+	assert_int_equal(err_set(NULL, 0, -EINVAL, "dropped"), -EINVAL);
+	/* with stderr closed, writing the line fails (EBADF): errno stays */
+	{
+		int saved = dup(2);
+
+		assert_true(saved >= 0);
+		fflush(stderr);
+		close(2);
+		errno = EACCES;
+		log_warn("test_lib: log_warn");
+		log_warnx("test_lib: a warning");
+		log_err(-ENOMEM, "test_lib: log_err");
+		log_info("test_lib: info");
+		log_debug("test_lib: debug");
+		assert_int_equal(errno, EACCES);
+		dup2(saved, 2);
+		close(saved);
+		clearerr(stderr);
+	}
+}
+
 int
 main(void)
 {
@@ -441,6 +518,8 @@ main(void)
 		cmocka_unit_test(test_buf_grows_and_steals),
 		cmocka_unit_test(test_array_reserve),
 		cmocka_unit_test(test_http_conn_budget),
+		cmocka_unit_test(test_http_route_find),
+		cmocka_unit_test(test_err_set_and_logging_keep_errno),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -179,7 +179,9 @@ test_open_creates_dirs_and_load_writes_derived(void **state)
 	assert_stat(f, "passwords", 0700, NOBODY, NOBODY);
 	assert_int_equal(f->st.generation, 0);
 	assert_int_equal(f->st.nvm, 0);
-	assert_int_equal(ci.files, 4);
+	assert_int_equal(ci.files, DF_NFILES);
+	for (int i = 0; i < DF_NFILES; i++)
+		assert_true(tu_exists(f->dir, dnsmasq_file_names[i]));
 	assert_true(ci.hosts_changed);
 	assert_true(ci.conf_changed);
 	assert_file(f, "dhcphosts", "");

@@ -19,16 +19,7 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/vrd.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/netns.sh"
 
-for bin in dnsmasq udhcpc dhclient ip; do
-	if ! command -v "$bin" >/dev/null; then
-		echo "not ok - $bin is installed (make deps)"
-		exit 1
-	fi
-done
-if [ "$(id -u)" != 0 ]; then
-	echo "not ok - dhcp6.sh runs as root (network namespaces)"
-	exit 1
-fi
+vt_need --root "network namespaces" dnsmasq udhcpc dhclient ip
 
 vt_init
 nt_init

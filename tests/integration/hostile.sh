@@ -40,16 +40,7 @@ set -u
 PY3=/usr/bin/python3
 CI="$VT_LIB/ci_guest.py"
 L2="$VT_LIB/l2_attack.py"
-for bin in dnsmasq udhcpc ip nft; do
-	if ! command -v "$bin" >/dev/null; then
-		echo "not ok - $bin is installed (make deps)"
-		exit 1
-	fi
-done
-if [ "$(id -u)" != 0 ]; then
-	echo "not ok - hostile.sh runs as root (network namespaces)"
-	exit 1
-fi
+vt_need --root "network namespaces" dnsmasq udhcpc ip nft
 
 vt_init
 nt_init

@@ -32,12 +32,7 @@ set -u
 PY3=/usr/bin/python3
 CI="$VT_LIB/ci_guest.py"
 HOG="$VT_LIB/md_hog.py"
-for bin in dnsmasq udhcpc ip wget prlimit; do
-	if ! command -v "$bin" >/dev/null; then
-		echo "not ok - $bin is installed (make deps)"
-		exit 1
-	fi
-done
+vt_need dnsmasq udhcpc ip wget prlimit
 if ! "$PY3" -c 'import cloudinit.sources.DataSourceCloudStack' 2>/dev/null; then
 	echo "not ok - Debian's cloud-init is installed for $PY3 (apt-get install cloud-init)"
 	exit 1

@@ -107,6 +107,25 @@ diag() { printf '%s\n' "$*" | sed 's/^/# /'; }
 
 # --- set-up and tear-down -----------------------------------------------------
 
+# vt_need [--root WHY] BIN...: one "not ok" and exit 1 unless every BIN is installed and, with
+# --root, unless the test runs as root (WHY: what needs it).
+vt_need() {
+	local why="" bin
+	if [ "$1" = --root ]; then
+		why=$2
+		shift 2
+	fi
+	for bin in "$@"; do
+		command -v "$bin" >/dev/null && continue
+		echo "not ok - $bin is installed (make deps)"
+		exit 1
+	done
+	if [ -n "$why" ] && [ "$(id -u)" != 0 ]; then
+		echo "not ok - $(basename "$0") runs as root ($why)"
+		exit 1
+	fi
+}
+
 vt_init() {
 	if [ ! -x "$VRD_BIN" ] || [ ! -x "$VRCTL_BIN" ]; then
 		echo "not ok - $VRD_BIN and $VRCTL_BIN exist (run make)"

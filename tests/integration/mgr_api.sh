@@ -45,6 +45,20 @@ run "unknown key in the config file" 2 -c "$VT_TMP/bad.conf" -n
 has "the unknown config key is named" "frobnicate"
 run "workers out of range" 2 -c /dev/null --workers 0 -n
 has "the bad key is named" "workers"
+# each key is checked once, by its type, for -n and a start alike
+for bad in "--domain-type xen" "--group-commit maybe" "--console-dir relative/dir" \
+    "--api-threads 65" "--listen 127.0.0.1"; do
+	key=${bad%% *}
+	key=${key#--}
+	run "$bad with -n" 2 -c /dev/null $bad -n
+	has "-n names $key" "vr-manager: $key: "
+	n_out=$OUT
+	run "$bad with serve" 2 -c /dev/null --db "$VT_TMP/none.db" $bad serve
+	if [ "$OUT" = "$n_out" ]; then ok "serve reports $bad as -n does"
+	else fail "serve reports $bad as -n does" "-n: $n_out" "serve: $OUT"; fi
+done
+[ ! -e "$VT_TMP/none.db" ] && ok "no database was created by a refused start" ||
+	fail "no database was created by a refused start"
 run "no command" 2 -c /dev/null
 run "unknown command" 2 -c /dev/null --db "$VT_TMP/none.db" frobnicate
 has "the unknown command is named" "frobnicate"

@@ -129,36 +129,31 @@ conf_parse(struct conf *c, const char *buf, size_t len, enum conf_source src,
 		trim(&ks, &le);
 		if (ks == le || *ks == '#')
 			continue;
-		if ((size_t)(le - ks) >= CONF_LINE_MAX) {
+		if ((size_t)(le - ks) >= CONF_LINE_MAX)
 			return err_set(err, errlen, -EINVAL, "line %d: too long", lineno);
-		}
 		eq = memchr(ks, '=', (size_t)(le - ks));
-		if (!eq) {
+		if (!eq)
 			return err_set(err, errlen, -EINVAL, "line %d: expected \"key = value\"", lineno);
-		}
 		ke = eq;
 		vs = eq + 1;
 		ve = le;
 		trim(&ks, &ke);
 		trim(&vs, &ve);
-		if (ke == ks || (size_t)(ke - ks) >= sizeof(key)) {
+		if (ke == ks || (size_t)(ke - ks) >= sizeof(key))
 			return err_set(err, errlen, -EINVAL, "line %d: missing or overlong key", lineno);
-		}
 		memcpy(key, ks, (size_t)(ke - ks));
 		key[ke - ks] = '\0';
 		memcpy(val, vs, (size_t)(ve - vs));
 		val[ve - vs] = '\0';
-		if (memchr(val, '\0', (size_t)(ve - vs))) {
+		if (memchr(val, '\0', (size_t)(ve - vs)))
 			return err_set(err, errlen, -EINVAL, "line %d: %s: NUL byte in value", lineno, key);
-		}
 		r = conf_set(c, key, val, src);
 		if (r == -ENOENT) {
 			return err_set(err, errlen, -EINVAL, "line %d: unknown key \"%s\"", lineno, key);
 		} else if (r == -EEXIST) {
 			return err_set(err, errlen, -EINVAL, "line %d: %s: given more than once", lineno, key);
-		} else if (r < 0) {
+		} else if (r < 0)
 			return err_set(err, errlen, r, "line %d: %s: %s", lineno, key, strerror(-r));
-		}
 	}
 	return 0;
 }
@@ -400,6 +395,8 @@ cli_help(const struct cli_spec *spec)
 	for (size_t i = 0; i < spec->nkeys; i++) {
 		const struct conf_key *k = &spec->keys[i];
 		printf("  --%-22s %s", k->name, k->help);
+		if (k->type == CONF_UINT || k->type == CONF_U64)
+			printf(" (%" PRIu64 " to %" PRIu64 ")", k->min, k->max);
 		if (k->def)
 			printf(" (default: %s)", *k->def ? k->def : "\"\"");
 		if (k->flags & CONF_MULTI)

@@ -1,5 +1,6 @@
-/* http.h: libmicrohttpd glue shared by the daemons: listeners, bounded
- * request bodies and replies. */
+/* http.h: libmicrohttpd glue shared by the daemons: listeners, the
+ * connection guard, bounded request bodies and replies (the route table
+ * over it: httpd.h). */
 #ifndef VR_HTTP_H
 #define VR_HTTP_H
 
@@ -66,7 +67,9 @@ int http_listen_check(char *const *listen, size_t n, size_t max, char *err, size
  * when it is non-zero), with IP_FREEBIND so the address need not exist yet.
  * Returns the fd, or a negative errno with the reason in err. */
 int http_listen_open(const char *addr, unsigned port_override, char *err, size_t errlen);
-/* Starts one MHD daemon on each open listening socket (it takes the fds).
+/* Starts one MHD daemon on each open listening socket (it takes the fds),
+ * with raw libmicrohttpd callbacks: daemons serve through httpd.h's route
+ * table instead (vrd's api.c still calls this itself until its conversion).
  * Request paths reach the handler exactly as sent: nothing is
  * percent-decoded, so "%2f" or "%00" can never become a separator or an
  * end of string.  With a header deadline, a request whose framing is

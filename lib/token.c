@@ -30,9 +30,8 @@ token_load(const char *path, char **out, char *err, size_t errlen)
 		return err_set(err, errlen, -EPERM, "token-file %s: mode %03o lets others read "
 		    "it; want 0600", path, (unsigned)(st.st_mode & 0777));
 	}
-	if ((r = file_read_all(path, TOKEN_MAX_HEX + 64, &buf, &len)) < 0) {
+	if ((r = file_read_all(path, TOKEN_MAX_HEX + 64, &buf, &len)) < 0)
 		return err_set(err, errlen, r, "token-file %s: %s", path, strerror(-r));
-	}
 	while (len > 0 && isspace((unsigned char)buf[len - 1]))
 		buf[--len] = '\0';
 	for (size_t i = 0; i < len; i++) {

@@ -52,7 +52,7 @@ api_fail(struct api_err *e, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e->text, sizeof(e->text), fmt, ap);
 	va_end(ap);
-	return -1;
+	return -EINVAL;
 }
 
 static int
@@ -192,11 +192,6 @@ api_dispatch(struct api *a, struct MHD_Connection *c, const struct query *q)
 	return http_reply_json(c, 200, json_pack("{so}", name, out));
 }
 
-/* Per-request state: the form body of a POST. */
-struct api_conn {
-	struct http_body body;
-};
-
 static enum MHD_Result
 collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
@@ -213,44 +208,25 @@ collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *val
 	return MHD_YES;
 }
 
+/* A request to /client/api: its parameters are the query string's and the
+ * form body's together. */
 static enum MHD_Result
-api_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-    const char *version, const char *upload, size_t *upload_size, void **con_cls)
+api_request(void *cls, const struct http_req *rq)
 {
 	struct api *a = cls;
-	struct api_conn *ac = *con_cls;
 	struct api_err e = { 0, "" };
 	struct query q = { 0 };
 	enum MHD_Result ret;
 	struct buf raw;
 	int r;
 
-	(void)version;
-	if (!ac) {
-		if (strcmp(url, "/client/api") && strcmp(url, "/client/api/"))
-			return http_reply(c, 404, "text/plain", "not found\n", 10);
-		if (strcmp(method, "GET") && strcmp(method, "POST"))
-			return http_reply(c, 405, "text/plain", "GET or POST\n", 12);
-		if (!(ac = calloc(1, sizeof(*ac))))
-			return MHD_NO;
-		buf_init(&ac->body.b);
-		ac->body.max = QUERY_LEN_MAX;
-		*con_cls = ac;
-		return MHD_YES;
-	}
-	if (!http_body_step(&ac->body, upload, upload_size))
-		return MHD_YES;
 	atomic_fetch_add(&a->requests, 1);
-	if (ac->body.too_big) {
-		api_fail(&e, CS_PARAM_ERROR, "request larger than %u bytes", QUERY_LEN_MAX);
-		return reply_error(c, NULL, &e);
-	}
 	buf_init(&raw);
-	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &raw);
-	if (ac->body.b.len) {
+	MHD_get_connection_values(rq->c, MHD_GET_ARGUMENT_KIND, collect_arg, &raw);
+	if (rq->len) {
 		if (raw.len)
 			buf_adds(&raw, "&");
-		buf_add(&raw, ac->body.b.p, ac->body.b.len);
+		buf_add(&raw, rq->body, rq->len);
 	}
 	if (raw.oom) {
 		buf_free(&raw);
@@ -261,28 +237,36 @@ api_handler(void *cls, struct MHD_Connection *c, const char *url, const char *me
 	if (r < 0) {
 		api_fail(&e, CS_PARAM_ERROR, "malformed request parameters: %s",
 		    r == -E2BIG ? "too many or too long" : "bad encoding, empty or repeated key");
-		return reply_error(c, NULL, &e);
+		return reply_error(rq->c, NULL, &e);
 	}
-	ret = api_dispatch(a, c, &q);
+	ret = api_dispatch(a, rq->c, &q);
 	query_free(&q);
 	return ret;
 }
 
-static void
-api_done(void *cls, struct MHD_Connection *c, void **con_cls,
-    enum MHD_RequestTerminationCode toe)
+/* The adapter's refusals: a wrong path or method in plain text, a body past
+ * QUERY_LEN_MAX as CloudStack's parameter error. */
+static enum MHD_Result
+api_refuse(void *cls, const struct http_req *rq, unsigned status, const char *text)
 {
-	struct api_conn *ac = *con_cls;
+	struct api *a = cls;
+	struct api_err e = { 0, "" };
 
-	(void)cls;
-	(void)c;
-	(void)toe;
-	if (ac) {
-		buf_free(&ac->body.b);
-		free(ac);
-		*con_cls = NULL;
-	}
+	if (status == 404)
+		return http_reply(rq->c, 404, "text/plain", "not found\n", 10);
+	if (status == 405)
+		return http_reply(rq->c, 405, "text/plain", "GET or POST\n", 12);
+	atomic_fetch_add(&a->requests, 1);
+	api_fail(&e, CS_PARAM_ERROR, "%s", text);
+	return reply_error(rq->c, NULL, &e);
 }
+
+static const struct http_route api_routes[] = {
+	{ "GET", "/client/api", 0, api_request },
+	{ "POST", "/client/api", 0, api_request },
+	{ "GET", "/client/api/", 0, api_request },
+	{ "POST", "/client/api/", 0, api_request },
+};
 
 int
 api_listen(struct api *a, char *const *listen, size_t n, unsigned threads, char *err,
@@ -298,7 +282,14 @@ api_listen(struct api *a, char *const *listen, size_t n, unsigned threads, char 
 		.header_deadline_s = 10,
 	};
 
-	return http_server_start(&a->http, listen, n, &lim, api_handler, a, api_done, err, errlen);
+	a->router = (struct http_router){
+		.routes = api_routes,
+		.nroutes = sizeof(api_routes) / sizeof(api_routes[0]),
+		.max_body = QUERY_LEN_MAX,
+		.error = api_refuse,
+		.cls = a,
+	};
+	return http_router_start(&a->http, listen, n, &lim, &a->router, err, errlen);
 }
 
 int

@@ -6,7 +6,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "http.h"
+#include "httpd.h"
 #include "mgr.h"
 #include "query.h"
 
@@ -25,6 +25,7 @@ struct api {
 	struct api_account *accounts; /* sorted by api_key */
 	size_t naccounts;
 	struct http_server http;
+	struct http_router router;    /* /client/api (api.c) */
 	_Atomic uint64_t requests, unauthorized;
 };
 
@@ -39,7 +40,8 @@ struct api_err {
 	char text[512];
 };
 
-/* A command: fills *out (the object inside "<command>response") or e. */
+/* A command: fills *out (the object inside "<command>response") and
+ * returns 0, or fills e and returns a negative errno (api_fail). */
 typedef int (*api_cmd_fn)(struct api_req *r, json_t **out, struct api_err *e);
 
 struct api_cmd {
@@ -55,7 +57,9 @@ void api_free(struct api *a);
 int api_listen(struct api *a, char *const *listen, size_t n, unsigned threads, char *err,
     size_t errlen);
 
-/* Sets e and returns -1. */
+/* Sets e (the CloudStack error code and text) and returns -EINVAL: a
+ * command fails with 0 or a negative errno like any other function, the
+ * reason in its struct api_err. */
 int api_fail(struct api_err *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

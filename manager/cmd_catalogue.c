@@ -156,7 +156,7 @@ catalogue_run(struct api_req *r, const struct catalogue_list *l, json_t **out,
 		return api_fail(e, CS_PARAM_ERROR, "Unable to execute API command %s due to "
 		    "missing parameter %s", l->cmd, l->filter);
 	if (api_paging(r->q, &limit, &offset, e) < 0)
-		return -1;
+		return -EINVAL; /* e says why */
 	if (!(list = json_array()))
 		return api_fail(e, CS_INTERNAL_ERROR, "out of memory");
 	db_lock(d);

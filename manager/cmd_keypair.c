@@ -60,7 +60,7 @@ cmd_register_keypair(struct api_req *r, json_t **out, struct api_err *e)
 	char fp[SSHKEY_FP_LEN + 1];
 
 	if (name_check("registerSSHKeyPair", name, e) < 0)
-		return -1;
+		return -EINVAL; /* e says why */
 	if (!pub)
 		return api_fail(e, CS_PARAM_ERROR, "Unable to execute API command "
 		    "registerSSHKeyPair due to missing parameter publickey");
@@ -78,7 +78,7 @@ cmd_create_keypair(struct api_req *r, json_t **out, struct api_err *e)
 	int x;
 
 	if (name_check("createSSHKeyPair", name, e) < 0)
-		return -1;
+		return -EINVAL; /* e says why */
 	snprintf(comment, sizeof(comment), "%s@vr-manager", name);
 	if ((x = sshkey_generate(comment, &priv, &pub)) < 0 ||
 	    (x = sshkey_fingerprint(pub, strlen(pub), fp)) < 0) {
@@ -104,7 +104,7 @@ cmd_delete_keypair(struct api_req *r, json_t **out, struct api_err *e)
 	int x;
 
 	if (name_check("deleteSSHKeyPair", name, e) < 0)
-		return -1;
+		return -EINVAL; /* e says why */
 	db_lock(d);
 	x = db_run(d, "DELETE FROM keypair WHERE account_id = ? AND name = ?", "is", r->acct->id,
 	    name);

@@ -114,7 +114,7 @@ cmd_vm_job(struct api_req *r, json_t **out, struct api_err *e)
 		return api_fail(e, CS_INTERNAL_ERROR, "%s: not a VM job command", cmd);
 	/* destroy: expunge (always done: a destroyed VM is expunged); stop: forced */
 	if (bool_param(r, !strcmp(c->kind, "stop") ? "forced" : "expunge", &flag, e) < 0)
-		return -1;
+		return -EINVAL; /* e says why */
 	if (!strcmp(c->kind, "stop"))
 		snprintf(arg, sizeof(arg), "{\"forced\":%s}", flag ? "true" : "false");
 	else if (!strcmp(c->kind, "resetpassword"))
@@ -188,7 +188,7 @@ cmd_update_vm(struct api_req *r, json_t **out, struct api_err *e)
 		return api_fail(e, CS_PARAM_ERROR, "displayname: at most %d characters, one line",
 		    DISPLAYNAME_MAX);
 	if (ud && *ud && vm_userdata_check(ud, e) < 0)
-		return -1;
+		return -EINVAL; /* e says why */
 	db_lock(d);
 	x = vm_find(r, "updateVirtualMachine", "id", &v, e);
 	db_unlock(d);

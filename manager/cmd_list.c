@@ -92,7 +92,7 @@ cmd_list_jobs(struct api_req *r, json_t **out, struct api_err *e)
 	int64_t total = 0;
 
 	if (api_paging(r->q, &limit, &offset, e) < 0)
-		return -1;
+		return -EINVAL; /* e says why */
 	db_lock(d);
 	if (!(st = db_stmt(d, sql))) {
 		db_unlock(d);
@@ -165,7 +165,7 @@ cmd_list_hosts(struct api_req *r, json_t **out, struct api_err *e)
 
 	if (api_paging(r->q, &limit, &offset, e) < 0) {
 		json_decref(list);
-		return -1;
+		return -EINVAL; /* e says why */
 	}
 	for (i = 0; i < c->nhosts; i++) {
 		if (id && strcmp(id, c->hosts[i].uuid) && strcmp(id, c->hosts[i].api_id))

@@ -99,7 +99,7 @@ deploy_options(struct api_req *r, struct deploy_in *in, struct api_err *e)
 	if (in->ssh_key)
 		return api_fail(e, CS_PARAM_ERROR, "sshkey and keypair exclude each other");
 	if (keypairs_resolve(r, kp, &in->keys, in->keypairs, sizeof(in->keypairs), e) < 0)
-		return -1;
+		return -EINVAL; /* e says why */
 	in->ssh_key = in->keys;
 	return 0;
 }
@@ -183,13 +183,13 @@ deploy_resolve(struct api_req *r, struct deploy_in *in, struct api_err *e)
 	snprintf(in->name, sizeof(in->name), "%s", name ? name : "");
 	in->userdata = query_get(r->q, "userdata");
 	if (in->userdata && *in->userdata && vm_userdata_check(in->userdata, e) < 0)
-		return -1;
+		return -EINVAL; /* e says why */
 	in->ssh_key = query_get(r->q, "sshkey");
 	if (in->ssh_key && (strlen(in->ssh_key) > SSH_KEY_MAX || strpbrk(in->ssh_key, "\r\n")))
 		return api_fail(e, CS_PARAM_ERROR, "sshkey must be one line of at most %d bytes",
 		    SSH_KEY_MAX);
 	if (deploy_options(r, in, e) < 0)
-		return -1;
+		return -EINVAL; /* e says why */
 	if (!(st = db_stmt(r->m->db, "SELECT o.cpu_count, o.cpu_mhz, o.ram_mib, t.size FROM"
 	    " offering o, template t WHERE o.id = ?1 AND t.id = ?2")))
 		return api_fail(e, CS_INTERNAL_ERROR, "database: %s", db_errmsg(r->m->db));
@@ -464,7 +464,7 @@ cmd_list_vms(struct api_req *r, json_t **out, struct api_err *e)
 	int rc, x = 0;
 
 	if (api_paging(r->q, &limit, &offset, e) < 0)
-		return -1;
+		return -EINVAL; /* e says why */
 	db_lock(d);
 	if (!(st = db_stmt(d, sql))) {
 		db_unlock(d);

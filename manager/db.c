@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "db.h"
 #include "db_group.h"
+#include "err.h"
 #include "log.h"
 
 #define PG_INT8OID 20
@@ -265,10 +266,8 @@ db_connect(const char *path, struct db **out, char *err, size_t errlen)
 	struct db *d;
 	int r;
 
-	if (!(d = calloc(1, sizeof(*d)))) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
+	if (!(d = calloc(1, sizeof(*d))))
+		return err_set(err, errlen, -ENOMEM, "out of memory");
 	pthread_mutex_init(&d->mu, NULL);
 	if (db_is_pg(path)) {
 		d->pg = PQconnectdb(path);
@@ -304,8 +303,7 @@ db_open(const char *path, struct db **out, char *err, size_t errlen)
 	if (!db_is_pg(path)) {
 		if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
 			r = -errno;
-			snprintf(err, errlen, "%s: %s", path, strerror(-r));
-			return r;
+			return err_set(err, errlen, r, "%s: %s", path, strerror(-r));
 		}
 		close(fd);
 	}

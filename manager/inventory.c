@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "err.h"
 #include "httpc.h"
 #include "inventory.h"
 
@@ -32,8 +33,7 @@ bad(const struct ctx *c, const char *key, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(c->err, c->errlen, "%s[%zu].%s: %s", c->section, c->i, key, msg);
-	return -EINVAL;
+	return err_set(c->err, c->errlen, -EINVAL, "%s[%zu].%s: %s", c->section, c->i, key, msg);
 }
 
 enum str_kind { S_ID, S_NAME, S_PATH, S_RELPATH, S_KEY, S_URI, S_IFNAME };
@@ -147,10 +147,9 @@ check_keys(const struct ctx *c, json_t *o, const char *const *allowed)
 	json_t *v;
 	size_t i;
 
-	if (!json_is_object(o)) {
-		snprintf(c->err, c->errlen, "%s[%zu]: must be an object", c->section, c->i);
-		return -EINVAL;
-	}
+	if (!json_is_object(o))
+		return err_set(c->err, c->errlen, -EINVAL, "%s[%zu]: must be an object", c->section,
+		    c->i);
 	json_object_foreach(o, key, v) {
 		for (i = 0; allowed[i] && strcmp(allowed[i], key); i++)
 			;
@@ -422,15 +421,11 @@ inventory_parse(const char *buf, size_t len, struct inventory **out, char *err, 
 	size_t i;
 	int r;
 
-	if (len > INV_LEN_MAX) {
-		snprintf(err, errlen, "inventory larger than %u bytes", INV_LEN_MAX);
-		return -E2BIG;
-	}
-	if (!(root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je))) {
-		snprintf(err, errlen, "not JSON: line %d column %d: %s", je.line, je.column,
-		    je.text);
-		return -EINVAL;
-	}
+	if (len > INV_LEN_MAX)
+		return err_set(err, errlen, -E2BIG, "inventory larger than %u bytes", INV_LEN_MAX);
+	if (!(root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je)))
+		return err_set(err, errlen, -EINVAL, "not JSON: line %d column %d: %s", je.line,
+		    je.column, je.text);
 	r = -EINVAL;
 	if (!json_is_object(root)) {
 		snprintf(err, errlen, "must be a JSON object");

@@ -16,6 +16,7 @@
 #include <libvirt/virterror.h>
 
 #include "addr.h"
+#include "err.h"
 #include "fileio.h"
 #include "log.h"
 #include "virt.h"
@@ -342,13 +343,6 @@ libvirt_init(void)
 		pthread_detach(t);
 }
 
-static void
-err_set(char *err, size_t errlen, const char *msg)
-{
-	if (err && errlen)
-		snprintf(err, errlen, "%s", msg);
-}
-
 /* Translates this thread's last libvirt error (the failing call must be the last libvirt
  * call made) into fallback, -ENOMEM, or -EHOSTUNREACH when conn has died meanwhile; copies
  * the message to err. */
@@ -358,7 +352,7 @@ libvirt_error(int fallback, virConnectPtr conn, char *err, size_t errlen)
 	virErrorPtr e = virGetLastError();
 	int code = e ? e->code : VIR_ERR_OK;
 
-	err_set(err, errlen, virGetLastErrorMessage());
+	err_set(err, errlen, fallback, "%s", virGetLastErrorMessage());
 	if (code == VIR_ERR_NO_MEMORY)
 		return -ENOMEM;
 	/* virConnectIsAlive resets the last error, so it comes after the copy. */
@@ -529,10 +523,9 @@ embed_prepare(const char *uri, char *err, size_t errlen)
 	int dirfd, r;
 
 	if (root[0] != '/' || strpbrk(root, "&%#") ||
-	    (size_t)snprintf(path, sizeof(path), "%s/etc", root) >= sizeof(path) - 16) {
-		err_set(err, errlen, "qemu:///embed needs root=/ABSOLUTE/DIR (no & % #)");
-		return -EINVAL;
-	}
+	    (size_t)snprintf(path, sizeof(path), "%s/etc", root) >= sizeof(path) - 16)
+		return err_set(err, errlen, -EINVAL,
+		    "qemu:///embed needs root=/ABSOLUTE/DIR (no & %% #)");
 	if (mkdir(root, 0700) < 0 && errno != EEXIST)
 		goto fail;
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
@@ -549,9 +542,7 @@ embed_prepare(const char *uri, char *err, size_t errlen)
 	}
 	return 0;
 fail:
-	if (err && errlen)
-		snprintf(err, errlen, "%s: %s", root, strerror(errno));
-	return -EHOSTUNREACH;
+	return err_set(err, errlen, -EHOSTUNREACH, "%s: %s", root, strerror(errno));
 }
 
 /* Opens host's connection unless it is open and alive.  Called with host->lock held. */
@@ -589,14 +580,10 @@ host_connect(struct virt_hosts *h, const char *uri, struct virt_host **hostp,
 	struct virt_host *host;
 	int r;
 
-	if (!h || !uri) {
-		err_set(err, errlen, "no host URI");
-		return -EINVAL;
-	}
-	if ((r = host_get(h, uri, &host)) < 0) {
-		err_set(err, errlen, "out of memory");
-		return r;
-	}
+	if (!h || !uri)
+		return err_set(err, errlen, -EINVAL, "no host URI");
+	if ((r = host_get(h, uri, &host)) < 0)
+		return err_set(err, errlen, r, "out of memory");
 	pthread_mutex_lock(&host->lock);
 	r = host_connect_locked(host, h->domain_pref, err, errlen);
 	if (r == 0) {
@@ -675,17 +662,13 @@ virt_domain_start(struct virt_hosts *h, const char *uri, const struct virt_spec 
 	int r;
 
 	buf_init(&xml);
-	if (!s || !spec_is_valid(s) || !h) {
-		err_set(err, errlen, "invalid domain specification");
-		return -EINVAL;
-	}
+	if (!s || !spec_is_valid(s) || !h)
+		return err_set(err, errlen, -EINVAL, "invalid domain specification");
 	full = *s;
 	if (!full.console_path[0] && h->console_dir[0] &&
 	    (size_t)snprintf(full.console_path, sizeof(full.console_path), "%s/%s.log",
-	    h->console_dir, s->name) >= sizeof(full.console_path)) {
-		err_set(err, errlen, "console path too long");
-		return -EINVAL;
-	}
+	    h->console_dir, s->name) >= sizeof(full.console_path))
+		return err_set(err, errlen, -EINVAL, "console path too long");
 	if (!full.vnc_listen[0])
 		snprintf(full.vnc_listen, sizeof(full.vnc_listen), "%s", h->vnc_listen);
 	s = &full;
@@ -699,7 +682,8 @@ virt_domain_start(struct virt_hosts *h, const char *uri, const struct virt_spec 
 		goto out;
 	}
 	if ((r = domain_xml_render(s, domain_type, &xml)) < 0) {
-		err_set(err, errlen, r == -ENOMEM ? "out of memory" : "invalid domain specification");
+		err_set(err, errlen, r, "%s", r == -ENOMEM ? "out of memory" :
+		    "invalid domain specification");
 		goto out;
 	}
 	if ((r = domain_define_new(host, conn, s->name, xml.p, &dom, err, errlen)) < 0)
@@ -757,10 +741,8 @@ domain_lookup(struct virt_hosts *h, const char *uri, const char *name, virConnec
 	struct virt_host *host;
 	int r;
 
-	if (!name || !safe_name(name, VIRT_NAME_MAX + 1, VIRT_NAME_MAX)) {
-		err_set(err, errlen, "invalid domain name");
-		return -EINVAL;
-	}
+	if (!name || !safe_name(name, VIRT_NAME_MAX + 1, VIRT_NAME_MAX))
+		return err_set(err, errlen, -EINVAL, "invalid domain name");
 	if ((r = host_connect(h, uri, &host, conn, NULL, err, errlen)) < 0)
 		return r;
 	*dom = virDomainLookupByName(*conn, name);
@@ -768,9 +750,7 @@ domain_lookup(struct virt_hosts *h, const char *uri, const char *name, virConnec
 		return 0;
 	if (!libvirt_error_is_no_domain())
 		return libvirt_error(-EIO, *conn, err, errlen);
-	if (err && errlen)
-		snprintf(err, errlen, "domain '%s' does not exist", name);
-	return -ENOENT;
+	return err_set(err, errlen, -ENOENT, "domain '%s' does not exist", name);
 }
 
 int
@@ -882,7 +862,7 @@ virt_domain_list(struct virt_hosts *h, const char *uri, char ***names, size_t *n
 	v = NULL;
 out:
 	if (r == -ENOMEM)
-		err_set(err, errlen, "out of memory");
+		err_set(err, errlen, r, "out of memory");
 	virt_names_free(v, (size_t)ndoms);
 	for (int i = 0; i < ndoms; i++)
 		virDomainFree(doms[i]);

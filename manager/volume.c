@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "err.h"
 #include "fileio.h"
 #include "qcow2.h"
 #include "volume.h"
@@ -30,18 +31,6 @@ extern char **environ;
 /* "template-<id>.qcow2", ".template-<id>.lock" */
 #define NAME_BUF		(VOLUME_TEMPLATE_ID_MAX + 16)
 #define QCOW2_IMAGE_MIN		(3 * 65536)	/* header, refcount table and block clusters */
-
-static void __attribute__((format(printf, 3, 4)))
-err_set(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static bool
 template_id_valid(const char *id)
@@ -60,15 +49,15 @@ template_id_valid(const char *id)
 	return n > 0;
 }
 
-/* Copies the first line of msg (at most len bytes) into err. */
-static void
-err_first_line(char *err, size_t errlen, const char *what, const char *msg, size_t len)
+/* Copies the first line of msg (at most len bytes) into err; returns r. */
+static int
+err_first_line(char *err, size_t errlen, int r, const char *what, const char *msg, size_t len)
 {
 	size_t n = 0;
 
 	while (n < len && msg[n] != '\n' && msg[n] != '\0')
 		n++;
-	err_set(err, errlen, "%s: %.*s", what, (int)n, msg);
+	return err_set(err, errlen, r, "%s: %.*s", what, (int)n, msg);
 }
 
 /* Runs argv (argv[0] looked up on PATH) with stdin and stdout on /dev/null and stderr captured.
@@ -104,8 +93,8 @@ qemu_img_run(char *const argv[], char *err, size_t errlen)
 	close(pfd[1]);
 	if (r != 0) {
 		close(pfd[0]);
-		err_set(err, errlen, "%s: cannot run: %s", argv[0], strerror(r));
-		return r == ENOENT || r == EACCES ? -ENOEXEC : -r;
+		return err_set(err, errlen, r == ENOENT || r == EACCES ? -ENOEXEC : -r,
+		    "%s: cannot run: %s", argv[0], strerror(r));
 	}
 	for (;;) {
 		char sink[512];
@@ -127,19 +116,17 @@ qemu_img_run(char *const argv[], char *err, size_t errlen)
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
 			r = -errno;
-			err_set(err, errlen, "%s: waitpid: %s", argv[0], strerror(errno));
-			return r;
+			return err_set(err, errlen, r, "%s: waitpid: %s", argv[0], strerror(errno));
 		}
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
+	r = strstr(msg, "No space left on device") ? -ENOSPC : -EIO;
 	if (got > 0)
-		err_first_line(err, errlen, argv[0], msg, got);
-	else if (WIFSIGNALED(status))
-		err_set(err, errlen, "%s: killed by signal %d", argv[0], WTERMSIG(status));
-	else
-		err_set(err, errlen, "%s: exit status %d", argv[0], WEXITSTATUS(status));
-	return strstr(msg, "No space left on device") ? -ENOSPC : -EIO;
+		return err_first_line(err, errlen, r, argv[0], msg, got);
+	if (WIFSIGNALED(status))
+		return err_set(err, errlen, r, "%s: killed by signal %d", argv[0], WTERMSIG(status));
+	return err_set(err, errlen, r, "%s: exit status %d", argv[0], WEXITSTATUS(status));
 }
 
 /* "qcow2" if the file starts with a qcow2 header, else "raw".  0 or -errno. */
@@ -264,19 +251,13 @@ template_convert(int dirfd, const char *pool, const char *name, const char *temp
 
 	if (!qemu_img || !*qemu_img)
 		qemu_img = QEMU_IMG_DEFAULT;
-	if ((r = template_format(template, &fmt)) < 0) {
-		err_set(err, errlen, "template %s: %s", template, strerror(-r));
-		return r;
-	}
-	if (fstatvfs(dirfd, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < QCOW2_IMAGE_MIN) {
-		err_set(err, errlen, "pool %s: no space left for the template", pool);
-		return -ENOSPC;
-	}
+	if ((r = template_format(template, &fmt)) < 0)
+		return err_set(err, errlen, r, "template %s: %s", template, strerror(-r));
+	if (fstatvfs(dirfd, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < QCOW2_IMAGE_MIN)
+		return err_set(err, errlen, -ENOSPC, "pool %s: no space left for the template", pool);
 	snprintf(tmpname, sizeof(tmpname), ".%s.tmp", name);
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/%s", pool, tmpname) >= sizeof(tmp)) {
-		err_set(err, errlen, "pool %s: path too long", pool);
-		return -ENAMETOOLONG;
-	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/%s", pool, tmpname) >= sizeof(tmp))
+		return err_set(err, errlen, -ENAMETOOLONG, "pool %s: path too long", pool);
 	char *const argv[] = { (char *)qemu_img, "convert", "-q", "-f", (char *)fmt, "-O", "qcow2",
 		(char *)template, tmp, NULL };
 
@@ -285,12 +266,12 @@ template_convert(int dirfd, const char *pool, const char *name, const char *temp
 	if ((r = fsync_path(tmp)) < 0 || fchmodat(dirfd, tmpname, TEMPLATE_MODE, 0) < 0 ||
 	    renameat(dirfd, tmpname, dirfd, name) < 0) {
 		r = r < 0 ? r : -errno;
-		err_set(err, errlen, "pool %s: %s: %s", pool, tmpname, strerror(-r));
+		err_set(err, errlen, r, "pool %s: %s: %s", pool, tmpname, strerror(-r));
 		goto out;
 	}
 	if ((r = fsync_dir(dirfd)) < 0) {
 		(void)unlinkat(dirfd, name, 0);
-		err_set(err, errlen, "pool %s: fsync: %s", pool, strerror(-r));
+		err_set(err, errlen, r, "pool %s: fsync: %s", pool, strerror(-r));
 	}
 out:
 	if (r < 0)
@@ -306,27 +287,23 @@ volume_template_ensure(const char *pool_dir, const char *template_id, const char
 	int dirfd = -1, lockfd = -1, r;
 	size_t n;
 
-	if (!pool_dir || !template_id || !template_path || !template_id_valid(template_id)) {
-		err_set(err, errlen, "template id must be [A-Za-z0-9_-]{1,%d}", VOLUME_TEMPLATE_ID_MAX);
-		return -EINVAL;
-	}
+	if (!pool_dir || !template_id || !template_path || !template_id_valid(template_id))
+		return err_set(err, errlen, -EINVAL, "template id must be [A-Za-z0-9_-]{1,%d}",
+		    VOLUME_TEMPLATE_ID_MAX);
 	snprintf(name, sizeof(name), "template-%s.qcow2", template_id);
 	snprintf(lockname, sizeof(lockname), ".template-%s.lock", template_id);
 	if (!realpath(pool_dir, pool)) {
 		r = -errno;
-		err_set(err, errlen, "pool %s: %s", pool_dir, strerror(errno));
-		return r;
+		return err_set(err, errlen, r, "pool %s: %s", pool_dir, strerror(errno));
 	}
 	n = (size_t)snprintf(cached, cachedlen, "%s/%s", pool, name);
-	if (n >= cachedlen) {
-		err_set(err, errlen, "pool %s: cached path longer than %zu", pool, cachedlen);
-		return -ENAMETOOLONG;
-	}
+	if (n >= cachedlen)
+		return err_set(err, errlen, -ENAMETOOLONG, "pool %s: cached path longer than %zu",
+		    pool, cachedlen);
 	dirfd = open(pool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		r = -errno;
-		err_set(err, errlen, "pool %s: %s", pool, strerror(errno));
-		return r;
+		return err_set(err, errlen, r, "pool %s: %s", pool, strerror(errno));
 	}
 	if (exists_at(dirfd, name)) {
 		r = 0;
@@ -334,12 +311,12 @@ volume_template_ensure(const char *pool_dir, const char *template_id, const char
 	}
 	if (!realpath(template_path, template)) {
 		r = -errno;
-		err_set(err, errlen, "template %s: %s", template_path, strerror(errno));
+		err_set(err, errlen, r, "template %s: %s", template_path, strerror(errno));
 		goto out;
 	}
 	if ((lockfd = lock_take(dirfd, lockname)) < 0) {
 		r = lockfd;
-		err_set(err, errlen, "pool %s: lock %s: %s", pool, lockname, strerror(-r));
+		err_set(err, errlen, r, "pool %s: lock %s: %s", pool, lockname, strerror(-r));
 		goto out;
 	}
 	r = exists_at(dirfd, name) ? 0 : template_convert(dirfd, pool, name, template, err, errlen);
@@ -399,43 +376,42 @@ volume_overlay_create(const char *cached, const char *path, char *err, size_t er
 	int dirfd, r;
 
 	buf_init(&img);
-	if ((dirfd = dir_open(path, &base)) < 0) {
-		err_set(err, errlen, "volume %s: %s", path, strerror(-dirfd));
-		return dirfd;
-	}
+	if ((dirfd = dir_open(path, &base)) < 0)
+		return err_set(err, errlen, dirfd, "volume %s: %s", path, strerror(-dirfd));
 	if (exists_at(dirfd, base)) {
 		r = -EEXIST;
-		err_set(err, errlen, "volume %s: %s", path, strerror(EEXIST));
+		err_set(err, errlen, r, "volume %s: %s", path, strerror(EEXIST));
 		goto out;
 	}
 	if ((r = qcow2_file_size(cached, &size)) < 0) {
-		err_set(err, errlen, "template %s: %s", cached, r == -EINVAL ? "not a qcow2 image" :
+		err_set(err, errlen, r, "template %s: %s", cached, r == -EINVAL ? "not a qcow2 image" :
 		    strerror(-r));
 		goto out;
 	}
 	if (!realpath(cached, backing)) {
 		r = -errno;
-		err_set(err, errlen, "template %s: %s", cached, strerror(errno));
+		err_set(err, errlen, r, "template %s: %s", cached, strerror(errno));
 		goto out;
 	}
 	if ((r = qcow2_overlay_render(size, backing, "qcow2", &img)) < 0) {
-		err_set(err, errlen, "volume %s: qcow2 overlay of %s: %s", path, backing, strerror(-r));
+		err_set(err, errlen, r, "volume %s: qcow2 overlay of %s: %s", path, backing,
+		    strerror(-r));
 		goto out;
 	}
 	if ((r = af_stage(dirfd, base, img.p, img.len, OVERLAY_MODE, AF_KEEP_OWNER, 0, true,
 	    &st)) < 0) {
-		err_set(err, errlen, "volume %s: %s", path, strerror(-r));
+		err_set(err, errlen, r, "volume %s: %s", path, strerror(-r));
 		goto out;
 	}
 	if (linkat(dirfd, st.tmp, dirfd, base, 0) < 0) {
 		r = -errno;
-		err_set(err, errlen, "volume %s: %s", path, strerror(errno));
+		err_set(err, errlen, r, "volume %s: %s", path, strerror(errno));
 		goto out;
 	}
 	af_abort(&st);
 	if ((r = fsync_dir(dirfd)) < 0) {
 		(void)unlinkat(dirfd, base, 0);
-		err_set(err, errlen, "volume %s: fsync directory: %s", path, strerror(-r));
+		err_set(err, errlen, r, "volume %s: fsync directory: %s", path, strerror(-r));
 	}
 out:
 	if (st.dirfd >= 0)

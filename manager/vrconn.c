@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "err.h"
 #include "vrconn.h"
 
 struct idle {
@@ -221,11 +222,8 @@ vrconn_post(struct vrconn_pool *p, const char *url, const char *path, const char
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	handle_give(p, h, key, connects);
 	curl_slist_free_all(hdrs);
-	if ((r = curl_errno(rc, &s)) < 0) {
-		if (errlen)
-			snprintf(err, errlen, "%s", ebuf[0] ? ebuf : curl_easy_strerror(rc));
-		return r;
-	}
+	if ((r = curl_errno(rc, &s)) < 0)
+		return err_set(err, errlen, r, "%s", ebuf[0] ? ebuf : curl_easy_strerror(rc));
 	*status = (int)code;
 	return 0;
 }

@@ -37,7 +37,7 @@ static const struct conf_key md_keys[] = {
 	  .type = CONF_LISTEN, .min = 1, .max = HTTP_MAX_LISTEN / 2, MD_AT(listen) },
 	{ "password-port", "8080", 0, "password server port, on every listen host",
 	  .type = CONF_UINT, .min = 1, .max = 65535, MD_AT(pw_port) },
-	{ "state-dir", "/var/lib/vrd", 0, "vrd's state directory (read: vms/, passwords/)",
+	{ "state-dir", "/var/lib/vrd", 0, "vrd's state directory, an absolute path (read: vms/, passwords/)",
 	  .type = CONF_PATH, MD_AT(state_dir) },
 	{ "user", "vr-metadata", 0, "user to run as once the ports are bound (\"\": stay)",
 	  .type = CONF_USER, .min = 0, MD_AT(user) },

@@ -8,6 +8,7 @@
 #include "addr.h"
 #include "base64.h"
 #include "doc.h"
+#include "err.h"
 #include "names.h"
 
 static json_t *
@@ -102,13 +103,6 @@ vm_doc_render(const struct vm *v, struct buf *b)
 }
 
 static int
-doc_bad(char *err, size_t errlen, const char *what)
-{
-	snprintf(err, errlen, "%s", what);
-	return -EINVAL;
-}
-
-static int
 opt_field(json_t *o, const char *key, char **out)
 {
 	json_t *v = json_object_get(o, key);
@@ -133,48 +127,48 @@ vm_doc_fill(json_t *o, struct vm *v, char *err, size_t errlen)
 
 	if (json_is_string(mac)) {
 		if (mac_parse(json_string_value(mac), v->mac) < 0)
-			return doc_bad(err, errlen, "bad mac");
+			return err_set(err, errlen, -EINVAL, "bad mac");
 		v->has_dhcp = true;
 	}
 	if (json_is_string(host)) {
 		if (!host_label_valid(json_string_value(host)))
-			return doc_bad(err, errlen, "bad hostname");
+			return err_set(err, errlen, -EINVAL, "bad hostname");
 		snprintf(v->host, sizeof(v->host), "%s", json_string_value(host));
 	}
 	v->default_entry = !json_is_false(json_object_get(o, "default_entry"));
 	if (json_is_integer(lease)) {
 		v->lease = json_integer_value(lease);
 		if (v->lease < LEASE_MIN || v->lease > 0x7fffffff)
-			return doc_bad(err, errlen, "bad lease_time");
+			return err_set(err, errlen, -EINVAL, "bad lease_time");
 	}
 	if (opt_field(o, "ipv6_address", &v->ipv6) < 0 || opt_field(o, "ipv6_duid", &v->duid) < 0 ||
 	    opt_field(o, "dns_addresses", &v->dns) < 0 ||
 	    opt_field(o, "default_gateway", &v->gw) < 0)
-		return doc_bad(err, errlen, "bad optional field");
+		return err_set(err, errlen, -EINVAL, "bad optional field");
 	if (md && !json_is_object(md))
-		return doc_bad(err, errlen, "metadata is not an object");
+		return err_set(err, errlen, -EINVAL, "metadata is not an object");
 	json_object_foreach(md, key, val) {
 		char *copy;
 
 		if (!md_key_valid(key) || !json_is_string(val) || json_string_length(val) > MD_VALUE_MAX)
-			return doc_bad(err, errlen, "bad metadata entry");
+			return err_set(err, errlen, -EINVAL, "bad metadata entry");
 		if (!(copy = malloc(json_string_length(val) + 1)))
 			return -ENOMEM;
 		memcpy(copy, json_string_value(val), json_string_length(val) + 1);
 		if ((r = vm_md_set(v, key, copy, json_string_length(val))) < 0)
-			return r == -E2BIG ? doc_bad(err, errlen, "too many metadata keys") : r;
+			return r == -E2BIG ? err_set(err, errlen, -EINVAL, "too many metadata keys") : r;
 	}
 	if (json_is_string(ud)) {
 		v->udlen = json_string_length(ud);
 		if (v->udlen > USERDATA_MAX || !(v->ud = malloc(v->udlen + 1)))
-			return doc_bad(err, errlen, "bad user_data");
+			return err_set(err, errlen, -EINVAL, "bad user_data");
 		memcpy(v->ud, json_string_value(ud), v->udlen + 1);
 		v->has_ud = true;
 	} else if (json_is_string(ud64)) {
 		r = base64_decode(json_string_value(ud64), json_string_length(ud64), USERDATA_MAX,
 		    &v->ud, &v->udlen);
 		if (r < 0)
-			return doc_bad(err, errlen, "bad user_data_base64");
+			return err_set(err, errlen, -EINVAL, "bad user_data_base64");
 		v->has_ud = true;
 	}
 	return 0;
@@ -190,12 +184,12 @@ vm_doc_parse(const char *buf, size_t len, struct vm **out, char *err, size_t err
 	int r;
 
 	if (!o || !json_is_object(o)) {
-		r = doc_bad(err, errlen, "not a JSON object");
+		r = err_set(err, errlen, -EINVAL, "not a JSON object");
 		goto out;
 	}
 	jip = json_object_get(o, "ip");
 	if (!json_is_string(jip) || ip4_parse(json_string_value(jip), &ip) < 0) {
-		r = doc_bad(err, errlen, "bad ip");
+		r = err_set(err, errlen, -EINVAL, "bad ip");
 		goto out;
 	}
 	if (!(v = vm_new(ip))) {

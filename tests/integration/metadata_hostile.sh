@@ -86,6 +86,13 @@ cli "--listen nonsense" 2 'listen' "${E[@]}" -n --user nobody --listen nonsense
 cli "--password-port 70000" 2 'password-port' "${E[@]}" -n --user nobody --password-port 70000
 cli "--user nosuchuserxx" 2 'user' "${E[@]}" -n --user nosuchuserxx
 cli "--no-such-key 1" 2 'no-such-key' "${E[@]}" --no-such-key 1
+cli "--state-dir relative" 2 '^vr-metadata: state-dir: "relative" must be an absolute path' \
+	"${E[@]}" -n --user nobody --state-dir relative
+# a start refuses a bad value with the very message -n gives (checked once, in lib/conf.c)
+n_out=$("$MD_BIN" "${E[@]}" -n --user nobody --timeout 0 2>&1)
+run_out=$("$MD_BIN" "${E[@]}" --user nobody --timeout 0 --listen 127.0.0.1:1 2>&1)
+if [ -n "$n_out" ] && [ "$n_out" = "$run_out" ]; then ok "vr-metadata --timeout 0: a start says what -n says"
+else fail "vr-metadata --timeout 0: a start says what -n says" "-n: $n_out" "start: $run_out"; fi
 
 NS="vrm$$-h"
 ROUTER=10.1.1.1

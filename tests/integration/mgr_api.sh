@@ -3,7 +3,8 @@
 # inventories, and the API's front door: CloudStack signatures made by an
 # independent Python signer (GET and POST), every way a signature can be
 # wrong (401), signatureVersion 3 expiry, admin-only commands, malformed
-# and oversized requests (431, the daemon keeps serving), and the sync
+# and oversized requests (431, the daemon keeps serving), a wrong path (404) or
+# method (405) on one keep-alive connection, and the sync
 # phase's parameter errors (431, nothing recorded).
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/mgr.sh"
@@ -44,6 +45,20 @@ run "unknown key in the config file" 2 -c "$VT_TMP/bad.conf" -n
 has "the unknown config key is named" "frobnicate"
 run "workers out of range" 2 -c /dev/null --workers 0 -n
 has "the bad key is named" "workers"
+# each key is checked once, by its type, for -n and a start alike
+for bad in "--domain-type xen" "--group-commit maybe" "--console-dir relative/dir" \
+    "--api-threads 65" "--listen 127.0.0.1"; do
+	key=${bad%% *}
+	key=${key#--}
+	run "$bad with -n" 2 -c /dev/null $bad -n
+	has "-n names $key" "vr-manager: $key: "
+	n_out=$OUT
+	run "$bad with serve" 2 -c /dev/null --db "$VT_TMP/none.db" $bad serve
+	if [ "$OUT" = "$n_out" ]; then ok "serve reports $bad as -n does"
+	else fail "serve reports $bad as -n does" "-n: $n_out" "serve: $OUT"; fi
+done
+[ ! -e "$VT_TMP/none.db" ] && ok "no database was created by a refused start" ||
+	fail "no database was created by a refused start"
 run "no command" 2 -c /dev/null
 run "unknown command" 2 -c /dev/null --db "$VT_TMP/none.db" frobnicate
 has "the unknown command is named" "frobnicate"
@@ -215,6 +230,28 @@ st, js = admin.raw(good + "&pad=" + "x" * (1 << 20), "POST")
 check_eq("POST body of 1 MiB: 431", 431, st)
 st, js = admin.call("listHosts")
 check_eq("after the oversized requests the daemon still answers: 200", 200, st)
+
+# the HTTP adapter's own refusals (lib/httpd.c): a path other than /client/api is
+# 404, a method other than GET and POST 405, in plain text; a body sent to either is
+# read and dropped, and the connection still serves the next request
+import http.client, urllib.parse
+u = urllib.parse.urlsplit(URL)
+conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+def plain(method, path, body=None):
+    conn.request(method, path, body=body)
+    r = conn.getresponse()
+    return r.status, r.read()
+check_eq("GET /client/other: 404 \"not found\"", (404, b"not found\n"),
+         plain("GET", "/client/other?" + good))
+check_eq("DELETE /client/api: 405 \"GET or POST\"", (405, b"GET or POST\n"),
+         plain("DELETE", "/client/api?" + good))
+check_eq("PUT /client/api/ with a body: 405", (405, b"GET or POST\n"),
+         plain("PUT", "/client/api/", good))
+check_eq("POST of 1 MiB to /nowhere: 404", (404, b"not found\n"),
+         plain("POST", "/nowhere", "x" * (1 << 20)))
+st, raw = plain("GET", "/client/api?" + admin.query("listZones", {}))
+check_eq("the same keep-alive connection then answers a signed request: 200", 200, st)
+conn.close()
 
 # sync-phase parameter errors: 431 and nothing recorded
 def nvm():

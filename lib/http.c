@@ -22,20 +22,6 @@ listen_bad(const char *addr, char *err, size_t errlen)
 }
 
 int
-http_listen_check(char *const *listen, size_t n, size_t max, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-
-	if (n == 0 || n > max)
-		return err_set(err, errlen, -EINVAL, "listen: want 1 to %zu addresses", max);
-	for (size_t i = 0; i < n; i++)
-		if (listen_parse(listen[i], &ss, &sl) < 0)
-			return listen_bad(listen[i], err, errlen);
-	return 0;
-}
-
-int
 http_listen_open(const char *addr, unsigned port_override, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;

@@ -60,9 +60,6 @@ unsigned http_conn_budget(uint64_t nofile, unsigned nlisteners, unsigned threads
  * 1/16 of it, from 1 to 64. */
 unsigned http_evict_headroom(unsigned conn_limit);
 
-/* The configuration's listen addresses: 1 to max of them, each "host:port".
- * Returns 0, or -EINVAL with the reason (naming the key "listen") in err. */
-int http_listen_check(char *const *listen, size_t n, size_t max, char *err, size_t errlen);
 /* Opens a listening socket on "host:port" (port replaced by port_override
  * when it is non-zero), with IP_FREEBIND so the address need not exist yet.
  * Returns the fd, or a negative errno with the reason in err. */

@@ -7,10 +7,13 @@
 
 #include "httpd.h"
 
-/* Per-request state when bodies are collected; requests of a router that
- * drops bodies all share this marker instead. */
+/* Per-request state when bodies are collected or headers looked at;
+ * requests of a router that does neither all share this marker instead. */
 struct http_conn {
+	struct http_req rq;       /* first: http_req_body_drop finds the rest from it */
 	struct http_body body;
+	struct timespec start;    /* when the headers were in */
+	bool refused;             /* answered at the headers: the body is dropped */
 };
 
 static int no_body_marker;
@@ -23,8 +26,8 @@ route_path_matches(const struct http_route *r, const char *path)
 	return !strcmp(path, r->path);
 }
 
-const struct http_route *
-http_route_find(const struct http_router *rt, const char *method, const char *path,
+static const struct http_route *
+route_find(const struct http_router *rt, const char *method, const char *path,
     bool loopback, bool *path_known)
 {
 	*path_known = false;
@@ -40,6 +43,17 @@ http_route_find(const struct http_router *rt, const char *method, const char *pa
 			return r;
 	}
 	return NULL;
+}
+
+const struct http_route *
+http_route_find(const struct http_router *rt, const char *method, const char *path,
+    bool loopback, bool *path_known)
+{
+	const struct http_route *r = route_find(rt, method, path, loopback, path_known);
+
+	if (!r && !strcmp(method, "HEAD"))
+		r = route_find(rt, "GET", path, loopback, path_known);
+	return r;
 }
 
 static enum MHD_Result
@@ -88,6 +102,22 @@ dispatch(const struct http_router *rt, struct http_req *rq, bool too_big)
 	return r->fn(rt->cls, rq);
 }
 
+/* The request as a handler sees it, without its body. */
+static void
+req_fill(struct http_req *rq, struct MHD_Connection *c, const char *url, const char *method)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	memset(rq, 0, sizeof(*rq));
+	rq->c = c;
+	rq->method = method;
+	rq->url = url;
+	rq->body = "";
+	rq->ip4 = http_client_ip4(c);
+	rq->content_length = cl ? strtoull(cl, NULL, 10) : 0;
+}
+
 static enum MHD_Result
 router_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
     const char *version, const char *upload, size_t *upload_size, void **con_cls)
@@ -95,10 +125,11 @@ router_access(void *cls, struct MHD_Connection *c, const char *url, const char *
 	const struct http_router *rt = cls;
 	struct http_conn *hc = *con_cls;
 	struct http_req rq;
+	unsigned status;
 
 	(void)version;
 	if (!hc) { /* headers seen; answer once the body is in, so keep-alive holds */
-		if (!rt->max_body) {
+		if (!rt->max_body && !rt->headers) {
 			*con_cls = &no_body_marker;
 			return MHD_YES;
 		}
@@ -106,31 +137,55 @@ router_access(void *cls, struct MHD_Connection *c, const char *url, const char *
 			return MHD_NO;
 		buf_init(&hc->body.b);
 		hc->body.max = rt->max_body;
+		clock_gettime(CLOCK_MONOTONIC, &hc->start);
 		*con_cls = hc;
+		if (rt->headers) {
+			req_fill(&rq, c, url, method);
+			rq.start = hc->start;
+			if ((status = rt->headers(rt->cls, &rq)) != 0) {
+				hc->refused = true;
+				return refuse(rt, &rq, status);
+			}
+		}
 		return MHD_YES;
 	}
-	if ((void *)hc == &no_body_marker) {
+	if ((void *)hc == &no_body_marker || hc->refused || !rt->max_body) {
 		if (*upload_size) {
 			*upload_size = 0;
 			return MHD_YES;
 		}
+		if ((void *)hc != &no_body_marker && hc->refused)
+			return MHD_YES; /* answered already */
 	} else if (!http_body_step(&hc->body, upload, upload_size)) {
 		return MHD_YES;
 	}
-	memset(&rq, 0, sizeof(rq));
-	rq.c = c;
-	rq.method = method;
-	rq.url = url;
-	rq.body = "";
-	if ((void *)hc != &no_body_marker && hc->body.b.oom)
-		return MHD_NO;
-	if ((void *)hc != &no_body_marker && hc->body.b.len) {
-		rq.body = hc->body.b.p;
-		rq.len = hc->body.b.len;
+	req_fill(&rq, c, url, method);
+	if ((void *)hc == &no_body_marker) {
+		clock_gettime(CLOCK_MONOTONIC, &rq.start);
+		return dispatch(rt, &rq, false);
 	}
-	rq.ip4 = http_client_ip4(c);
-	clock_gettime(CLOCK_MONOTONIC, &rq.start);
-	return dispatch(rt, &rq, (void *)hc != &no_body_marker && hc->body.too_big);
+	hc->rq = rq;
+	hc->rq.start = hc->start;
+	if (hc->body.b.oom)
+		return refuse(rt, &hc->rq, 500);
+	if (hc->body.b.len) {
+		hc->rq.body = hc->body.b.p;
+		hc->rq.len = hc->body.b.len;
+	}
+	return dispatch(rt, &hc->rq, hc->body.too_big);
+}
+
+void
+http_req_body_drop(const struct http_req *rq)
+{
+	struct http_conn *hc;
+
+	if (!rq->len) /* no body, or the marker's requests (never one) */
+		return;
+	hc = (struct http_conn *)rq; /* rq is hc's first member (router_access) */
+	buf_free(&hc->body.b);
+	hc->rq.body = "";
+	hc->rq.len = 0;
 }
 
 static void

@@ -20,7 +20,9 @@ struct http_req {
 	const char *body;         /* NUL-terminated, "" without one */
 	size_t len;
 	uint32_t ip4;             /* the client's IPv4 address, 0 if not IPv4 */
-	struct timespec start;    /* CLOCK_MONOTONIC, when the request was complete */
+	uint64_t content_length;  /* as the client announced it, 0 without one */
+	struct timespec start;    /* CLOCK_MONOTONIC, when its headers were in (with a
+	                           * body limit or a headers hook; else when complete) */
 };
 
 /* Answers rq (http_reply and friends); returns what they return. */
@@ -30,7 +32,9 @@ typedef enum MHD_Result (*http_handler)(void *cls, const struct http_req *rq);
 #define HTTP_ROUTE_LOOPBACK 0x2u  /* only for 127.0.0.0/8 clients, before admit */
 
 struct http_route {
-	const char *method;       /* "GET", "POST", ...; NULL: any */
+	const char *method;       /* "GET", "POST", ...; NULL: any.  A HEAD request no
+	                           * route names takes its path's GET route (libmicrohttpd
+	                           * sends the headers only) */
 	const char *path;         /* the whole path, or a prefix (HTTP_ROUTE_PREFIX) */
 	unsigned flags;
 	http_handler fn;
@@ -45,6 +49,13 @@ struct http_router {
 	 * through, an HTTP status refuses it (answered through error).  May be
 	 * NULL. */
 	unsigned (*admit)(void *cls, const struct http_req *rq);
+	/* Runs as soon as a request's headers are in, before any of its body
+	 * (rq->body is "", rq->content_length what the client announced): 0 lets
+	 * it go on, an HTTP status refuses it at once (through error), and
+	 * whatever body follows is read and dropped.  For refusals that must not
+	 * wait for a body: a missing credential, an announced size over a limit.
+	 * May be NULL. */
+	unsigned (*headers)(void *cls, const struct http_req *rq);
 	/* Answers the adapter's refusals: 404 "not found" (no route's path
 	 * matches), 405 "method not allowed" (a path matches, no method),
 	 * 413 "request larger than N bytes", and admit's, with text "not
@@ -59,6 +70,11 @@ int http_router_start_fds(struct http_server *s, const int *fds, size_t n,
     const struct http_limits *lim, const struct http_router *rt, char *err, size_t errlen);
 int http_router_start(struct http_server *s, char *const *listen, size_t n,
     const struct http_limits *lim, const struct http_router *rt, char *err, size_t errlen);
+
+/* Frees rq's body once its handler is done with it, before the reply (a big
+ * body need not stay in memory while the request is worked on); rq->body is
+ * then "" and rq->len 0. */
+void http_req_body_drop(const struct http_req *rq);
 
 /* The route for method and path in rt's table, or NULL; *path_known says
  * whether some route's path matches (405 rather than 404).  Pure. */

@@ -20,16 +20,6 @@
 
 #define TRIM_AFTER (1024 * 1024) /* body size after which freed memory is trimmed */
 
-/* A request in progress.  Its token and Content-Length are checked as soon
- * as its headers are in, before any body is read (lib/httpd.h's adapter
- * admits a request only once its body is complete, which would let a
- * client without the token make vrd read max-body bytes); once complete it
- * goes through the route table below with lib/httpd.h's handler signature. */
-struct req {
-	struct http_req hr;           /* first: a handler's rq is this */
-	struct http_body body;
-	bool replied;
-};
 
 static enum MHD_Result
 reply_error(struct MHD_Connection *c, int status, long index, const char *field, const char *msg)
@@ -122,7 +112,6 @@ static enum MHD_Result
 route_commands(void *cls, const struct http_req *hr)
 {
 	struct vrd *v = cls;
-	struct req *rq = (struct req *)hr; /* hr is rq's first member */
 	struct MHD_Connection *c = hr->c;
 	struct cmd_batch b;
 	struct cmd_error err = { 0 };
@@ -133,9 +122,7 @@ route_commands(void *cls, const struct http_req *hr)
 
 	r = cmd_batch_parse(hr->body, hr->len, &b, &err);
 	large = hr->len >= TRIM_AFTER;
-	buf_free(&rq->body.b); /* parsed: the text (hr->body) is not needed any more */
-	rq->hr.body = "";
-	rq->hr.len = 0;
+	http_req_body_drop(hr); /* parsed: the text is not needed any more */
 	pthread_mutex_lock(&v->lock);
 	if (r < 0) {
 		v->m.batches[batch_result_of(err.status)]++;
@@ -285,87 +272,54 @@ static const struct http_route routes[] = {
 	{ "GET", "/metrics", 0, route_metrics },
 };
 
-/* The complete request through the table; HEAD is answered as GET. */
+/* The refusals the adapter answers (lib/httpd.h), in vrd's JSON error style. */
 static enum MHD_Result
-dispatch(struct vrd *v, struct req *rq)
-{
-	const struct http_router rt = { .routes = routes,
-		.nroutes = sizeof(routes) / sizeof(routes[0]) };
-	const char *method = strcmp(rq->hr.method, "HEAD") ? rq->hr.method : "GET";
-	const struct http_route *r;
-	bool path_known;
-
-	if ((r = http_route_find(&rt, method, rq->hr.url, false, &path_known)))
-		return r->fn(v, &rq->hr);
-	if (!path_known)
-		return reply_error(rq->hr.c, 404, -1, "", "no such path");
-	return reply_error(rq->hr.c, 405, -1, "", strcmp(rq->hr.url, "/v1/commands") ?
-	    "method not allowed" : "use POST");
-}
-
-enum MHD_Result
-api_handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-    const char *version, const char *upload, size_t *upload_size, void **con_cls)
+api_error(void *cls, const struct http_req *rq, unsigned status, const char *text)
 {
 	struct vrd *v = cls;
-	struct req *rq = *con_cls;
-	const char *cl;
 
-	(void)version;
-	if (!rq) {
-		if (!(rq = calloc(1, sizeof(*rq))))
-			return MHD_NO;
-		clock_gettime(CLOCK_MONOTONIC, &rq->hr.start); /* the latency counts the upload */
-		rq->body.max = v->max_body;
-		buf_init(&rq->body.b);
-		*con_cls = rq;
-		if (!authorized(v, c)) {
-			auth_failed(v, c, url);
-			rq->replied = true;
-			return reply_error(c, 401, -1, "Authorization", "missing or wrong bearer token");
-		}
-		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > v->max_body) {
-			rq->replied = true;
-			return reply_error(c, 413, -1, "", "body is over max-body");
-		}
-		return MHD_YES;
-	}
-	if (rq->replied) {
-		*upload_size = 0; /* drain what the client still sends */
-		return MHD_YES;
-	}
-	if (!http_body_step(&rq->body, upload, upload_size))
-		return MHD_YES;
-	rq->replied = true;
-	if (rq->body.too_big) {
+	switch (status) {
+	case 401:
+		return reply_error(rq->c, 401, -1, "Authorization", "missing or wrong bearer token");
+	case 404:
+		return reply_error(rq->c, 404, -1, "", "no such path");
+	case 405:
+		return reply_error(rq->c, 405, -1, "", strcmp(rq->url, "/v1/commands") ?
+		    "method not allowed" : "use POST");
+	case 413:
 		pthread_mutex_lock(&v->lock);
 		v->m.batches[BR_TOO_LARGE]++;
 		pthread_mutex_unlock(&v->lock);
-		return reply_error(c, 413, -1, "", "body is over max-body");
+		return reply_error(rq->c, 413, -1, "", "body is over max-body");
+	case 500:
+		return reply_error(rq->c, 500, -1, "", "out of memory");
+	default:
+		return reply_error(rq->c, (int)status, -1, "", text);
 	}
-	if (rq->body.b.oom)
-		return reply_error(c, 500, -1, "", "out of memory");
-	rq->hr.c = c;
-	rq->hr.method = method;
-	rq->hr.url = url;
-	rq->hr.body = rq->body.b.p ? rq->body.b.p : "";
-	rq->hr.len = rq->body.b.len;
-	rq->hr.ip4 = http_client_ip4(c);
-	return dispatch(v, rq);
+}
+
+/* As soon as the headers are in, before any body is read: a client without
+ * the token, or announcing a body over max-body, is refused at once. */
+static unsigned
+api_headers(void *cls, const struct http_req *rq)
+{
+	struct vrd *v = cls;
+
+	if (!authorized(v, rq->c)) {
+		auth_failed(v, rq->c, rq->url);
+		return 401;
+	}
+	return rq->content_length > v->max_body ? 413 : 0;
 }
 
 void
-api_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode why)
+api_router_init(struct vrd *v, struct http_router *rt)
 {
-	struct req *rq = *con_cls;
-
-	(void)cls;
-	(void)c;
-	(void)why;
-	if (rq) {
-		buf_free(&rq->body.b);
-		free(rq);
-		*con_cls = NULL;
-	}
+	memset(rt, 0, sizeof(*rt));
+	rt->routes = routes;
+	rt->nroutes = sizeof(routes) / sizeof(routes[0]);
+	rt->max_body = v->max_body;
+	rt->headers = api_headers;
+	rt->error = api_error;
+	rt->cls = v;
 }

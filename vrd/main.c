@@ -74,6 +74,7 @@ static const struct cli_spec vrd_cli = {
 };
 
 static struct http_server http_srv;
+static struct http_router router; /* outlives http_srv */
 
 /* The first label of this machine's host name, which no VM may take; "" when
  * it is not a name dnsmasq would serve. */
@@ -202,7 +203,8 @@ run(const struct vrd_config *cfg, struct vrd *v, uid_t uid, gid_t gid)
 	/* read before the listeners' threads can change the state */
 	snprintf(status, sizeof(status), "listening on %s%s; generation %" PRIu64 ", %zu VMs",
 	    listen[0], nlisten > 1 ? " and more" : "", v->st.generation, v->st.nvm);
-	if (http_server_start(&http_srv, listen, nlisten, &cfg->lim, api_handle, v, api_done, err,
+	api_router_init(v, &router);
+	if (http_router_start(&http_srv, listen, nlisten, &cfg->lim, &router, err,
 	    sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		return 1;

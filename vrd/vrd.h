@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "http.h"
+#include "httpd.h"
 #include "metrics.h"
 #include "model.h"
 #include "store.h"
@@ -37,11 +37,8 @@ struct vrd {
 	bool committing;
 };
 
-/* The libmicrohttpd access handler and completion callback (cls: struct vrd). */
-enum MHD_Result api_handle(void *cls, struct MHD_Connection *c, const char *url,
-    const char *method, const char *version, const char *upload, size_t *upload_size,
-    void **con_cls);
-void api_done(void *cls, struct MHD_Connection *c, void **con_cls,
-    enum MHD_RequestTerminationCode why);
+/* vrd's routes, auth and refusals for lib/httpd.h's adapter (cls: v); rt must
+ * outlive the server. */
+void api_router_init(struct vrd *v, struct http_router *rt);
 
 #endif

@@ -30,7 +30,7 @@ static const struct conf_key vrd_keys[] = {
 	{ "metadata-user", "vr-metadata", 0, "user that owns passwords/ (vr-metadata's user)" },
 	{ "max-body", "16777216", 0, "largest request body in bytes" },
 	{ "max-connections", "64", 0, "concurrent control connections per listener" },
-	{ "threads", "1", 0, "worker threads per listener; over 1, batches that arrive on several "
+	{ "threads", "16", 0, "worker threads per listener; over 1, batches that arrive on several "
 	  "while a commit runs are committed together (group commit), and requests in flight "
 	  "at once on different connections may be applied in either order" },
 	{ "timeout", "30", 0, "seconds before an idle control connection is closed" },

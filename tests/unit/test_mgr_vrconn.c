@@ -26,7 +26,7 @@ struct fx {
 	char dir[64];
 	char url[64];
 	int port;
-	const char *threads; /* vrd's worker threads ("1" unless a test sets it) */
+	const char *threads; /* vrd's worker threads (its default unless a test sets it) */
 	pid_t vrd;
 	struct vrconn_pool *pool;
 };
@@ -114,7 +114,7 @@ vrd_start(struct fx *f, const char *timeout_s)
 		execl(bin, bin, "--config", "/dev/null", "--listen", listen, "--state-dir", state,
 		    "--token-file", tok, "--dnsmasq-pid-file", pidf, "--dnsmasq-lease-file", lease,
 		    "--metadata-user", "nobody", "--manage-links", "no", "--timeout", timeout_s,
-		    "--threads", f->threads ? f->threads : "1", (char *)NULL);
+		    f->threads ? "--threads" : (char *)NULL, f->threads, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 600 && !vrd_accepts(f->port); i++) {

@@ -26,7 +26,8 @@ static const struct conf_key mgr_keys[] = {
 	{ "listen", "127.0.0.1:8080", CONF_MULTI, "API address host:port (serve)" },
 	{ "workers", "4", 0, "async job worker threads (serve)" },
 	{ "api-threads", "2", 0, "threads answering API requests (serve)" },
-	{ "vr-timeout", "10", 0, "seconds to wait for a VR's answer (serve)" },
+	{ "vr-timeout", "10", 0, "seconds to wait for a VR's answer (serve); past it the job "
+	  "fails, once the VR answered or closed (at most 120 s more) so that its undo lands after" },
 	{ "group-commit", "yes", 0, "SQLite: commits queued meanwhile share one sync of the"
 	    " write-ahead log (no: each commit syncs under the database lock) (serve)" },
 	{ "inventory", NULL, 0, "inventory JSON file (init; format: docs/manager.md)" },

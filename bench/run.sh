@@ -449,8 +449,8 @@ run_vrd() {
 	say "done in $((SECONDS - start)) s; table in $OUT"
 }
 
-# run_groups: group commit against none, side by side: vrd with threads 1 (the
-# default: one batch at a time, nothing to group) and 16, alternating
+# run_groups: group commit against none, side by side: vrd with threads 1 (one
+# batch at a time, nothing to group) and 16 (the default), alternating
 # which goes first, BENCH_GROUP_ROUNDS rounds at each of BENCH_GROUP_SIZES.
 run_groups() {
 	local n r t
@@ -473,7 +473,7 @@ spread() {
 
 table_groups() {
 	local n t
-	echo "## Group commit: threads 1 (the default: no grouping) against 16 (group commit), dnsmasq running"
+	echo "## Group commit: threads 1 (no grouping) against 16 (the default: group commit), dnsmasq running"
 	echo
 	echo "$GROUP_ROUNDS rounds, median (min-max) over the rounds; $CLIENTS clients x $PER_CLIENT one-VM batches," \
 		"then $ITER VMs one at a time. Floor (one durable atomic file replacement, same directory):" \

@@ -133,6 +133,12 @@ static const struct db_migration migrations[] = {
 	"ALTER TABLE job ADD COLUMN owner_id INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE job ADD COLUMN owner_gen INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX job_owner ON job(owner_id, status);", "", "" },
+	/* 4: what every deployment looks up by a VM, through an index instead
+	 * of reading every VM or volume under the database lock: the name
+	 * check (cmd_vm.c's name_taken) and a job's ROOT volume (job_vm.c's
+	 * load, release_rows, job_finish_commit). */
+	{ "CREATE INDEX vm_net_name ON vm(network_id, lower(name));"
+	  "CREATE INDEX volume_vm ON volume(vm_id);", "", "" },
 };
 
 int

@@ -41,7 +41,8 @@ static const struct conf_key mgr_keys[] = {
 	  .type = CONF_UINT, .min = 1, .max = WORKERS_MAX, MGR_AT(workers) },
 	{ "api-threads", "2", 0, "threads answering API requests (serve)",
 	  .type = CONF_UINT, .min = 1, .max = 64, MGR_AT(api_threads) },
-	{ "vr-timeout", "10", 0, "seconds to wait for a VR's answer (serve)",
+	{ "vr-timeout", "10", 0, "seconds to wait for a VR's answer (serve); past it the job "
+	  "fails, once the VR answered or closed (at most 120 s more) so that its undo lands after",
 	  .type = CONF_UINT, .min = 1, .max = 600, MGR_AT(vr_timeout_s) },
 	{ "group-commit", "yes", 0, "SQLite: commits queued meanwhile share one sync of the"
 	    " write-ahead log (no: each commit syncs under the database lock) (serve)",

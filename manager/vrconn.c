@@ -1,6 +1,8 @@
 /* vrconn.c: the manager's client to the VRs' control channel: libcurl
  * easy handles, each holding its kept-alive connection, lent to one request
- * at a time from a pool keyed by VR URL and shared by the worker threads. */
+ * at a time from a pool keyed by VR URL and shared by the worker threads;
+ * a request past its timeout keeps its connection until its outcome is
+ * known (settle). */
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
@@ -8,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "vrconn.h"
@@ -104,13 +107,14 @@ handle_take(struct vrconn_pool *p, const char *url, char **key)
 
 /* Files h as idle; the oldest idle handle is closed when the pool is full. */
 static void
-handle_give(struct vrconn_pool *p, CURL *h, char *key, long connects)
+handle_give(struct vrconn_pool *p, CURL *h, char *key, long connects, bool late)
 {
 	struct idle old = { 0 };
 
 	pthread_mutex_lock(&p->mu);
 	p->stats.requests++;
 	p->stats.connects += (unsigned long)connects;
+	p->stats.late += late;
 	if (p->nidle == VRCONN_IDLE_MAX) {
 		old = p->idle[0];
 		memmove(&p->idle[0], &p->idle[1], (p->nidle - 1) * sizeof(p->idle[0]));
@@ -143,6 +147,50 @@ sink_write(char *data, size_t size, size_t n, void *arg)
 	return s->b->oom ? 0 : len;
 }
 
+/* One request's deadline: once past it, the request is counted in the
+ * pool's stats.waiting until it ends (libcurl calls the progress function
+ * at least once a second while it waits). */
+struct deadline {
+	struct vrconn_pool *p;
+	struct timespec at;
+	bool past;
+};
+
+static bool
+ts_passed(const struct timespec *at)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > at->tv_sec || (now.tv_sec == at->tv_sec && now.tv_nsec >= at->tv_nsec);
+}
+
+static void
+deadline_mark(struct deadline *d, bool past)
+{
+	if (d->past == past)
+		return;
+	d->past = past;
+	pthread_mutex_lock(&d->p->mu);
+	if (past)
+		d->p->stats.waiting++;
+	else
+		d->p->stats.waiting--;
+	pthread_mutex_unlock(&d->p->mu);
+}
+
+static int
+deadline_check(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+    curl_off_t ulnow)
+{
+	struct deadline *d = arg;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	if (!d->past && ts_passed(&d->at))
+		deadline_mark(d, true);
+	return 0; /* go on: settle_s bounds the wait */
+}
+
 /* libcurl's outcome as a negative errno. */
 static int
 curl_errno(CURLcode rc, const struct sink *s)
@@ -166,16 +214,30 @@ curl_errno(CURLcode rc, const struct sink *s)
 	}
 }
 
+/* The request's outcome after its deadline: -ETIME when vrd answered or
+ * closed the connection (settled), else r (no outcome: it may still land). */
+static int
+settled_late(int r, CURLcode rc, long sent)
+{
+	if (rc == CURLE_OPERATION_TIMEDOUT && !sent)
+		return -EHOSTUNREACH; /* no connection: nothing to settle */
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		return -ETIMEDOUT;
+	return r == 0 || r == -EHOSTUNREACH ? -ETIME : r;
+}
+
 int
 vrconn_post(struct vrconn_pool *p, const char *url, const char *path, const char *token,
-    const char *body, size_t len, int timeout_s, int *status, struct buf *resp, char *err,
-    size_t errlen)
+    const char *body, size_t len, int timeout_s, int settle_s, int *status, struct buf *resp,
+    char *err, size_t errlen)
 {
 	char full[1024], auth[512], ebuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdrs = NULL, *t;
 	struct sink s = { .b = resp };
 	size_t ulen = strlen(url);
-	long code = 0, connects = 0;
+	long code = 0, connects = 0, sent = 0;
+	struct deadline dl = { .p = p };
+	bool late;
 	char *key = NULL;
 	CURLcode rc;
 	CURL *h;
@@ -208,22 +270,38 @@ vrconn_post(struct vrconn_pool *p, const char *url, const char *path, const char
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_s * 1000L);
+	/* nothing is sent before the connection: no settling for that */
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_s * 1000L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ((long)timeout_s + settle_s) * 1000L);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, deadline_check);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, &dl);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+	clock_gettime(CLOCK_MONOTONIC, &dl.at);
+	dl.at.tv_sec += timeout_s;
 	rc = curl_easy_perform(h);
+	deadline_check(&dl, 0, 0, 0, 0); /* an answer may end it past the deadline */
+	late = dl.past;
+	deadline_mark(&dl, false);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
+	curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
 	/* nothing of this request may outlive it in the kept handle */
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-	handle_give(p, h, key, connects);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, NULL);
+	handle_give(p, h, key, connects, late);
 	curl_slist_free_all(hdrs);
-	if ((r = curl_errno(rc, &s)) < 0)
+	r = curl_errno(rc, &s);
+	if (late || rc == CURLE_OPERATION_TIMEDOUT)
+		r = settled_late(r, rc, sent);
+	if (r == 0 || r == -ETIME)
+		*status = rc == CURLE_OK ? (int)code : 0;
+	if (r < 0 && r != -ETIME)
 		return err_set(err, errlen, r, "%s", ebuf[0] ? ebuf : curl_easy_strerror(rc));
-	*status = (int)code;
-	return 0;
+	return r;
 }

@@ -100,9 +100,17 @@ vr_push(struct vrconn_pool *pool, const char *url, const char *token, const stru
 
 	buf_init(&resp);
 	r = vrconn_post(pool, url, "/v1/commands", token, batch->p, batch->len, timeout_s,
-	    &status, &resp, cerr, sizeof(cerr));
+	    VR_SETTLE_S, &status, &resp, cerr, sizeof(cerr));
 	if (r == -EINVAL) {
 		snprintf(err, errlen, "bad VR URL \"%s\"", url);
+	} else if (r == -ETIME) {
+		snprintf(err, errlen, "VR %s did not answer in %d s (%s later)", url, timeout_s,
+		    status == 200 ? "it applied the batch" : status ? "it refused the batch" :
+		    "it closed the connection");
+		r = -EHOSTUNREACH;
+	} else if (r == -ETIMEDOUT) {
+		snprintf(err, errlen, "VR %s did not answer in %d s, nor in %d s more: it may "
+		    "still apply the batch", url, timeout_s, VR_SETTLE_S);
 	} else if (r < 0) {
 		snprintf(err, errlen, "VR %s unreachable: %s", url, cerr[0] ? cerr : strerror(-r));
 		r = -EHOSTUNREACH;

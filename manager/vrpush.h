@@ -22,11 +22,19 @@ struct vr_vm {
  * and pending password.  Returns 0, -EINVAL (a missing field) or -ENOMEM. */
 int vr_batch_render(const struct vr_vm *v, bool remove, struct buf *out);
 
+/* How long past its timeout a batch's connection is kept for vrd's answer
+ * (vrconn_post's settle_s): only then may the next batch for that VM, its
+ * removal by a job's undo, be sent, so that it lands after it. */
+#define VR_SETTLE_S 120
+
 /* Sends a batch to vrd at url with the bearer token, on one of pool's
- * kept-alive connections (vrconn.h).  Returns 0 once vrd has applied it
- * (200), -EINVAL for a bad URL, -EHOSTUNREACH when vrd cannot be reached
- * or does not answer in timeout_s, -EIO for any other answer; err says
- * which, with vrd's error text. */
+ * kept-alive connections (vrconn.h), and returns only once vrd's outcome
+ * for it is known (up to VR_SETTLE_S past timeout_s).  Returns 0 once vrd
+ * has applied it (200 within timeout_s), -EINVAL for a bad URL,
+ * -EHOSTUNREACH when vrd cannot be reached or does not answer in timeout_s
+ * (it answered or closed the connection later), -ETIMEDOUT when its outcome
+ * is still unknown VR_SETTLE_S later (vrd may apply it yet), -EIO for any
+ * other answer; err says which, with vrd's error text. */
 int vr_push(struct vrconn_pool *pool, const char *url, const char *token,
     const struct buf *batch, int timeout_s, char *err, size_t errlen);
 

@@ -47,7 +47,7 @@ static const struct conf_key vrd_keys[] = {
 	  .type = CONF_U64, .min = 1024, .max = 1ULL << 30, VRD_AT(max_body) },
 	{ "max-connections", "64", 0, "concurrent control connections per listener",
 	  .type = CONF_UINT, .min = 1, .max = 4096, VRD_AT(lim.conn_limit) },
-	{ "threads", "1", 0, "worker threads per listener; over 1, batches that arrive on several "
+	{ "threads", "16", 0, "worker threads per listener; over 1, batches that arrive on several "
 	  "while a commit runs are committed together (group commit), and requests in flight "
 	  "at once on different connections may be applied in either order",
 	  .type = CONF_UINT, .min = 1, .max = 64, VRD_AT(lim.threads) },

@@ -26,6 +26,7 @@ struct fx {
 	char dir[64];
 	char url[64];
 	int port;
+	const char *threads; /* vrd's worker threads (its default unless a test sets it) */
 	pid_t vrd;
 	struct vrconn_pool *pool;
 };
@@ -113,7 +114,7 @@ vrd_start(struct fx *f, const char *timeout_s)
 		execl(bin, bin, "--config", "/dev/null", "--listen", listen, "--state-dir", state,
 		    "--token-file", tok, "--dnsmasq-pid-file", pidf, "--dnsmasq-lease-file", lease,
 		    "--metadata-user", "nobody", "--manage-links", "no", "--timeout", timeout_s,
-		    (char *)NULL);
+		    f->threads ? "--threads" : (char *)NULL, f->threads, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 600 && !vrd_accepts(f->port); i++) {
@@ -181,9 +182,11 @@ batch(int i, bool remove, struct buf *b)
 	assert_int_equal(vr_batch_render(&v, remove, b), 0);
 }
 
-/* POSTs VM i's batch; returns vrd's status, *gen its generation (200). */
+/* POSTs VM i's batch (settle_s: vrconn_post's); returns vrd's status, *gen
+ * its generation (200). */
 static int
-post(struct fx *f, int i, bool remove, int timeout_s, int *r, long long *gen)
+post_settle(struct fx *f, int i, bool remove, int timeout_s, int settle_s, int *r,
+    long long *gen)
 {
 	struct buf b, resp;
 	char err[256];
@@ -191,9 +194,9 @@ post(struct fx *f, int i, bool remove, int timeout_s, int *r, long long *gen)
 
 	batch(i, remove, &b);
 	buf_init(&resp);
-	*r = vrconn_post(f->pool, f->url, "/v1/commands", TOKEN, b.p, b.len, timeout_s, &status,
-	    &resp, err, sizeof(err));
-	if (*r == 0 && status == 200) {
+	*r = vrconn_post(f->pool, f->url, "/v1/commands", TOKEN, b.p, b.len, timeout_s, settle_s,
+	    &status, &resp, err, sizeof(err));
+	if ((*r == 0 || *r == -ETIME) && status == 200) {
 		json_t *j = json_loadb(resp.p, resp.len, 0, NULL);
 
 		assert_non_null(j);
@@ -203,6 +206,12 @@ post(struct fx *f, int i, bool remove, int timeout_s, int *r, long long *gen)
 	buf_free(&b);
 	buf_free(&resp);
 	return status;
+}
+
+static int
+post(struct fx *f, int i, bool remove, int timeout_s, int *r, long long *gen)
+{
+	return post_settle(f, i, remove, timeout_s, 0, r, gen);
 }
 
 static long long
@@ -320,8 +329,11 @@ test_vrd_restart(void **state)
 	assert_int_equal(connects(f), 3); /* one per vrd (refused: none) */
 }
 
-/* A stopped vrd (SIGSTOP): the batch times out in about timeout_s; once it
- * runs again the next batch is answered. */
+/* A stopped vrd (SIGSTOP): the batch sent with no time to settle times out
+ * in about timeout_s (-ETIMEDOUT: it may still be applied); once vrd runs
+ * again the next batch is answered, and the timed-out one lands before or
+ * after it (on another connection, in either order with several threads:
+ * what test_undo_after_late_* makes the manager wait for). */
 static void
 test_timeout(void **state)
 {
@@ -339,11 +351,135 @@ test_timeout(void **state)
 	assert_int_equal(r, -ETIMEDOUT);
 	assert_true(dt >= 0.9 && dt < 10);
 	assert_int_equal(kill(f->vrd, SIGCONT), 0);
-	/* the timed-out batch may or may not have been applied (it was sent):
-	 * what the manager's undo sends, the removal, is answered either way */
-	g2 = post_ok(f, 1, true);
+	g2 = post_ok(f, 2, false);
 	assert_true(g2 == g + 1 || g2 == g + 2);
-	assert_int_equal(post_ok(f, 2, false), g2 + 1);
+	/* both applied: VM 1's batch again changes nothing */
+	assert_int_equal(post_ok(f, 1, false), g + 2);
+}
+
+/* A job's VR stage and its undo: VM i's batch with a 1 s timeout, as
+ * vr_push sends it, then its removal. */
+struct job_like {
+	struct fx *f;
+	bool no_undo;
+	int i, pushed;
+	char err[256];
+	long long undo_gen;
+};
+
+static void *
+job_like_run(void *arg)
+{
+	struct job_like *w = arg;
+	struct buf b;
+	int r;
+
+	batch(w->i, false, &b);
+	w->pushed = vr_push(w->f->pool, w->f->url, TOKEN, &b, 1, w->err, sizeof(w->err));
+	buf_free(&b);
+	w->undo_gen = -1;
+	if (!w->no_undo && (post(w->f, w->i, true, 30, &r, &w->undo_gen) != 200 || r != 0))
+		w->undo_gen = -1;
+	return NULL;
+}
+
+static unsigned long
+waiting(struct fx *f)
+{
+	struct vrconn_stats s;
+
+	vrconn_stats(f->pool, &s);
+	return s.waiting;
+}
+
+#define UNDO_PAIRS 8
+
+/* Rounds of UNDO_PAIRS jobs at once against a SIGSTOPped vrd: each VM's
+ * batch times out (1 s) and waits for its outcome (stats.waiting counts
+ * them); vrd continued: every batch is answered late (applied), and only
+ * then does its job send the removal, so the removal lands after it: the
+ * removal sent once more changes nothing (vrd's generation stays: the VM is
+ * gone), which fails whenever vrd applied a removal before its batch. */
+static void
+undo_after_late(struct fx *f, const char *threads)
+{
+	const char *env = getenv("VRCONN_UNDO_ROUNDS");
+	int rounds = env ? atoi(env) : 5, r;
+	struct job_like w[UNDO_PAIRS];
+	pthread_t t[UNDO_PAIRS];
+	long long g, g0;
+
+	f->threads = threads;
+	vrd_start(f, "30");
+	for (int round = 0; round < rounds; round++) {
+		assert_int_equal(kill(f->vrd, SIGSTOP), 0);
+		for (int k = 0; k < UNDO_PAIRS; k++) {
+			w[k] = (struct job_like){ .f = f, .i = round * UNDO_PAIRS + k };
+			assert_int_equal(pthread_create(&t[k], NULL, job_like_run, &w[k]), 0);
+		}
+		/* bounded: every batch past its 1 s timeout, still waiting */
+		for (int n = 0; n < 1200 && waiting(f) < UNDO_PAIRS; n++)
+			poll(NULL, 0, 25);
+		assert_int_equal(waiting(f), UNDO_PAIRS);
+		assert_int_equal(kill(f->vrd, SIGCONT), 0);
+		for (int k = 0; k < UNDO_PAIRS; k++) {
+			assert_int_equal(pthread_join(t[k], NULL), 0);
+			assert_int_equal(w[k].pushed, -EHOSTUNREACH);
+			assert_non_null(strstr(w[k].err, "did not answer in 1 s (it applied the batch"));
+			assert_true(w[k].undo_gen > 0);
+		}
+		/* vrd's generation now: a removal of a VM it never had changes
+		 * nothing, and answers with it */
+		g0 = post_ok(f, 9000 + round, true);
+		for (int k = 0; k < UNDO_PAIRS; k++) {
+			g = -1;
+			assert_int_equal(post(f, w[k].i, true, 30, &r, &g), 200);
+			if (g != g0)
+				fail_msg("threads %s, round %d: VM %d's batch landed after its removal "
+				    "(generation %lld, then %lld)", threads, round, w[k].i, g0, g);
+		}
+	}
+	assert_int_equal(waiting(f), 0);
+}
+
+static void
+test_undo_after_late_threads16(void **state)
+{
+	undo_after_late(*state, "16");
+}
+
+static void
+test_undo_after_late_threads1(void **state)
+{
+	undo_after_late(*state, "1");
+}
+
+/* With no time to settle, a batch unanswered past its timeout is reported
+ * as possibly still landing (-ETIMEDOUT); with time, a vrd that closes the
+ * connection unanswered (SIGKILLed) settles it (vr_push: "closed"). */
+static void
+test_settle_bounds(void **state)
+{
+	struct fx *f = *state;
+	struct job_like w = { .f = f, .i = 7, .no_undo = true };
+	long long g = 0;
+	pthread_t t;
+	int r;
+
+	vrd_start(f, "30");
+	assert_int_equal(kill(f->vrd, SIGSTOP), 0);
+	assert_int_equal(post_settle(f, 1, false, 1, 0, &r, &g), 0);
+	assert_int_equal(r, -ETIMEDOUT);
+	assert_int_equal(waiting(f), 0);
+	assert_int_equal(pthread_create(&t, NULL, job_like_run, &w), 0);
+	for (int n = 0; n < 1200 && waiting(f) < 1; n++)
+		poll(NULL, 0, 25);
+	assert_int_equal(waiting(f), 1);
+	vrd_kill(f);
+	vrd_start(f, "30");
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(w.pushed, -EHOSTUNREACH);
+	assert_non_null(strstr(w.err, "(it closed the connection later)"));
 }
 
 struct worker {
@@ -398,7 +534,7 @@ test_bad_url(void **state)
 
 	buf_init(&resp);
 	assert_int_equal(vrconn_post(f->pool, "ftp://127.0.0.1:1", "/v1/commands", TOKEN, "[]", 2,
-	    1, &status, &resp, NULL, 0), -EINVAL);
+	    1, 0, &status, &resp, NULL, 0), -EINVAL);
 	buf_free(&resp);
 }
 
@@ -412,6 +548,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_timeout, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_threads, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_url, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_undo_after_late_threads16, fx_setup,
+		    fx_teardown),
+		cmocka_unit_test_setup_teardown(test_undo_after_late_threads1, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_settle_bounds, fx_setup, fx_teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

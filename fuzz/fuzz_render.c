@@ -34,7 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define SEEN_MAX 4096
 
 static const struct dnsmasq_paths paths = { "/run/vrd-fuzz/dhcphosts", "/run/vrd-fuzz/dhcpopts",
-	"/run/vrd-fuzz/hosts", "/run/vrd-fuzz/leases" };
+	"/run/vrd-fuzz/hosts", "/run/vrd-fuzz/leases", "/run/vrd-fuzz/dhcphosts.d",
+	"/run/vrd-fuzz/hosts.d" };
 
 struct seen {
 	char key[SEEN_MAX][24];
@@ -196,6 +197,7 @@ conf_line_cb(const char *l, size_t n, void *arg)
 	static const char *const keys[] = { "bind-dynamic", "dhcp-authoritative",
 		"dhcp-ignore-names", "dhcp-ignore-clid", "dhcp-broadcast", "no-hosts",
 		"expand-hosts", "dhcp-leasefile", "dhcp-hostsfile", "dhcp-optsfile", "addn-hosts",
+		"dhcp-hostsdir", "hostsdir",
 		"interface", "no-dhcp-interface", "dhcp-range", "dhcp-option", "domain", "dhcp-host",
 		"enable-ra", "ra-param" };
 	struct ctx *c = arg;

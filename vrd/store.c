@@ -200,6 +200,7 @@ store_open(struct store *s, const char *dir, const char *leasefile, uid_t md_uid
 	s->can_chown = can_chown();
 	s->sync_batch = 16;
 	s->added_max = STORE_ADDED_MAX;
+	s->added_share = STORE_ADDED_SHARE;
 	if (!(s->dir = strdup(dir)) || path_join((char **)&s->paths.hostsfile, dir, STATE_DHCPHOSTS) ||
 	    path_join((char **)&s->paths.optsfile, dir, STATE_DHCPOPTS) ||
 	    path_join((char **)&s->paths.addnhosts, dir, STATE_HOSTS) ||
@@ -566,7 +567,7 @@ plan_sources(struct store *s, struct txn *t, struct plan *p, unsigned *render,
 {
 	struct txn_change *ch = NULL;
 	const struct pw_op *pw;
-	size_t npw, *offs = NULL;
+	size_t npw, *offs = NULL, added = 0;
 	long n;
 	int r = 0;
 
@@ -588,8 +589,15 @@ plan_sources(struct store *s, struct txn *t, struct plan *p, unsigned *render,
 		}
 	}
 	*render = dnsmasq_files_to_render(t, ch, n, &p->adds);
-	if (p->adds && s->added >= s->added_max) {
-		p->adds = false; /* the directories are full: compact */
+	for (long i = 0; p->adds && i < n; i++)
+		added += change_adds_entry(&ch[i]);
+	/* The directories full, or a large share of the VMs added at once: compact
+	 * (dnsmasq checks each added host against all it holds, name and address,
+	 * O(N) per line; the whole files cost it Theta(N^2) with its names hashed,
+	 * cheaper once the batch holds more than about a quarter of them). */
+	if (p->adds && (s->added >= s->added_max || (s->added_share && added > STORE_ADDED_BULK &&
+	    added * s->added_share > t->st->nvm))) {
+		p->adds = false;
 		*render = (1u << DF_NFILES) - 1;
 	}
 	for (long i = 0; p->adds && i < n; i++)

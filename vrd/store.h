@@ -20,6 +20,10 @@
  * re-read of every host, Theta(N^2); a file waiting there costs it a name
  * in a list it walks per new file, so the bound is high. */
 #define STORE_ADDED_MAX 1024
+/* A batch adding more than STORE_ADDED_BULK entries and more than
+ * 1/STORE_ADDED_SHARE of the VMs compacts instead. */
+#define STORE_ADDED_SHARE 4
+#define STORE_ADDED_BULK 64
 
 enum store_dir { SD_TOP, SD_VMS, SD_PASSWORDS, SD_DHCPHOSTS_D, SD_HOSTS_D, SD_NDIRS };
 
@@ -34,6 +38,8 @@ struct store {
 	size_t sync_batch;            /* above this many files one syncfs replaces fsyncs */
 	size_t added;                 /* batches in dhcphosts.d/ and hosts.d/ (files 1..added) */
 	size_t added_max;             /* at most this many; the next addition compacts */
+	size_t added_share;           /* an addition of over 1/added_share of the VMs
+	                               * compacts (0: never) */
 	size_t quarantined;           /* state files moved aside at open and load */
 };
 

@@ -703,8 +703,10 @@ test_additions_go_to_dirs_until_compaction(void **state)
 {
 	struct fx *f = *state;
 	struct commit_info ci;
+	struct buf big;
 
 	fx_open_load(f, &ci);
+	f->s.added_share = 0; /* any addition, however large, to the directories */
 	commit_ok(f, BATCH, &ci); /* a network: whole files */
 	assert_true(ci.hosts_changed);
 	assert_false(ci.hosts_added);
@@ -761,6 +763,7 @@ test_additions_go_to_dirs_until_compaction(void **state)
 	assert_int_equal(tu_count_files(f->dir, "hosts.d"), 1);
 	store_close(&f->s);
 	fx_open_load(f, &ci);
+	f->s.added_share = 0;
 	assert_true(ci.hosts_changed);
 	assert_int_equal(tu_count_files(f->dir, "dhcphosts.d"), 0);
 	assert_int_equal(tu_count_files(f->dir, "hosts.d"), 0);
@@ -769,6 +772,24 @@ test_additions_go_to_dirs_until_compaction(void **state)
 	/* and the next addition starts again at 1 */
 	commit_ok(f, "[" ENTRY(19) "]", &ci);
 	assert_file(f, "hosts.d/1", "10.1.1.19 vm19\n");
+	/* an addition of over 64 entries and a quarter of the VMs compacts; a
+	 * smaller one not */
+	f->s.added_share = STORE_ADDED_SHARE;
+	buf_init(&big);
+	for (int i = 0; i <= STORE_ADDED_BULK; i++)
+		buf_addf(&big, "%s{'host_name':'b%d','mac_address':'02:00:4c:5f:01:%02x',"
+		    "'ipv4_address':'10.1.1.%d','default_entry':true,'type':'dhcpentry'}",
+		    i ? "," : "[", i, i, i + 150);
+	buf_adds(&big, "]");
+	assert_false(big.oom);
+	commit_ok(f, big.p, &ci);
+	buf_free(&big);
+	assert_true(ci.hosts_changed);
+	assert_int_equal(tu_count_files(f->dir, "hosts.d"), 0);
+	assert_non_null(strstr(tu_read_keep(f, "hosts"), "10.1.1.214 b64"));
+	commit_ok(f, "[" ENTRY(24) "," ENTRY(25) "]", &ci);
+	assert_true(ci.hosts_added);
+	assert_file(f, "hosts.d/1", "10.1.1.24 vm24\n10.1.1.25 vm25\n");
 }
 
 int

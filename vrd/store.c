@@ -15,8 +15,8 @@
  * DHCP entry) writes just the added lines, one file per kind and batch, to
  * dhcphosts.d/ and hosts.d/, which dnsmasq watches (inotify) and reads
  * without a SIGHUP.  Anything else (an entry removed or changed, a guest
- * network, a non-default NIC), the added_max-th such batch and every start
- * compact: dhcphosts, dhcpopts and hosts rewritten whole, both directories
+ * network, a non-default NIC), the added_max-th such batch, a bulk addition
+ * (see plan_sources) and every start compact: dhcphosts, dhcpopts and hosts rewritten whole, both directories
  * emptied, one SIGHUP. */
 #include <dirent.h>
 #include <errno.h>

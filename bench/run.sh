@@ -26,7 +26,10 @@
 # bench/mgr_multi_bench.sh)
 # (BENCH_ONLY=guard: only the address bindings' runs, step 4; BENCH_ONLY=group:
 # group commit against none, vrd with threads 1 and 16 side by side, step 2's
-# runs at BENCH_GROUP_SIZES ("0 10000"), BENCH_GROUP_ROUNDS (2) rounds).
+# runs at BENCH_GROUP_SIZES ("0 10000"), BENCH_GROUP_ROUNDS (2) rounds;
+# BENCH_ONLY=compare: another build's vrd, BENCH_BASE_VRD (e.g. main's
+# build/vrd), against this tree's, side by side: step 2's runs at BENCH_SIZES and a
+# convergence of BENCH_CONVERGE, BENCH_GROUP_ROUNDS rounds, alternating which goes first).
 # Knobs: BENCH_SIZES ("0 1000 10000"), BENCH_GUARD_SIZES ("0 10000"), BENCH_GUARD_ROUNDS (4), BENCH_ITERATIONS (200), BENCH_CONVERGE
 # ("10000"), BENCH_CONVERGE_RUNS (5), BENCH_CLIENTS (16), BENCH_PER_CLIENT (50), BENCH_PORT (39923), BENCH_DIR (/var/tmp:
 # a disk, not tmpfs, so that fsync costs what it costs), BENCH_QUIET_WAIT (61:
@@ -202,7 +205,7 @@ run_converge() {
 	ip netns exec "$ns" timeout 3000 "$BENCH" --url "http://127.0.0.1:$PORT" \
 		--token-file "$WORK/token" --converge "$CONVERGE" --dnsmasq-log "$dir/dnsmasq.log" \
 		--state-dir "$dir/state" --dns-server 10.1.0.1 --timeout 1800 |
-		sed "s/^RESULT mode=\([a-z]*\)/RESULT mode=\1 run=$r/" |
+		sed "s/^RESULT mode=\([a-z]*\)/RESULT mode=\1 run=$r$RESULT_TAGS/" |
 		tee -a "$WORK/results.txt" ||
 		{ tail -5 "$dir/vrd.log" "$dir/dnsmasq.log" >&2; die "convergence run $r"; }
 	kill -0 "$DNSMASQ_PID" 2>/dev/null || die "dnsmasq died during the reload"
@@ -464,6 +467,61 @@ run_groups() {
 	done
 }
 
+# run_compare: BENCH_BASE_VRD against this tree's vrd, side by side: in each
+# of BENCH_GROUP_ROUNDS rounds, alternating which goes first, a convergence of
+# each of BENCH_CONVERGE and step 2's runs (threads 16) at each of BENCH_SIZES,
+# each on a fresh state directory and dnsmasq; results tagged vrd=base or vrd=this.
+run_compare() {
+	local n r v this=$VRD
+	[ -x "${BENCH_BASE_VRD:-}" ] || die "BENCH_BASE_VRD: the vrd to compare with (e.g. main's build/vrd)"
+	for r in $(seq "$GROUP_ROUNDS"); do
+		for v in $([ $((r % 2)) = 1 ] && echo "base this" || echo "this base"); do
+			VRD=$([ "$v" = base ] && echo "$BENCH_BASE_VRD" || echo "$this")
+			for n in $CONVERGE_SIZES; do
+				RESULT_TAGS=" vrd=$v" run_converge "$v$r" "$n"
+			done
+		done
+		for n in $SIZES; do
+			for v in $([ $((r % 2)) = 1 ] && echo "base this" || echo "this base"); do
+				VRD=$([ "$v" = base ] && echo "$BENCH_BASE_VRD" || echo "$this")
+				RESULT_PREFIX=cmp_ RESULT_TAGS=" vrd=$v round=$r" run_latency "$n" 16 "$v-r$r"
+			done
+		done
+	done
+	VRD=$this
+}
+
+table_compare() {
+	local n v
+	echo "## $BENCH_BASE_VRD (base) against $VRD (this), dnsmasq running"
+	echo
+	echo "$GROUP_ROUNDS rounds, median (min-max) over the rounds; vrd with threads 16 and the address" \
+		"bindings; $CLIENTS clients x $PER_CLIENT one-VM batches, then $ITER VMs one at a time." \
+		"Floor (one durable atomic file replacement, same directory): median" \
+		"$(median floor median_ms " vms=0 ") ms, p99 $(median floor p99_ms " vms=0 ") ms."
+	echo
+	echo "| VMs held | vrd | $CLIENTS clients: VMs/s | one batch of three: median ms | p99 ms | 3 requests: median ms | dnsmasq answers the last VM after (ms) |"
+	echo "|---:|---|---:|---:|---:|---:|---|"
+	for n in $SIZES; do
+		for v in base this; do
+			echo "| $n | $v | $(spread cmp_concurrent_rate vms_per_s " vrd=$v .* vms=$n ") |" \
+				"$(spread cmp_one_batch median_ms " vrd=$v .* vms=$n ") |" \
+				"$(spread cmp_one_batch p99_ms " vrd=$v .* vms=$n ") |" \
+				"$(spread cmp_three_requests median_ms " vrd=$v .* vms=$n ") |" \
+				"$(spread cmp_answers after_ms " vrd=$v .* vms=$n ") |"
+		done
+	done
+	echo
+	echo "| converging | vrd | requests done (ms) | dnsmasq answers for the last VM (ms) |"
+	echo "|---:|---|---:|---:|"
+	for n in $CONVERGE_SIZES; do
+		for v in base this; do
+			echo "| $n | $v | $(spread converge request_ms " vrd=$v vms=$n ") |" \
+				"$(spread reload dns_ms " vrd=$v vms=$n ") |"
+		done
+	done
+}
+
 # spread MODE KEY FILTER: "median (min-max)" of KEY over the matching RESULT lines.
 spread() {
 	grep "^RESULT mode=$1 " "$WORK/results.txt" | grep -- "$3" | tr ' ' '\n' |
@@ -496,6 +554,12 @@ table_groups() {
 main() {
 	case "${BENCH_ONLY:-}" in
 	"" | vrd | metadata | manager | vm | multi) ;;
+	compare)
+		preflight
+		run_floor
+		run_compare
+		table_compare | tee "$BUILD/bench/compare.md"
+		return ;;
 	group)
 		preflight
 		run_floor
@@ -507,7 +571,7 @@ main() {
 		run_guards
 		table_guard | tee "$BUILD/bench/guard.md"
 		return ;;
-	*) die "BENCH_ONLY: want vrd, guard, group, metadata, manager, multi or vm, got \"$BENCH_ONLY\"" ;;
+	*) die "BENCH_ONLY: want vrd, guard, group, compare, metadata, manager, multi or vm, got \"$BENCH_ONLY\"" ;;
 	esac
 	case "${BENCH_ONLY:-}" in "" | vrd) run_vrd ;; esac
 	case "${BENCH_ONLY:-}" in "" | metadata) BUILD=$BUILD "$ROOT/bench/md_bench.sh" ;; esac

@@ -17,6 +17,8 @@ struct dnsmasq_paths {
 	const char *optsfile;   /* --dhcp-optsfile */
 	const char *addnhosts;  /* --addn-hosts */
 	const char *leasefile;  /* --dhcp-leasefile */
+	const char *hostsdir;   /* --dhcp-hostsdir: dhcphosts lines added since */
+	const char *addnhostsdir; /* --hostsdir: hosts lines added since */
 };
 
 /* The dnsmasq tag of a non-default NIC: its IPv4 with '_' for '.'. */
@@ -34,6 +36,14 @@ void dhcp_opts_render(const struct state *st, struct buf *b);
 /* "IP HOST" (and "IPV6 HOST") per named VM and "ROUTER data-server" per network. */
 void hosts_render(const struct state *st, struct buf *b);
 void dnsmasq_conf_render(const struct state *st, const struct dnsmasq_paths *p, struct buf *b);
+/* A VM's "IP HOST" (and "IPV6 HOST") lines of hosts, if it has a DHCP
+ * entry and a name. */
+void vm_hosts_lines(const struct vm *v, struct buf *b);
+/* The lines a VM newly given a DHCP entry adds to dhcphosts (DF_DHCPHOSTS)
+ * or hosts (DF_HOSTS), the same lines the whole file would hold for it;
+ * nothing for the other files.  Written to dhcphosts.d/ and hosts.d/ by a
+ * batch that only adds entries, which dnsmasq reads without a SIGHUP. */
+void dnsmasq_added_render(enum dnsmasq_file f, const struct vm *v, struct buf *b);
 /* One of the files (one of the four above). */
 void dnsmasq_file_render(enum dnsmasq_file f, const struct state *st,
     const struct dnsmasq_paths *p, struct buf *b);

@@ -10,7 +10,10 @@
  *   - dhcpopts has four "TAG,N" lines per non-default NIC, hosts one
  *     "IP NAME" line per network and per named VM;
  *   - each dnsmasq.conf line is blank, a comment, or key[=value] with a
- *     known key and no space, '#' or character outside the allowed set.
+ *     known key and no space, '#' or character outside the allowed set;
+ *   - the lines each VM adds (dnsmasq_added_render, what vrd writes to
+ *     dhcphosts.d/ and hosts.d/ for a new entry), VM after VM, are dhcphosts
+ *     and hosts without their router lines, byte for byte.
  * With FUZZ_RENDER_OUT=DIR in the environment (the corpus replay in make
  * check), input N's files go to DIR/N/, with DIR/N/check.conf carrying each
  * dhcphosts line as dhcp-host= and each dhcpopts line as dhcp-option=, for
@@ -34,7 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define SEEN_MAX 4096
 
 static const struct dnsmasq_paths paths = { "/run/vrd-fuzz/dhcphosts", "/run/vrd-fuzz/dhcpopts",
-	"/run/vrd-fuzz/hosts", "/run/vrd-fuzz/leases" };
+	"/run/vrd-fuzz/hosts", "/run/vrd-fuzz/leases", "/run/vrd-fuzz/dhcphosts.d",
+	"/run/vrd-fuzz/hosts.d" };
 
 struct seen {
 	char key[SEEN_MAX][24];
@@ -196,6 +200,7 @@ conf_line_cb(const char *l, size_t n, void *arg)
 	static const char *const keys[] = { "bind-dynamic", "dhcp-authoritative",
 		"dhcp-ignore-names", "dhcp-ignore-clid", "dhcp-broadcast", "no-hosts",
 		"expand-hosts", "dhcp-leasefile", "dhcp-hostsfile", "dhcp-optsfile", "addn-hosts",
+		"dhcp-hostsdir", "hostsdir",
 		"interface", "no-dhcp-interface", "dhcp-range", "dhcp-option", "domain", "dhcp-host",
 		"enable-ra", "ra-param" };
 	struct ctx *c = arg;
@@ -260,6 +265,35 @@ write_out(const char *dir, const struct buf *conf, const struct buf *hosts,
 	fclose(f);
 }
 
+/* Each VM's added lines, concatenated in the state's order, against the
+ * whole files (hosts after its one router line per network). */
+static void
+added_check(const struct state *st, const struct buf *hosts, const struct buf *addn)
+{
+	struct buf d, h;
+	size_t skip = 0;
+
+	buf_init(&d);
+	buf_init(&h);
+	for (size_t i = 0; i < st->nvm; i++) {
+		dnsmasq_added_render(DF_DHCPHOSTS, st->by_ip[i], &d);
+		dnsmasq_added_render(DF_HOSTS, st->by_ip[i], &h);
+		dnsmasq_added_render(DF_CONF, st->by_ip[i], &d); /* adds nothing */
+	}
+	for (size_t i = 0; i < st->nnet; i++) {
+		const char *nl = memchr(addn->p + skip, '\n', addn->len - skip);
+
+		if (!nl)
+			abort();
+		skip = (size_t)(nl - addn->p) + 1;
+	}
+	if (d.oom || h.oom || d.len != hosts->len || (d.len && memcmp(d.p, hosts->p, d.len)) ||
+	    h.len != addn->len - skip || (h.len && memcmp(h.p, addn->p + skip, h.len)))
+		abort();
+	buf_free(&d);
+	buf_free(&h);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -311,6 +345,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (each_line(&addn, addn_line_cb, &c) != st.nnet + named)
 		abort();
+	added_check(&st, &hosts, &addn);
 	if (out_dir)
 		write_out(out_dir, &conf, &hosts, &opts, &addn);
 	buf_free(&hosts);

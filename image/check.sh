@@ -337,9 +337,9 @@ check_eq "vrd holds both VMs with passwords, user data only for vm1, the bad key
 print(";".join(" ".join([v["ip"], v["hostname"], str(v["has_password"]), str(v["has_user_data"]), ",".join(sorted(v["metadata"]))]) for v in json.load(sys.stdin)))' <<<"$vms" 2>&1)"
 
 # dnsmasq's files
-check_eq "dhcphosts: both VMs, infinite leases, vm1 with its IPv6 address" \
-    "$VM1_MAC,$VM1_IP,[fd00:1::65],vm1,infinite $VM2_MAC,$VM2_IP,vm2,infinite" \
-    "$(rssh cat /var/lib/vrd/dhcphosts 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+check_eq "dhcphosts and the entries added since (dhcphosts.d/): both VMs, infinite leases, vm1 with its IPv6 address" \
+    "$(printf '%s\n' "$VM1_MAC,$VM1_IP,[fd00:1::65],vm1,infinite" "$VM2_MAC,$VM2_IP,vm2,infinite" | sort | tr '\n' ' ' | sed 's/ $//')" \
+    "$(rssh 'cat /var/lib/vrd/dhcphosts; find /var/lib/vrd/dhcphosts.d -type f ! -name ".*" -exec cat {} +' 2>&1 | sort | tr '\n' ' ' | sed 's/ $//')"
 conf=$(rssh cat /var/lib/vrd/dnsmasq.conf 2>&1)
 check_has "dnsmasq.conf serves eth0" "interface=eth0" "$conf"
 check_has "dnsmasq.conf: the router's guest address first among the DNS servers" \

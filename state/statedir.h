@@ -14,5 +14,9 @@
 #define STATE_DHCPOPTS "dhcpopts"        /* --dhcp-optsfile */
 #define STATE_HOSTS "hosts"              /* --addn-hosts */
 #define STATE_DNSMASQ_CONF "dnsmasq.conf"
+/* Entries added since the files above were last written whole, one file
+ * per batch that only adds, which dnsmasq reads through inotify. */
+#define STATE_DHCPHOSTS_D "dhcphosts.d"  /* --dhcp-hostsdir */
+#define STATE_HOSTS_D "hosts.d"          /* --hostsdir */
 
 #endif

@@ -215,6 +215,8 @@ route_state(void *cls, const struct http_req *rq)
 	json_object_set_new(paths, "dhcphosts", json_string(v->store.paths.hostsfile));
 	json_object_set_new(paths, "dhcpopts", json_string(v->store.paths.optsfile));
 	json_object_set_new(paths, "hosts", json_string(v->store.paths.addnhosts));
+	json_object_set_new(paths, "dhcphosts_dir", json_string(v->store.paths.hostsdir));
+	json_object_set_new(paths, "hosts_dir", json_string(v->store.paths.addnhostsdir));
 	json_object_set_new(paths, "dnsmasq_lease_file", json_string(v->store.paths.leasefile));
 	json_object_set_new(paths, "dnsmasq_pid_file", json_string(v->dnsmasq_pid_file));
 	json_object_set_new(o, "paths", paths);

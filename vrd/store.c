@@ -7,7 +7,17 @@
  * the renames and removals, then a sync of each directory; (4) the
  * journal removed.  A crash before (1) completes leaves the old state, a
  * crash after it is rolled forward at the next start by replaying the
- * journal, and derived files are always re-rendered from the sources. */
+ * journal, and derived files are always re-rendered from the sources.
+ *
+ * dnsmasq's files: reading N hosts costs dnsmasq 2.90 Theta(N^2) (for each
+ * dhcp-host it walks all those read before), on SIGHUP as at start.  So a
+ * batch whose only change to them adds entries (VMs newly given a default
+ * DHCP entry) writes just the added lines, one file per kind and batch, to
+ * dhcphosts.d/ and hosts.d/, which dnsmasq watches (inotify) and reads
+ * without a SIGHUP.  Anything else (an entry removed or changed, a guest
+ * network, a non-default NIC), the added_max-th such batch, a bulk addition
+ * (see plan_sources) and every start compact: dhcphosts, dhcpopts and hosts rewritten whole, both directories
+ * emptied, one SIGHUP. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +40,13 @@
 #include "statedir.h"
 #include "store.h"
 
-static const char *const sd_names[SD_NDIRS] = { ".", STATE_VMS, STATE_PASSWORDS };
+static const char *const sd_names[SD_NDIRS] = { ".", STATE_VMS, STATE_PASSWORDS,
+	STATE_DHCPHOSTS_D, STATE_HOSTS_D };
+
+/* Where the lines a batch adds to a dnsmasq file go (SD_TOP: never added). */
+static const enum store_dir added_dir[DF_NFILES] = {
+	[DF_DHCPHOSTS] = SD_DHCPHOSTS_D, [DF_HOSTS] = SD_HOSTS_D,
+};
 
 void
 store_file_mode(const struct store *s, enum store_dir d, mode_t *mode, uid_t *uid, gid_t *gid)
@@ -116,8 +132,9 @@ store_name_valid(enum store_dir d, const char *name)
 		tmp[n - 5] = '\0';
 		return ip4_parse(tmp, &ip) == 0;
 	}
-	return ip4_parse(name, &ip) == 0;
+	return d == SD_PASSWORDS && ip4_parse(name, &ip) == 0;
 }
+
 int
 store_generation_write(struct store *s, uint64_t gen, bool sync, struct af_stage *st)
 {
@@ -182,9 +199,13 @@ store_open(struct store *s, const char *dir, const char *leasefile, uid_t md_uid
 	s->md_gid = md_gid;
 	s->can_chown = can_chown();
 	s->sync_batch = 16;
+	s->added_max = STORE_ADDED_MAX;
+	s->added_share = STORE_ADDED_SHARE;
 	if (!(s->dir = strdup(dir)) || path_join((char **)&s->paths.hostsfile, dir, STATE_DHCPHOSTS) ||
 	    path_join((char **)&s->paths.optsfile, dir, STATE_DHCPOPTS) ||
 	    path_join((char **)&s->paths.addnhosts, dir, STATE_HOSTS) ||
+	    path_join((char **)&s->paths.hostsdir, dir, STATE_DHCPHOSTS_D) ||
+	    path_join((char **)&s->paths.addnhostsdir, dir, STATE_HOSTS_D) ||
 	    !(s->paths.leasefile = strdup(leasefile))) {
 		r = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
@@ -195,7 +216,11 @@ store_open(struct store *s, const char *dir, const char *leasefile, uid_t md_uid
 	    (r = ensure_dir(s->fd[SD_TOP], STATE_VMS, 0750, s->can_chown, geteuid(), md_gid,
 		 &s->fd[SD_VMS])) < 0 ||
 	    (r = ensure_dir(s->fd[SD_TOP], STATE_PASSWORDS, 0700, s->can_chown, md_uid, md_gid,
-		 &s->fd[SD_PASSWORDS])) < 0) {
+		 &s->fd[SD_PASSWORDS])) < 0 ||
+	    (r = ensure_dir(s->fd[SD_TOP], STATE_DHCPHOSTS_D, 0755, false, 0, 0,
+		 &s->fd[SD_DHCPHOSTS_D])) < 0 ||
+	    (r = ensure_dir(s->fd[SD_TOP], STATE_HOSTS_D, 0755, false, 0, 0,
+		 &s->fd[SD_HOSTS_D])) < 0) {
 		snprintf(err, errlen, "state-dir %s: %s", dir, strerror(-r));
 		goto fail;
 	}
@@ -222,6 +247,8 @@ store_close(struct store *s)
 	free((char *)s->paths.optsfile);
 	free((char *)s->paths.addnhosts);
 	free((char *)s->paths.leasefile);
+	free((char *)s->paths.hostsdir);
+	free((char *)s->paths.addnhostsdir);
 	memset(s, 0, sizeof(*s));
 	for (int i = 0; i < SD_NDIRS; i++)
 		s->fd[i] = -1;
@@ -364,27 +391,81 @@ render_dnsmasq_file(const struct store *s, const struct state *st, enum dnsmasq_
 	return b->oom ? -ENOMEM : 0;
 }
 
+/* Whether a change only gives a VM a default DHCP entry it did not have:
+ * lines added to dhcphosts and hosts, none removed or changed. */
+static bool
+change_adds_entry(const struct txn_change *c)
+{
+	return (!c->before || !c->before->has_dhcp) && c->after && c->after->has_dhcp &&
+	    c->after->default_entry;
+}
+
 /* Which dnsmasq files a batch re-renders, a bit per enum dnsmasq_file (of
  * those, only the ones whose text differs are written): all of them when it
  * changes a guest network or the part of a VM they show (vm_dhcp_equal: its
- * DHCP entry, MAC, addresses, host name, lease); none when it changes only
+ * DHCP entry, MAC, addresses, host name, lease), unless every such change
+ * only adds an entry (change_adds_entry): then none, and *adds is set (the
+ * added lines go to dhcphosts.d/ and hosts.d/); none when it changes only
  * passwords, metadata or a VM's other fields. */
 static unsigned
-dnsmasq_files_to_render(const struct txn *t, const struct txn_change *ch, long n)
+dnsmasq_files_to_render(const struct txn *t, const struct txn_change *ch, long n, bool *adds)
 {
 	const unsigned all = (1u << DF_NFILES) - 1;
 
+	*adds = false;
 	if (txn_nets_changed(t))
 		return all;
-	for (long i = 0; i < n; i++)
-		if (!vm_dhcp_equal(ch[i].before, ch[i].after))
+	for (long i = 0; i < n; i++) {
+		if (vm_dhcp_equal(ch[i].before, ch[i].after))
+			continue;
+		if (!change_adds_entry(&ch[i])) {
+			*adds = false;
 			return all;
+		}
+		*adds = true;
+	}
 	return 0;
+}
+
+/* Empties dhcphosts.d/ and hosts.d/ (at start, after the whole files were
+ * written): *removed counts the files.  Returns 0 or a negative errno. */
+static int
+added_dirs_clear(struct store *s, size_t *removed)
+{
+	int r = 0;
+
+	for (int d = SD_DHCPHOSTS_D; d <= SD_HOSTS_D && r == 0; d++) {
+		int fd = openat(s->fd[d], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		size_t n = 0;
+		struct dirent *de;
+		DIR *dir;
+
+		if (fd < 0 || !(dir = fdopendir(fd))) {
+			r = -errno;
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		while ((de = readdir(dir)) && r == 0) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			if (unlinkat(s->fd[d], de->d_name, 0) < 0)
+				r = -errno;
+			else
+				n++;
+		}
+		closedir(dir);
+		if (r == 0 && n && (r = fsync_dir(s->fd[d])) == 0)
+			*removed += n;
+	}
+	s->added = 0;
+	return r;
 }
 
 int
 store_load(struct store *s, struct state *st, struct commit_info *ci, char *err, size_t errlen)
 {
+	size_t removed;
 	int r;
 
 	memset(ci, 0, sizeof(*ci));
@@ -410,6 +491,13 @@ store_load(struct store *s, struct state *st, struct commit_info *ci, char *err,
 		else
 			ci->hosts_changed = true;
 	}
+	/* the whole files hold every entry now: the added ones go */
+	removed = 0;
+	if ((r = added_dirs_clear(s, &removed)) < 0)
+		return err_set(err, errlen, r, "%s/, %s/: %s", STATE_DHCPHOSTS_D, STATE_HOSTS_D,
+		    strerror(-r));
+	ci->files += removed;
+	ci->hosts_changed |= removed > 0;
 	return 0;
 }
 
@@ -432,6 +520,9 @@ struct plan {
 	struct buf journal;
 	struct buf derived[DF_NFILES];   /* dnsmasq's files, re-rendered */
 	bool derived_dirty[DF_NFILES];
+	struct buf added[DF_NFILES];     /* or only the lines the batch adds to them */
+	bool adds;                       /* the batch only adds: files in the dirs */
+	bool compact;                    /* the dirs' files are removed */
 };
 
 /* Plans writing data (remove false) or removing the file (remove true). */
@@ -462,8 +553,10 @@ plan_free(struct plan *p)
 	buf_free(&p->docs);
 	buf_free(&p->netdoc);
 	buf_free(&p->journal);
-	for (int i = 0; i < DF_NFILES; i++)
+	for (int i = 0; i < DF_NFILES; i++) {
 		buf_free(&p->derived[i]);
+		buf_free(&p->added[i]);
+	}
 }
 
 /* Source files: VM documents and pending passwords, with their journal;
@@ -474,7 +567,7 @@ plan_sources(struct store *s, struct txn *t, struct plan *p, unsigned *render,
 {
 	struct txn_change *ch = NULL;
 	const struct pw_op *pw;
-	size_t npw, *offs = NULL;
+	size_t npw, *offs = NULL, added = 0;
 	long n;
 	int r = 0;
 
@@ -495,7 +588,27 @@ plan_sources(struct store *s, struct txn *t, struct plan *p, unsigned *render,
 			goto out;
 		}
 	}
-	*render = dnsmasq_files_to_render(t, ch, n);
+	*render = dnsmasq_files_to_render(t, ch, n, &p->adds);
+	for (long i = 0; p->adds && i < n; i++)
+		added += change_adds_entry(&ch[i]);
+	/* The directories full, or a large share of the VMs added at once: compact
+	 * (dnsmasq checks each added host against all it holds, name and address,
+	 * O(N) per line; the whole files cost it Theta(N^2) with its names hashed,
+	 * cheaper once the batch holds more than about a quarter of them). */
+	if (p->adds && (s->added >= s->added_max || (s->added_share && added > STORE_ADDED_BULK &&
+	    added * s->added_share > t->st->nvm))) {
+		p->adds = false;
+		*render = (1u << DF_NFILES) - 1;
+	}
+	for (long i = 0; p->adds && i < n; i++)
+		for (int f = 0; f < DF_NFILES; f++)
+			if (added_dir[f] != SD_TOP && change_adds_entry(&ch[i]))
+				dnsmasq_added_render((enum dnsmasq_file)f, ch[i].after, &p->added[f]);
+	for (int f = 0; f < DF_NFILES; f++)
+		if (p->added[f].oom) {
+			r = -ENOMEM;
+			goto out;
+		}
 	offs[n] = p->docs.len;
 	for (long i = 0; i < n; i++) {
 		char name[64], ip[IP4_STRLEN];
@@ -521,6 +634,37 @@ out:
 	free(offs);
 	free(ch);
 	return r;
+}
+
+/* The files of dhcphosts.d/ and hosts.d/: the batch's added lines as file
+ * <added + 1>, after the files it writes; or, when it rewrites dnsmasq's
+ * files whole, the removal of every added file, after those are in place
+ * (then dnsmasq's SIGHUP re-reads the whole files and two empty
+ * directories). */
+static int
+plan_added(struct store *s, struct plan *p, unsigned render)
+{
+	char name[32];
+	int r;
+
+	if (p->adds) {
+		snprintf(name, sizeof(name), "%zu", s->added + 1);
+		for (int f = 0; f < DF_NFILES; f++)
+			if (p->added[f].len &&
+			    (r = plan_add(p, added_dir[f], name, false, p->added[f].p, p->added[f].len)) < 0)
+				return r;
+		return 0;
+	}
+	if (!render || s->added == 0)
+		return 0;
+	p->compact = true;
+	for (size_t i = 1; i <= s->added; i++) {
+		snprintf(name, sizeof(name), "%zu", i);
+		if ((r = plan_add(p, SD_DHCPHOSTS_D, name, true, NULL, 0)) < 0 ||
+		    (r = plan_add(p, SD_HOSTS_D, name, true, NULL, 0)) < 0)
+			return r;
+	}
+	return 0;
 }
 
 static int
@@ -550,6 +694,8 @@ plan_build(struct store *s, struct txn *t, struct plan *p, uint64_t gen, struct 
 		    p->derived[i].len)) < 0)
 			return r;
 	}
+	if ((r = plan_added(s, p, render)) < 0)
+		return r;
 	if (p->n == 0)
 		return 0;
 	journal_begin(&p->journal, gen);
@@ -618,10 +764,18 @@ commit_replace(struct store *s, struct plan *p, struct af_stage *gst, char *err,
 	return 0;
 }
 
-/* The derived files the plan rewrote become the store's reference copies. */
+/* The derived files the plan rewrote become the store's reference copies;
+ * the added files are counted. */
 static void
 commit_note_derived(struct store *s, struct plan *p, struct commit_info *ci)
 {
+	if (p->adds) {
+		s->added++;
+		ci->hosts_added = true;
+	} else if (p->compact) {
+		s->added = 0;
+		ci->hosts_changed = true;
+	}
 	for (int i = 0; i < DF_NFILES; i++) {
 		if (!p->derived_dirty[i])
 			continue;

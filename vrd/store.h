@@ -12,7 +12,20 @@
 #include "render.h"
 #include "txn.h"
 
-enum store_dir { SD_TOP, SD_VMS, SD_PASSWORDS, SD_NDIRS };
+/* The top directory, the two of source files, and the two of dnsmasq lines
+ * added since its files were last written whole (SD_DHCPHOSTS_D, SD_HOSTS_D:
+ * one file per batch that only adds entries, see store.c). */
+/* Batches whose added lines may wait in dhcphosts.d/ and hosts.d/ before
+ * the next one compacts (docs/state-dir.md).  A compaction costs dnsmasq a
+ * re-read of every host, Theta(N^2); a file waiting there costs it a name
+ * in a list it walks per new file, so the bound is high. */
+#define STORE_ADDED_MAX 1024
+/* A batch adding more than STORE_ADDED_BULK entries and more than
+ * 1/STORE_ADDED_SHARE of the VMs compacts instead. */
+#define STORE_ADDED_SHARE 4
+#define STORE_ADDED_BULK 64
+
+enum store_dir { SD_TOP, SD_VMS, SD_PASSWORDS, SD_DHCPHOSTS_D, SD_HOSTS_D, SD_NDIRS };
 
 struct store {
 	char *dir;                    /* absolute */
@@ -23,13 +36,20 @@ struct store {
 	struct dnsmasq_paths paths;   /* strings owned */
 	struct buf derived[DF_NFILES]; /* dnsmasq's files as last written (render.h) */
 	size_t sync_batch;            /* above this many files one syncfs replaces fsyncs */
+	size_t added;                 /* batches in dhcphosts.d/ and hosts.d/ (files 1..added) */
+	size_t added_max;             /* at most this many; the next addition compacts */
+	size_t added_share;           /* an addition of over 1/added_share of the VMs
+	                               * compacts (0: never) */
 	size_t quarantined;           /* state files moved aside at open and load */
 };
 
 struct commit_info {
 	uint64_t generation;
 	size_t files;                 /* files written or removed */
-	bool hosts_changed;           /* dhcphosts, dhcpopts or hosts: SIGHUP dnsmasq */
+	bool hosts_changed;           /* dhcphosts, dhcpopts or hosts rewritten and the
+	                               * added files removed: SIGHUP dnsmasq */
+	bool hosts_added;             /* new files in dhcphosts.d/ or hosts.d/ only:
+	                               * dnsmasq reads them itself (inotify), no SIGHUP */
 	bool conf_changed;            /* dnsmasq.conf: dnsmasq must be restarted */
 	bool fatal;                   /* failed half-way: only a restart (which replays
 	                               * the journal) makes memory and disk agree */

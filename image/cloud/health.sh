@@ -12,7 +12,8 @@ health_dhcp() {
 	st=$(vrctl --json state 2>/dev/null) || { echo "vrd state unavailable"; return 1; }
 	case "$st" in *'"running": true'*) ;; *) echo "dnsmasq is not running"; return 1 ;; esac
 	want=$(printf '%s' "$st" | sed -n 's/.*"dhcp_entries": *\([0-9]*\).*/\1/p' | head -n1)
-	n=$(grep -c . "$STATE_DIR/dhcphosts" 2>/dev/null)
+	# the whole file and the entries added since (dhcphosts.d/, one file per batch)
+	n=$(find "$STATE_DIR/dhcphosts" "$STATE_DIR/dhcphosts.d" -type f ! -name '.*' -exec cat {} + 2>/dev/null | grep -c .)
 	n=$((n + $(grep -c '^dhcp-host=' "$STATE_DIR/dnsmasq.conf" 2>/dev/null)))
 	[ "$n" = "${want:-0}" ] || { echo "dnsmasq files hold $n hosts, vrd $want"; return 1; }
 	echo "dnsmasq running with $n hosts, as vrd holds"

@@ -80,16 +80,19 @@ else
 	fail "dnsmasq starts on vrd's dnsmasq.conf" "$(tail -n 10 "$DM_LOG" 2>&1)"
 	vt_finish
 fi
-# vm1 comes after dnsmasq runs: its [IPv6] reaches dnsmasq by vrd's SIGHUP
-n=$(nt_dnsmasq_log_count "read $STATE/dhcphosts")
+# vm1 comes after dnsmasq runs: an addition, its [IPv6] reaches dnsmasq
+# through dhcphosts.d/ (inotify), with no SIGHUP
+n=$(nt_dnsmasq_log_count "read $STATE/dhcphosts\.d/")
+nh=$(nt_dnsmasq_log_count "read $STATE/dhcphosts$")
 if out=$(vt_vrctl v apply "$F/vm1.json" 2>&1); then
 	ok "push vm1 with its ipv6_address while dnsmasq runs (vrctl: $out)"
 else
 	fail "push vm1 with its ipv6_address" "$out"
 fi
-check "dnsmasq re-read dhcphosts (vrd's SIGHUP)" nt_dnsmasq_wait_log "read $STATE/dhcphosts" "$n" 5
-check "hosts: vm1's AAAA line" grep -qxF "$IP6_1 vm1" "$STATE/hosts"
-check "dhcphosts: vm1 with its [IPv6]" grep -qxF "$MAC1,$IP1,[$IP6_1],vm1,infinite" "$STATE/dhcphosts"
+check "dnsmasq read the added dhcphosts.d/ file (inotify)" nt_dnsmasq_wait_log "read $STATE/dhcphosts\.d/" "$n" 10
+check_eq "no SIGHUP: dnsmasq did not re-read dhcphosts" "$nh" "$(nt_dnsmasq_log_count "read $STATE/dhcphosts$")"
+check "hosts.d/1: vm1's AAAA line" grep -qxF "$IP6_1 vm1" "$STATE/hosts.d/1"
+check "dhcphosts.d/1: vm1 with its [IPv6]" grep -qxF "$MAC1,$IP1,[$IP6_1],vm1,infinite" "$STATE/dhcphosts.d/1"
 
 if nt_dhcp g1 5; then
 	check_eq "g1's IPv4 lease as before" "$IP1" "$(nt_lease_get g1 ip)"

@@ -191,9 +191,11 @@ fi
 check_eq "vr-metadata runs as nobody (real and effective uid)" "65534 65534" "$(md_uid m)"
 
 DM_STARTED=0
-READS="read $STATE/dhcpopts"
+# dnsmasq re-read its files (on SIGHUP), or read a batch's added entries
+# (dhcphosts.d/, through inotify: a batch that only adds sends no SIGHUP)
+READS="read $STATE/(dhcpopts|dhcphosts\.d/)"
 # push DESC FILE...: one vrctl batch; restart dnsmasq if dnsmasq.conf changed
-# and wait until dnsmasq has re-read its files
+# and wait until dnsmasq has read the batch's changes
 push() {
 	local desc=$1 out n
 	shift

@@ -107,13 +107,14 @@ else
 	fail "dnsmasq starts from vrd's dnsmasq.conf" "$(cat "$DM_LOG" 2>&1)"
 	md_finish
 fi
-n=$(nt_dnsmasq_log_count "read $STATE/dhcpopts")
+READS="read $STATE/(dhcpopts|dhcphosts\\.d/)" # a SIGHUP re-read, or an addition read through inotify
+n=$(nt_dnsmasq_log_count "$READS")
 if out=$(vt_vrctl v apply "$F/vmv.json" "$F/vma.json" "$F/mdv.json" "$F/mda.json" "$F/pwv.json" 2>&1); then
 	ok "push the victim and the attacker VMs ($out)"
 else
 	fail "push the victim and the attacker VMs" "$out"
 fi
-nt_dnsmasq_sync >/dev/null && nt_dnsmasq_wait_log "read $STATE/dhcpopts" "$n" 5 ||
+nt_dnsmasq_sync >/dev/null && nt_dnsmasq_wait_log "$READS" "$n" 5 ||
 	fail "dnsmasq re-read its files" "$(tail -n 15 "$DM_LOG")"
 
 MPORT=$(vt_free_port v)

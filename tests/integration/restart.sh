@@ -11,15 +11,17 @@
 # drawn from a seed printed in the output; RESTART_SEED=S replays a run) and
 # restarted on the same state directory; each client goes on with its next
 # batch.  Right after each kill, before the restart: every vms/*.json and
-# networks.json parses, every dhcphosts, dhcpopts and hosts line is well
-# formed, the generation file is a number, dnsmasq --test accepts
-# dnsmasq.conf.  After each restart
+# networks.json parses, every line of dhcphosts, dhcpopts, hosts and of the
+# added files in dhcphosts.d/ and hosts.d/ is well formed, no IP is in
+# dhcphosts and dhcphosts.d/ twice, the generation file is a number, dnsmasq
+# --test accepts dnsmasq.conf with them.  After each restart
 # (tests/lib/restart_check.py): every acknowledged batch is fully present
 # (dhcphosts line, vms/<ip>.json with its metadata, passwords/<ip>, GET
 # /v1/vms), each batch in flight at a kill (one per client) is wholly present
 # or wholly absent, the acknowledged generations are distinct and rise with k
 # within each client,
-# no .*.tmp file and no journal remain, every vms/*.json parses, the VM count
+# dhcphosts.d/ and hosts.d/ are empty (the start compacts), no .*.tmp file
+# and no journal remain, every vms/*.json parses, the VM count
 # and the generation (file and GET /v1/state) match the applied batches, and
 # dnsmasq --test accepts dnsmasq.conf.
 set -u
@@ -70,21 +72,21 @@ verify() {
 	dnsmasq_ok "$label"
 }
 
-# dnsmasq_ok LABEL: dnsmasq --test accepts dnsmasq.conf with every dhcphosts
-# line as dhcp-host= and every dhcpopts line as dhcp-option= (--test alone
-# does not read the files dnsmasq.conf names)
+# dnsmasq_ok LABEL: dnsmasq --test accepts dnsmasq.conf with every line of
+# dhcphosts and dhcphosts.d/ as dhcp-host= and every dhcpopts line as
+# dhcp-option= (--test alone does not read the files dnsmasq.conf names)
 dnsmasq_ok() {
 	local label=$1 out s=${VRD_STATE[r]}
 	{
 		echo "conf-file=$s/dnsmasq.conf"
-		sed 's/^/dhcp-host=/' "$s/dhcphosts"
+		find "$s/dhcphosts.d" -type f ! -name '.*' -exec cat {} + | cat "$s/dhcphosts" - | sed 's/^/dhcp-host=/'
 		sed 's/^/dhcp-option=/' "$s/dhcpopts"
 	} >"$W/check.conf"
 	out=$(dnsmasq --test -C "$W/check.conf" 2>&1)
 	if [[ "$out" == *"syntax check OK"* ]]; then
-		ok "$label: dnsmasq --test accepts dnsmasq.conf and the $(wc -l <"$s/dhcphosts") dhcphosts lines"
+		ok "$label: dnsmasq --test accepts dnsmasq.conf and the $(grep -c '^dhcp-host=' "$W/check.conf") lines of dhcphosts and dhcphosts.d/"
 	else
-		fail "$label: dnsmasq --test accepts dnsmasq.conf and the dhcphosts lines" "$out"
+		fail "$label: dnsmasq --test accepts dnsmasq.conf and the lines of dhcphosts and dhcphosts.d/" "$out"
 	fi
 }
 

@@ -33,17 +33,36 @@ LINE_RE = {
 }
 
 
+def derived_files(state, name):
+    """The paths dnsmasq reads for one of its files: the whole file, then the
+    files of entries added since (dhcphosts.d/, hosts.d/) in their order."""
+    paths = [os.path.join(state, name)]
+    d = os.path.join(state, name + ".d")
+    if os.path.isdir(d):
+        paths += [os.path.join(d, f) for f in
+                  sorted((f for f in os.listdir(d) if not f.startswith(".")), key=int)]
+    return paths
+
+
 def files_check(state):
     bad, counts = [], {}
     for name, rx in LINE_RE.items():
-        with open(os.path.join(state, name), "rb") as f:
-            data = f.read()
-        if data and not data.endswith(b"\n"):
-            bad.append("%s: no newline at the end" % name)
-        lines = data.decode("ascii", "replace").splitlines()
+        lines = []
+        for path in derived_files(state, name):
+            with open(path, "rb") as f:
+                data = f.read()
+            if data and not data.endswith(b"\n"):
+                bad.append("%s: no newline at the end" % path)
+            if not data and path.endswith(tuple("0123456789")):
+                bad.append("%s: empty" % path)
+            lines += data.decode("ascii", "replace").splitlines()
         counts[name] = len(lines)
         bad += ["%s line %d: %r" % (name, i + 1, l)
                 for i, l in enumerate(lines) if not rx.fullmatch(l)][:5]
+        if name == "dhcphosts":
+            ips = [l.split(",")[1] for l in lines if rx.fullmatch(l)]
+            dup = sorted(set(ip for ip in ips if ips.count(ip) > 1))
+            bad += ["dhcphosts and dhcphosts.d/: %s twice" % ip for ip in dup[:5]]
     docs = glob.glob(os.path.join(state, "vms", "*.json")) + [os.path.join(state, "networks.json")]
     for path in docs:
         try:
@@ -96,6 +115,8 @@ def main():
         for line in f.read().splitlines():
             parts = line.split(",")
             hosts[parts[1] if len(parts) == 4 else parts[-3]] = parts
+    added = [p for d in ("dhcphosts.d", "hosts.d") for p in derived_files(state, d[:-2])[1:]]
+    res(not added, "dhcphosts.d/ and hosts.d/ are empty (the start compacts)", " ".join(added))
     docs, bad_docs = {}, []
     for path in glob.glob(os.path.join(state, "vms", "*")):
         name = os.path.basename(path)
@@ -109,7 +130,7 @@ def main():
     for path in glob.glob(os.path.join(state, "passwords", "*")):
         with open(path) as f:
             pws[os.path.basename(path)] = f.read()
-    leftovers = [p for d in ("", "vms", "passwords")
+    leftovers = [p for d in ("", "vms", "passwords", "dhcphosts.d", "hosts.d")
                  for p in glob.glob(os.path.join(state, d, ".*.tmp"))]
     res(not leftovers, "no .*.tmp file remains", " ".join(leftovers))
     res(not os.path.exists(os.path.join(state, "journal")), "no journal file remains")

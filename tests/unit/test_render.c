@@ -13,7 +13,7 @@
 
 static const struct dnsmasq_paths var_paths = {
 	"/var/lib/vrd/dhcphosts", "/var/lib/vrd/dhcpopts", "/var/lib/vrd/hosts",
-	"/var/lib/misc/dnsmasq.leases",
+	"/var/lib/misc/dnsmasq.leases", "/var/lib/vrd/dhcphosts.d", "/var/lib/vrd/hosts.d",
 };
 
 /* Two guest networks and the kinds of VM the renderers treat differently. */
@@ -235,6 +235,10 @@ write_rendered(const struct state *st, const char *dir)
 	p.optsfile = tu_path(dir, "dhcpopts");
 	p.addnhosts = tu_path(dir, "hosts");
 	p.leasefile = tu_path(dir, "leases");
+	p.hostsdir = tu_path(dir, "dhcphosts.d");
+	p.addnhostsdir = tu_path(dir, "hosts.d");
+	assert_true(mkdir(p.hostsdir, 0755) == 0 || errno == EEXIST);
+	assert_true(mkdir(p.addnhostsdir, 0755) == 0 || errno == EEXIST);
 	buf_init(&b);
 	dnsmasq_conf_render(st, &p, &b);
 	tu_write(dir, "dnsmasq.conf", b.p, 0644);
@@ -252,6 +256,8 @@ write_rendered(const struct state *st, const char *dir)
 	free((char *)p.optsfile);
 	free((char *)p.addnhosts);
 	free((char *)p.leasefile);
+	free((char *)p.hostsdir);
+	free((char *)p.addnhostsdir);
 }
 
 static void

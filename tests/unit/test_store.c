@@ -166,6 +166,35 @@ vm_doc_of(const struct state *st, const char *ipstr)
 	return buf_steal(&b, NULL);
 }
 
+/* Files (not dot files) in the directory name of dir. */
+static int
+tu_count_files(const char *dir, const char *name)
+{
+	char *path = tu_path(dir, name);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	free(path);
+	return n;
+}
+
+/* A file of the state directory, freed at the fixture's next call. */
+static const char *
+tu_read_keep(struct fx *f, const char *name)
+{
+	static char *last;
+
+	free(last);
+	last = tu_read(f->dir, name);
+	assert_non_null(last);
+	return last;
+}
+
 static void
 test_open_creates_dirs_and_load_writes_derived(void **state)
 {
@@ -663,6 +692,106 @@ test_unloadable_files_and_size_limits(void **state)
 	free(doc);
 }
 
+#define ENTRY(n) "{'host_name':'vm" #n "','mac_address':'02:00:4c:5f:00:" #n "'," \
+	"'ipv4_address':'10.1.1." #n "','default_entry':true,'lease_time':null,'type':'dhcpentry'}"
+
+/* A batch that only adds entries writes their lines to dhcphosts.d/ and
+ * hosts.d/ (no SIGHUP); a removal, the added_max-th addition and a start
+ * compact: whole files, empty directories, SIGHUP. */
+static void
+test_additions_go_to_dirs_until_compaction(void **state)
+{
+	struct fx *f = *state;
+	struct commit_info ci;
+	struct buf big;
+
+	fx_open_load(f, &ci);
+	f->s.added_share = 0; /* any addition, however large, to the directories */
+	commit_ok(f, BATCH, &ci); /* a network: whole files */
+	assert_true(ci.hosts_changed);
+	assert_false(ci.hosts_added);
+	commit_ok(f, "[" ENTRY(11) "," ENTRY(12) "]", &ci);
+	assert_false(ci.hosts_changed);
+	assert_true(ci.hosts_added);
+	assert_int_equal(ci.files, 4); /* two documents, dhcphosts.d/1, hosts.d/1 */
+	assert_file(f, "dhcphosts.d/1", "02:00:4c:5f:00:11,10.1.1.11,vm11,infinite\n"
+	    "02:00:4c:5f:00:12,10.1.1.12,vm12,infinite\n");
+	assert_file(f, "hosts.d/1", "10.1.1.11 vm11\n10.1.1.12 vm12\n");
+	assert_file(f, "dhcphosts", "02:00:4c:5f:00:01,10.1.1.101,vm1,infinite\n");
+	/* metadata only: nothing for dnsmasq */
+	commit_ok(f, "[{'type':'vmdata','vm_ip_address':'10.1.1.11','vm_metadata':["
+	    "['metadata','instance-id','i-11']]}]", &ci);
+	assert_false(ci.hosts_changed || ci.hosts_added);
+	assert_false(tu_exists(f->dir, "dhcphosts.d/2"));
+	/* a VM known by its data only, then given an entry: an addition */
+	commit_ok(f, "[{'type':'vmdata','vm_ip_address':'10.1.1.13','vm_metadata':["
+	    "['metadata','instance-id','i-13']]}]", &ci);
+	commit_ok(f, "[" ENTRY(13) "]", &ci);
+	assert_true(ci.hosts_added);
+	assert_file(f, "dhcphosts.d/2", "02:00:4c:5f:00:13,10.1.1.13,vm13,infinite\n");
+	/* a removal: whole files with every entry but the removed one */
+	commit_ok(f, "[{'host_name':'vm12','mac_address':'02:00:4c:5f:00:12',"
+	    "'ipv4_address':'10.1.1.12','default_entry':true,'remove':true,'type':'dhcpentry'}]", &ci);
+	assert_true(ci.hosts_changed);
+	assert_false(ci.hosts_added);
+	assert_file(f, "dhcphosts", "02:00:4c:5f:00:11,10.1.1.11,vm11,infinite\n"
+	    "02:00:4c:5f:00:13,10.1.1.13,vm13,infinite\n"
+	    "02:00:4c:5f:00:01,10.1.1.101,vm1,infinite\n");
+	assert_file(f, "hosts", "10.1.1.1 data-server\n10.1.1.11 vm11\n10.1.1.13 vm13\n"
+	    "10.1.1.101 vm1\n");
+	assert_int_equal(tu_count_files(f->dir, "dhcphosts.d"), 0);
+	assert_int_equal(tu_count_files(f->dir, "hosts.d"), 0);
+	/* the IP given to another MAC is a change, not an addition */
+	commit_ok(f, "[{'host_name':'vm14','mac_address':'02:00:4c:5f:00:14',"
+	    "'ipv4_address':'10.1.1.11','default_entry':true,'lease_time':null,"
+	    "'type':'dhcpentry'}]", &ci);
+	assert_true(ci.hosts_changed);
+	assert_int_equal(tu_count_files(f->dir, "dhcphosts.d"), 0);
+	/* the bound: the third addition compacts */
+	f->s.added_max = 2;
+	commit_ok(f, "[" ENTRY(15) "]", &ci);
+	commit_ok(f, "[" ENTRY(16) "]", &ci);
+	assert_true(ci.hosts_added);
+	assert_int_equal(tu_count_files(f->dir, "dhcphosts.d"), 2);
+	commit_ok(f, "[" ENTRY(17) "]", &ci);
+	assert_true(ci.hosts_changed);
+	assert_false(ci.hosts_added);
+	assert_int_equal(tu_count_files(f->dir, "dhcphosts.d"), 0);
+	assert_non_null(strstr(tu_read_keep(f, "dhcphosts"), "10.1.1.17,vm17"));
+	/* a start compacts what the directories hold */
+	commit_ok(f, "[" ENTRY(18) "]", &ci);
+	assert_int_equal(tu_count_files(f->dir, "hosts.d"), 1);
+	store_close(&f->s);
+	fx_open_load(f, &ci);
+	f->s.added_share = 0;
+	assert_true(ci.hosts_changed);
+	assert_int_equal(tu_count_files(f->dir, "dhcphosts.d"), 0);
+	assert_int_equal(tu_count_files(f->dir, "hosts.d"), 0);
+	assert_non_null(strstr(tu_read_keep(f, "dhcphosts"), "10.1.1.18,vm18"));
+	assert_non_null(strstr(tu_read_keep(f, "hosts"), "10.1.1.18 vm18"));
+	/* and the next addition starts again at 1 */
+	commit_ok(f, "[" ENTRY(19) "]", &ci);
+	assert_file(f, "hosts.d/1", "10.1.1.19 vm19\n");
+	/* an addition of over 64 entries and a quarter of the VMs compacts; a
+	 * smaller one not */
+	f->s.added_share = STORE_ADDED_SHARE;
+	buf_init(&big);
+	for (int i = 0; i <= STORE_ADDED_BULK; i++)
+		buf_addf(&big, "%s{'host_name':'b%d','mac_address':'02:00:4c:5f:01:%02x',"
+		    "'ipv4_address':'10.1.1.%d','default_entry':true,'type':'dhcpentry'}",
+		    i ? "," : "[", i, i, i + 150);
+	buf_adds(&big, "]");
+	assert_false(big.oom);
+	commit_ok(f, big.p, &ci);
+	buf_free(&big);
+	assert_true(ci.hosts_changed);
+	assert_int_equal(tu_count_files(f->dir, "hosts.d"), 0);
+	assert_non_null(strstr(tu_read_keep(f, "hosts"), "10.1.1.214 b64"));
+	commit_ok(f, "[" ENTRY(24) "," ENTRY(25) "]", &ci);
+	assert_true(ci.hosts_added);
+	assert_file(f, "hosts.d/1", "10.1.1.24 vm24\n10.1.1.25 vm25\n");
+}
+
 int
 main(void)
 {
@@ -686,6 +815,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reserved_names_loaded_never_resolve, fx_setup,
 		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_large_batch_and_load_errors, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_additions_go_to_dirs_until_compaction, fx_setup,
+		    fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

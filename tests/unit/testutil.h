@@ -158,7 +158,7 @@ tu_apply_ok(struct state *st, const char *sq)
 static inline char *
 tu_snapshot(const struct state *st)
 {
-	static const struct dnsmasq_paths paths = { "/h", "/o", "/a", "/l" };
+	static const struct dnsmasq_paths paths = { "/h", "/o", "/a", "/l", "/hd", "/ad" };
 	struct buf b;
 	char *s;
 

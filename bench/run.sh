@@ -23,7 +23,8 @@
 # PostgreSQL database beside one on SQLite; the takeover of a killed manager's jobs), and
 # bench/vm_bench.sh, real QEMU guests (the start stage, deploy to cloud-init done, density).
 # BENCH_ONLY=vrd, metadata, manager or vm runs only that part (BENCH_ONLY=multi: only
-# bench/mgr_multi_bench.sh)
+# bench/mgr_multi_bench.sh; BENCH_ONLY=latency: only step 2 at BENCH_SIZES, with the floor,
+# as bench/ab.sh uses it)
 # (BENCH_ONLY=guard: only the address bindings' runs, step 4; BENCH_ONLY=group:
 # group commit against none, vrd with threads 1 and 16 side by side, step 2's
 # runs at BENCH_GROUP_SIZES ("0 10000"), BENCH_GROUP_ROUNDS (2) rounds).
@@ -502,12 +503,18 @@ main() {
 		run_groups
 		table_groups | tee "$BUILD/bench/group.md"
 		return ;;
+	latency)
+		preflight
+		run_floor
+		for n in $SIZES; do run_latency "$n"; done
+		{ table_latency; echo; table_concurrent; } | tee "$BUILD/bench/latency.md"
+		return ;;
 	guard)
 		preflight
 		run_guards
 		table_guard | tee "$BUILD/bench/guard.md"
 		return ;;
-	*) die "BENCH_ONLY: want vrd, guard, group, metadata, manager, multi or vm, got \"$BENCH_ONLY\"" ;;
+	*) die "BENCH_ONLY: want vrd, latency, guard, group, metadata, manager, multi or vm, got \"$BENCH_ONLY\"" ;;
 	esac
 	case "${BENCH_ONLY:-}" in "" | vrd) run_vrd ;; esac
 	case "${BENCH_ONLY:-}" in "" | metadata) BUILD=$BUILD "$ROOT/bench/md_bench.sh" ;; esac

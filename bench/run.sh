@@ -135,9 +135,12 @@ mem() {
 # commands as three requests and as one batch, then dnsmasq must answer for
 # the last VM sent.
 run_latency() {
-	local n=$1 threads=${2:-16} ns="vrl$$-$1" dir="$WORK/lat-$1${3:+-$3}"
+	local n=$1 threads=${2:-16} ns="vrl$$-$1" dir="$WORK/lat-$1${3:+-$3}" topt
+	# (a vrd from before --threads, as bench/ab.sh may run: one thread, the option left out)
+	topt=(--threads "$threads")
+	"$VRD" --help 2>&1 | grep -q -- '--threads' || { threads=1; topt=(); }
 	say "latency: vrd holding $n VMs ($threads threads), dnsmasq in netns $ns, $CLIENTS clients x $PER_CLIENT, $ITER VMs per mode"
-	converge_env "$ns" "$dir" yes --threads "$threads"
+	converge_env "$ns" "$dir" yes "${topt[@]}"
 	mem "before the preload (size $n)" "$VRD_PID"
 	ip netns exec "$ns" timeout 3000 "$BENCH" --url "http://127.0.0.1:$PORT" \
 		--token-file "$WORK/token" --vms "$n" --iterations "$ITER" --clients "$CLIENTS" \
@@ -151,7 +154,7 @@ run_latency() {
 	stop_pid "$VRD_PID"
 	if [ "$n" -gt 0 ]; then   # the same state, loaded from disk at start
 		mv "$dir/vrd.log" "$dir/vrd-1.log"
-		start_vrd "$dir" "$ns" yes --threads "$threads"
+		start_vrd "$dir" "$ns" yes "${topt[@]}"
 		mem "restarted on that state dir ($n VMs and the runs' loaded from disk)" "$VRD_PID"
 		stop_pid "$VRD_PID"
 	fi

@@ -19,7 +19,10 @@
 # Shorter than the full benchmarks (docs/performance.md): knobs BENCH_ITERATIONS (100),
 # BENCH_PER_CLIENT (25), BENCH_MD_DURATION (5), BENCH_LAT_N (50), BENCH_TP_SECONDS (5);
 # BENCH_AB_PARTS ("vrd metadata manager"). Raw output under BENCH_AB_OUT
-# ($BUILD/bench/ab), the table in BENCH_AB_OUT/ab.md.
+# ($BUILD/bench/ab), the table in BENCH_AB_OUT/ab.md; BENCH_AB_TABLE=1 only prints the
+# table again from BENCH_AB_OUT's raw output.
+# Wall-clock figures move with the machine's other load; the CPU time per VM or request
+# (vrd's, vr-metadata's, nginx's: the processes' user + system time) hardly does.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
@@ -84,11 +87,16 @@ one() {
 	echo "LOAD after=\"$(load)\"" >>"$f"
 }
 
-# values NAME FILTER KEY: KEY of the first line matching FILTER, one per round.
+# values NAME FILTER KEY: KEY of the first line matching FILTER, one per round
+# (KEY A/B: A / B x 1e6, e.g. CPU seconds per request in microseconds).
 values() {
 	local r
 	for r in $(seq "$ROUNDS"); do
-		grep -- "$2" "$OUTDIR/$1/$r.txt" | head -1 | tr ' ' '\n' | sed -n "s/^$3=//p"
+		grep -- "$2" "$OUTDIR/$1/$r.txt" | head -1 | tr ' ' '\n' |
+			awk -F= -v k="$3" 'BEGIN { n = split(k, ab, "/") }
+				n == 1 && $1 == k { print $2 }
+				n == 2 { v[$1] = $2 }
+				END { if (n == 2 && v[ab[2]] > 0) print v[ab[1]] / v[ab[2]] * 1e6 }'
 	done
 }
 
@@ -125,12 +133,15 @@ table() {
 		row "vrd, $n VMs: one batch of three, p99 ms" "part=vrd mode=one_batch vms=$n " p99_ms lower
 		row "vrd, $n VMs: three sequential requests, median ms" "part=vrd mode=three_requests vms=$n " median_ms lower
 		row "vrd, $n VMs: 16 clients, VMs/s" "part=vrd mode=concurrent_rate vms=$n " vms_per_s higher
+		row "vrd, $n VMs: vrd's CPU ms per one-batch VM" "part=vrd mode=cpu vms=$n " vrd_cpu_ms_per_vm lower
 	done
 	row "vr-metadata, wrk keep-alive: requests/s" "part=md mode=wrk server=vr-metadata " rps higher
 	row "vr-metadata, wrk keep-alive: p99 ms" "part=md mode=wrk server=vr-metadata " p99_ms lower
+	row "vr-metadata, wrk keep-alive: its CPU us per request" "part=md mode=wrk server=vr-metadata " cpu_s/requests lower
 	row "vr-metadata, md_load keep-alive: requests/s" "part=md mode=load server=vr-metadata " rps higher
 	row "vr-metadata, md_load keep-alive: p99 ms" "part=md mode=load server=vr-metadata " p99_ms lower
 	row "(control) nginx, wrk keep-alive: requests/s" "part=md mode=wrk server=nginx " rps higher
+	row "(control) nginx, wrk keep-alive: its CPU us per request" "part=md mode=wrk server=nginx " cpu_s/requests lower
 	row "vr-manager, concurrency 1: job median ms" "part=mgr_lat metric=job " median_ms lower
 	row "vr-manager, concurrency 1: job p99 ms" "part=mgr_lat metric=job " p99_ms lower
 	row "vr-manager, concurrency 1: end to end median ms" "part=mgr_lat metric=end_to_end " median_ms lower
@@ -149,6 +160,10 @@ table() {
 
 main() {
 	local r start=$SECONDS
+	if [ -n "${BENCH_AB_TABLE:-}" ]; then
+		table "$1" "$2"
+		return
+	fi
 	[ "$(id -u)" = 0 ] || die "run as root (network namespaces, dnsmasq)"
 	rm -rf "$OUTDIR"
 	side before "$1"

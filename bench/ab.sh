@@ -18,7 +18,7 @@
 #                throughput run (1,000 hosts, concurrency 16, 8 workers): deployments/s.
 # Shorter than the full benchmarks (docs/performance.md): knobs BENCH_ITERATIONS (100),
 # BENCH_PER_CLIENT (25), BENCH_MD_DURATION (5), BENCH_LAT_N (50), BENCH_TP_SECONDS (5);
-# BENCH_AB_PARTS ("vrd metadata manager"). Raw output under BENCH_AB_OUT
+# BENCH_AB_PARTS ("vrd metadata manager"), BENCH_AB_SIZES (vrd's, "0 10000"). Raw output under BENCH_AB_OUT
 # ($BUILD/bench/ab), the table in BENCH_AB_OUT/ab.md; BENCH_AB_TABLE=1 only prints the
 # table again from BENCH_AB_OUT's raw output.
 # Wall-clock figures move with the machine's other load; the CPU time per VM or request
@@ -63,7 +63,7 @@ one() {
 	say "round $2, $1 ($(cat "$OUTDIR/$1/commit")), load $(load)"
 	: >"$raw"
 	case " $PARTS " in *" vrd "*)
-		BUILD=$b BENCH_ONLY=latency BENCH_SIZES="0 10000" BENCH_GUARD_ROUNDS=0 \
+		BUILD=$b BENCH_ONLY=latency BENCH_SIZES="${BENCH_AB_SIZES:-0 10000}" BENCH_GUARD_ROUNDS=0 \
 			"$ROOT/bench/run.sh" >>"$raw" 2>&1 || die "vrd run ($1, round $2): $raw"
 		grep '^RESULT mode=' "$raw" | sed 's/^RESULT /RESULT part=vrd /' >>"$f" ;;
 	esac

@@ -16,6 +16,8 @@
 # Knobs: BENCH_MD_DURATION (10 s per wrk run), BENCH_MD_ROUNDS (2),
 # BENCH_MD_CONNECTIONS (64), BENCH_MD_LOAD_DURATION (5 s per md_load run),
 # BENCH_MD_GUESTS (1000), BENCH_MD_VMS (10000), BENCH_MD_PUSHES (100),
+# BENCH_MD_MODES ("keepalive close": wrk's and md_load's connection modes),
+# BENCH_MD_ONLY=wrk (only step 1: no storm, propagation or memory; as bench/ab.sh uses it),
 # BENCH_MD_ARGS (extra vr-metadata options; default "--per-ip-connections
 # 128"), BENCH_DIR (/var/tmp).
 set -euo pipefail
@@ -28,6 +30,7 @@ CONNS=${BENCH_MD_CONNECTIONS:-64}
 GUESTS=${BENCH_MD_GUESTS:-1000}
 VMS=${BENCH_MD_VMS:-10000}
 PUSHES=${BENCH_MD_PUSHES:-100}
+MODES=${BENCH_MD_MODES:-"keepalive close"}
 # wrk's 64 connections all come from one guest address: at the default
 # per-ip-connections (64) about 1 % of its reconnections are refused
 # (docs/performance.md), so the limit is raised above wrk's count.
@@ -245,7 +248,7 @@ run_wrk() {
 		in_ns env MD_PATHS="$WORK/paths" wrk -t2 -c"$CONNS" -d2s -s "$LUA" \
 			"http://$ROUTER:$port/" >/dev/null
 	done
-	for mode in keepalive close; do
+	for mode in $MODES; do
 		for r in $(seq "$ROUNDS"); do   # alternate who goes first
 			say "wrk $mode, round $r: ${DUR}s each"
 			if [ $((r % 2)) = 1 ]; then
@@ -285,7 +288,7 @@ load_run() {   # SERVER PORT MODE
 
 run_load() {
 	local mode
-	for mode in keepalive close; do
+	for mode in $MODES; do
 		say "md_load $mode: ${LOAD_DUR}s each"
 		load_run vr-metadata 80 "$mode"
 		load_run nginx "$NGINX_PORT" "$mode"
@@ -326,7 +329,7 @@ table_wrk() {
 	echo
 	echo "| connection | round | server | requests/s | p50 ms | p90 ms | p99 ms | TCP connections accepted | requests per connection | server CPU s |"
 	echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"
-	for mode in keepalive close; do
+	for mode in $MODES; do
 		label=${mode/keepalive/keep-alive}
 		label=${label/close/Connection: close}
 		for r in $(seq "$ROUNDS"); do
@@ -343,7 +346,7 @@ table_wrk() {
 	echo
 	echo "| connection | vr-metadata requests/s | nginx requests/s | ratio | vr-metadata p99 ms | nginx p99 ms | ratio | aim: >= nginx's rate, <= its p99 |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---|"
-	for mode in keepalive close; do
+	for mode in $MODES; do
 		label=${mode/keepalive/keep-alive}
 		label=${label/close/Connection: close}
 		rps_v=$(mean wrk rps " server=vr-metadata conn=$mode ")
@@ -363,7 +366,7 @@ table_load() {
 	echo
 	echo "| connection | server | requests/s | p50 ms | p90 ms | p99 ms | p99.9 ms | errors |"
 	echo "|---|---|---:|---:|---:|---:|---:|---:|"
-	for mode in keepalive close; do
+	for mode in $MODES; do
 		label=${mode/keepalive/keep-alive (from the request)}
 		label=${label/close/one connection per request (from connect)}
 		for s in vr-metadata nginx; do
@@ -461,6 +464,10 @@ main() {
 	make_tree
 	run_wrk
 	run_load
+	if [ "${BENCH_MD_ONLY:-}" = wrk ]; then
+		say "done in $((SECONDS - start)) s (BENCH_MD_ONLY=wrk)"
+		return
+	fi
 	run_storm
 	mem "$GUESTS VMs, after the wrk runs and the storm"
 	run_propagate "$GUESTS"

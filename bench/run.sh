@@ -23,7 +23,8 @@
 # PostgreSQL database beside one on SQLite; the takeover of a killed manager's jobs), and
 # bench/vm_bench.sh, real QEMU guests (the start stage, deploy to cloud-init done, density).
 # BENCH_ONLY=vrd, metadata, manager or vm runs only that part (BENCH_ONLY=multi: only
-# bench/mgr_multi_bench.sh)
+# bench/mgr_multi_bench.sh; BENCH_ONLY=latency: only step 2 at BENCH_SIZES, with the floor,
+# as bench/ab.sh uses it)
 # (BENCH_ONLY=guard: only the address bindings' runs, step 4; BENCH_ONLY=group:
 # group commit against none, vrd with threads 1 and 16 side by side, step 2's
 # runs at BENCH_GROUP_SIZES ("0 10000"), BENCH_GROUP_ROUNDS (2) rounds;
@@ -137,9 +138,12 @@ mem() {
 # commands as three requests and as one batch, then dnsmasq must answer for
 # the last VM sent.
 run_latency() {
-	local n=$1 threads=${2:-16} ns="vrl$$-$1" dir="$WORK/lat-$1${3:+-$3}"
+	local n=$1 threads=${2:-16} ns="vrl$$-$1" dir="$WORK/lat-$1${3:+-$3}" topt
+	# (a vrd from before --threads, as bench/ab.sh may run: one thread, the option left out)
+	topt=(--threads "$threads")
+	"$VRD" --help 2>&1 | grep -q -- '--threads' || { threads=1; topt=(); }
 	say "latency: vrd holding $n VMs ($threads threads), dnsmasq in netns $ns, $CLIENTS clients x $PER_CLIENT, $ITER VMs per mode"
-	converge_env "$ns" "$dir" yes --threads "$threads"
+	converge_env "$ns" "$dir" yes "${topt[@]}"
 	mem "before the preload (size $n)" "$VRD_PID"
 	ip netns exec "$ns" timeout 3000 "$BENCH" --url "http://127.0.0.1:$PORT" \
 		--token-file "$WORK/token" --vms "$n" --iterations "$ITER" --clients "$CLIENTS" \
@@ -153,7 +157,7 @@ run_latency() {
 	stop_pid "$VRD_PID"
 	if [ "$n" -gt 0 ]; then   # the same state, loaded from disk at start
 		mv "$dir/vrd.log" "$dir/vrd-1.log"
-		start_vrd "$dir" "$ns" yes --threads "$threads"
+		start_vrd "$dir" "$ns" yes "${topt[@]}"
 		mem "restarted on that state dir ($n VMs and the runs' loaded from disk)" "$VRD_PID"
 		stop_pid "$VRD_PID"
 	fi
@@ -566,12 +570,18 @@ main() {
 		run_groups
 		table_groups | tee "$BUILD/bench/group.md"
 		return ;;
+	latency)
+		preflight
+		run_floor
+		for n in $SIZES; do run_latency "$n"; done
+		{ table_latency; echo; table_concurrent; } | tee "$BUILD/bench/latency.md"
+		return ;;
 	guard)
 		preflight
 		run_guards
 		table_guard | tee "$BUILD/bench/guard.md"
 		return ;;
-	*) die "BENCH_ONLY: want vrd, guard, group, compare, metadata, manager, multi or vm, got \"$BENCH_ONLY\"" ;;
+	*) die "BENCH_ONLY: want vrd, latency, guard, group, compare, metadata, manager, multi or vm, got \"$BENCH_ONLY\"" ;;
 	esac
 	case "${BENCH_ONLY:-}" in "" | vrd) run_vrd ;; esac
 	case "${BENCH_ONLY:-}" in "" | metadata) BUILD=$BUILD "$ROOT/bench/md_bench.sh" ;; esac

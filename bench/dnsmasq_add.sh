@@ -16,34 +16,14 @@ BENCH_NAME="bench dnsmasq-add"
 SIZES=${BENCH_ADD_SIZES:-1000 10000 30000}
 FILES=${BENCH_ADD_FILES:-40}
 PY3=/usr/bin/python3
-command -v dnsmasq >/dev/null || die "dnsmasq is not installed (make deps)"
-[ "$(id -u)" = 0 ] || die "needs root"
-
-WORK=$(mktemp -d /tmp/vr-dnsmasq-add.XXXXXX)
-chmod 755 "$WORK" # dnsmasq reads its files as nobody
-NS=vrda$$
-ip netns add "$NS" || die "ip netns add"
-NETNS+=("$NS")
-ip -n "$NS" link set lo up &&
-	ip -n "$NS" link add d0 type veth peer name d1 &&
-	ip -n "$NS" link set d0 up && ip -n "$NS" link set d1 up &&
-	ip -n "$NS" addr add 10.0.0.1/8 dev d0 || die "veth"
+. "$ROOT/bench/lib/dnsmasq.sh"
+dq_setup vr-dnsmasq-add
 
 # hosts N: $WORK/dhcphosts and $WORK/hosts with N hosts in 10.0.1.0 and up, empty dirs
 hosts() {
 	rm -rf "$WORK/dhcphosts.d" "$WORK/hosts.d"
 	mkdir -m 755 "$WORK/dhcphosts.d" "$WORK/hosts.d"
-	"$PY3" - "$1" "$WORK" <<'PYEOF'
-import sys
-n, d = int(sys.argv[1]), sys.argv[2]
-with open(d + "/dhcphosts", "w") as h, open(d + "/hosts", "w") as a:
-    for i in range(n):
-        j = i + 256
-        ip = "10.%d.%d.%d" % ((j >> 16) & 255, (j >> 8) & 255, j & 255)
-        h.write("02:00:%02x:%02x:%02x:%02x,%s,vm%d,infinite\n" % (
-            (i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255, ip, i))
-        a.write("%s vm%d\n" % (ip, i))
-PYEOF
+	dq_hosts "$1"
 }
 
 cat >"$WORK/dnsmasq.conf" <<EOF

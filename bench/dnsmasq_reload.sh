@@ -15,32 +15,8 @@ BENCH_NAME="bench dnsmasq-reload"
 SIZES=${BENCH_RELOAD_SIZES:-5000 10000 20000 40000}
 ROUNDS=${BENCH_RELOAD_ROUNDS:-3}
 PY3=/usr/bin/python3
-command -v dnsmasq >/dev/null || die "dnsmasq is not installed (make deps)"
-[ "$(id -u)" = 0 ] || die "needs root"
-
-WORK=$(mktemp -d /tmp/vr-dnsmasq-reload.XXXXXX)
-chmod 755 "$WORK" # dnsmasq re-reads its files as nobody
-NS=vrdr$$
-ip netns add "$NS" || die "ip netns add"
-NETNS+=("$NS")
-ip -n "$NS" link add d0 type veth peer name d1 &&
-	ip -n "$NS" link set d0 up && ip -n "$NS" link set d1 up &&
-	ip -n "$NS" addr add 10.0.0.1/8 dev d0 || die "veth"
-
-# hosts N: writes $WORK/dhcphosts and $WORK/hosts with N hosts in 10.0.1.0 and up
-hosts() {
-	"$PY3" - "$1" "$WORK" <<'PYEOF'
-import sys
-n, d = int(sys.argv[1]), sys.argv[2]
-with open(d + "/dhcphosts", "w") as h, open(d + "/hosts", "w") as a:
-    for i in range(n):
-        j = i + 256
-        ip = "10.%d.%d.%d" % ((j >> 16) & 255, (j >> 8) & 255, j & 255)
-        h.write("02:00:%02x:%02x:%02x:%02x,%s,vm%d,infinite\n" % (
-            (i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255, ip, i))
-        a.write("%s vm%d\n" % (ip, i))
-PYEOF
-}
+. "$ROOT/bench/lib/dnsmasq.sh"
+dq_setup vr-dnsmasq-reload
 
 cat >"$WORK/dnsmasq.conf" <<EOF
 no-resolv
@@ -81,7 +57,7 @@ PYEOF
 
 printf '| hosts | reload ms (median of %s) | ns per host^2 |\n|---:|---:|---:|\n' "$ROUNDS"
 for n in $SIZES; do
-	hosts "$n" || die "writing $n hosts"
+	dq_hosts "$n" || die "writing $n hosts"
 	: >"$WORK/log"
 	ip netns exec "$NS" dnsmasq -C "$WORK/dnsmasq.conf" -k --pid-file="$WORK/pid" &
 	pid=$!

@@ -114,14 +114,9 @@ PYEOF
 printf '| hosts held | dhcphosts.d/ file: ms (median of %s) | hosts.d/ file: ms | both: ms | both: ns per host held |\n|---:|---:|---:|---:|---:|\n' "$FILES"
 for n in $SIZES; do
 	hosts "$n" || die "writing $n hosts"
-	: >"$WORK/log"
-	ip netns exec "$NS" dnsmasq -C "$WORK/dnsmasq.conf" -k --pid-file="$WORK/pid" &
-	pid=$!
-	PIDS+=("$pid")
-	wait_log "$WORK/log" "read $WORK/dhcphosts" "$pid" 600 || die "dnsmasq did not start with $n hosts"
+	dq_start "$n"
 	r=$(adds "$n") || die "adding files to dnsmasq holding $n hosts: $r"
-	kill "$pid"
-	wait "$pid" 2>/dev/null
+	dq_stop
 	read -r a b c <<<"$r"
 	awk -v n="$n" -v a="$a" -v b="$b" -v c="$c" \
 		'BEGIN {printf "| %d | %.2f | %.2f | %.2f | %.1f |\n", n, a, b, c, c * 1e6 / n}'

@@ -58,17 +58,12 @@ PYEOF
 printf '| hosts | reload ms (median of %s) | ns per host^2 |\n|---:|---:|---:|\n' "$ROUNDS"
 for n in $SIZES; do
 	dq_hosts "$n" || die "writing $n hosts"
-	: >"$WORK/log"
-	ip netns exec "$NS" dnsmasq -C "$WORK/dnsmasq.conf" -k --pid-file="$WORK/pid" &
-	pid=$!
-	PIDS+=("$pid")
-	wait_log "$WORK/log" "read $WORK/dhcphosts" "$pid" 600 || die "dnsmasq did not start with $n hosts"
+	dq_start "$n"
 	: >"$WORK/times"
 	for _ in $(seq "$ROUNDS"); do
-		reload_ms "$pid" >>"$WORK/times" || die "reload with $n hosts"
+		reload_ms "$DQ_PID" >>"$WORK/times" || die "reload with $n hosts"
 	done
-	kill "$pid"
-	wait "$pid" 2>/dev/null
+	dq_stop
 	med=$(sort -n "$WORK/times" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 	awk -v n="$n" -v m="$med" 'BEGIN {printf "| %d | %.1f | %.2f |\n", n, m, m * 1e6 / (n * n)}'
 done

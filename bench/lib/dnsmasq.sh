@@ -7,6 +7,10 @@
 #                        for dnsmasq's DHCP interface
 #   dq_hosts N           $WORK/dhcphosts and $WORK/hosts with N hosts from 10.0.1.0 up,
 #                        each a line as vrd writes it ("MAC,IP,NAME,infinite"; "IP NAME")
+#   dq_start N           dnsmasq on $WORK/dnsmasq.conf (logging to $WORK/log) in NS, its pid
+#                        in DQ_PID (stopped at exit), once it has read $WORK/dhcphosts
+#                        (N: the hosts it holds, for the message if it does not)
+#   dq_stop              stops it
 
 dq_setup() {
 	command -v dnsmasq >/dev/null || die "dnsmasq is not installed (make deps)"
@@ -34,4 +38,18 @@ with open(d + "/dhcphosts", "w") as h, open(d + "/hosts", "w") as a:
             (i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255, ip, i))
         a.write("%s vm%d\n" % (ip, i))
 PYEOF
+}
+
+dq_start() {
+	: >"$WORK/log"
+	ip netns exec "$NS" dnsmasq -C "$WORK/dnsmasq.conf" -k --pid-file="$WORK/pid" &
+	DQ_PID=$!
+	PIDS+=("$DQ_PID")
+	wait_log "$WORK/log" "read $WORK/dhcphosts" "$DQ_PID" 600 ||
+		die "dnsmasq did not start with $1 hosts"
+}
+
+dq_stop() {
+	kill "$DQ_PID"
+	wait "$DQ_PID" 2>/dev/null
 }
